@@ -1,3 +1,5 @@
-fn main() {
-    println!("Hello, world!");
+//! The composition root: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    gasclaw::cli::main()
 }

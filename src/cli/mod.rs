@@ -1,0 +1,245 @@
+//! The command-line face: parse, load config, call the core, render.
+
+mod render;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::core::{Core, Service};
+
+/// Exit status for a bad configuration or bad arguments.
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gasclaw",
+    version,
+    about = "Runs and guards an autonomous coding-agent workspace, operated from Telegram",
+    after_help = "Configuration comes from environment variables (see `gasclaw config` and the README)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bootstrap the stack, then stay up and guard it (the container's entrypoint).
+    Run,
+    /// Bootstrap the stack once: idempotent, with rollback on failure.
+    Bootstrap,
+    /// Show the health of every service and the agents' activity (exit 1 unless all ok).
+    Status {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart one service.
+    Restart {
+        /// One of: dolt, daemon, mayor, gateway, agents.
+        service: Service,
+    },
+    /// Stop the stack (Mayor, daemon, gateway, Dolt).
+    Stop,
+    /// Print the effective configuration with every secret redacted.
+    Config,
+    /// Exit 0 when every service is healthy, 1 otherwise (for containers).
+    Healthcheck,
+}
+
+/// Parses arguments and runs; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gasclaw: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+fn load_config() -> Result<Config, ExitCode> {
+    Config::from_process_env().map_err(|e| {
+        eprintln!("{e}");
+        eprintln!("gasclaw: fix the configuration above (see `gasclaw --help` and the README)");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
+    Core::new(config).map_err(|e| {
+        eprintln!("gasclaw: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let default_level = if matches!(cli.command, Command::Run) {
+        "info"
+    } else {
+        "warn"
+    };
+    crate::logging::init(config.log_level.as_deref(), default_level);
+    if let Command::Config = cli.command {
+        print!("{}", render::config(&config));
+        return ExitCode::SUCCESS;
+    }
+    let core = match core(config) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match cli.command {
+        Command::Run => run(core).await,
+        Command::Bootstrap => bootstrap(&core).await,
+        Command::Status { json } => status(&core, json).await,
+        Command::Restart { service } => restart(&core, service).await,
+        Command::Stop => stop(&core).await,
+        Command::Healthcheck => healthcheck(&core).await,
+        Command::Config => ExitCode::SUCCESS,
+    }
+}
+
+async fn bootstrap(core: &Core) -> ExitCode {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            println!("{}", render::bootstrap_event(&ev));
+        }
+    });
+    let result = core.bootstrap(Some(tx)).await;
+    let _ = printer.await;
+    match result {
+        Ok(report) => {
+            println!("{}", render::bootstrap_summary(&report));
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("gasclaw: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn status(core: &Core, json: bool) -> ExitCode {
+    let report = core.status().await;
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", render::status(&report));
+    }
+    if report.all_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn restart(core: &Core, service: Service) -> ExitCode {
+    println!("restarting {service}…");
+    match core.restart(service, "cli").await {
+        Ok(r) => {
+            println!("{}", render::restart(&r));
+            if r.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("gasclaw: restarting {service} failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn stop(core: &Core) -> ExitCode {
+    let report = core.stop().await;
+    print!("{}", render::stop(&report));
+    if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn healthcheck(core: &Core) -> ExitCode {
+    let report = core.health().await;
+    let down: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.status != crate::core::health::CheckStatus::Ok)
+        .map(|c| format!("{} {}", c.name, c.status.as_str()))
+        .collect();
+    if down.is_empty() {
+        println!("healthy");
+        ExitCode::SUCCESS
+    } else {
+        println!("unhealthy: {}", down.join(", "));
+        ExitCode::FAILURE
+    }
+}
+
+/// `gasclaw run`: bootstrap, then stay up until SIGTERM or SIGINT.
+async fn run(core: Arc<Core>) -> ExitCode {
+    let report = match core.bootstrap(None).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "bootstrap could not run");
+            None
+        }
+    };
+    match &report {
+        Some(r) if r.ok() => tracing::info!(
+            elapsed_ms = r.elapsed_ms,
+            "bootstrap finished; the stack is up"
+        ),
+        Some(r) => {
+            if let Some((step, e)) = &r.failed {
+                tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry");
+            }
+        }
+        None => {}
+    }
+    wait_for_shutdown().await;
+    tracing::info!("shutting down");
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn wait_for_shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,109 @@
+//! Plain-text rendering of the core's reports for a terminal.
+
+use std::fmt::Write;
+
+use crate::config::Config;
+use crate::core::bootstrap::{BootstrapReport, Step};
+use crate::core::events::{BootstrapEvent, StepProgress};
+use crate::core::health::StatusReport;
+use crate::core::services::{RestartReport, StopReport};
+
+pub fn config(c: &Config) -> String {
+    let rows = c.redacted_rows();
+    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v, src) in rows {
+        let src = match src {
+            crate::config::Source::Env => "env",
+            crate::config::Source::File => "file",
+            crate::config::Source::Default => "default",
+        };
+        let _ = writeln!(out, "{k:<width$}  {v}  ({src})");
+    }
+    out
+}
+
+fn step_label(step: Step) -> String {
+    format!(
+        "[{:>2}/{}] {:<15}",
+        step.number(),
+        Step::ALL.len(),
+        step.name()
+    )
+}
+
+pub fn bootstrap_event(ev: &BootstrapEvent) -> String {
+    let label = step_label(ev.step);
+    match &ev.progress {
+        StepProgress::Started => format!("{label} …"),
+        StepProgress::Done(d) => format!("{label} ✓ done: {d}"),
+        StepProgress::Skipped(d) => format!("{label} – skipped: {d}"),
+        StepProgress::Failed(e) => format!("{label} ✗ failed: {e}"),
+        StepProgress::RolledBack(d) => format!("{label} ↩ rolled back: {d}"),
+    }
+}
+
+pub fn bootstrap_summary(r: &BootstrapReport) -> String {
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    match &r.failed {
+        None if r.changed_nothing() => {
+            format!("bootstrap: the stack was already up; nothing changed ({secs:.1}s)")
+        }
+        None => format!("bootstrap: the stack is up ({secs:.1}s)"),
+        Some((step, e)) => {
+            let mut s = format!("bootstrap failed at step {} ({step}): {e}", step.number());
+            if !r.rolled_back.is_empty() {
+                let _ = write!(s, "\nrolled back: {}", r.rolled_back.join("; "));
+            }
+            s
+        }
+    }
+}
+
+pub fn status(r: &StatusReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<8} {:<8} {:>8}  DETAIL",
+        "SERVICE", "STATUS", "LATENCY"
+    );
+    for c in &r.checks {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<8} {:>5} ms  {}",
+            c.name.name(),
+            c.status.as_str(),
+            c.latency_ms,
+            c.detail
+        );
+    }
+    let a = &r.activity;
+    let verdict = match (a.last_commit_age_secs, a.compliant) {
+        (None, _) => "unknown",
+        (Some(_), true) => "within deadline",
+        (Some(_), false) => "DEADLINE MISSED",
+    };
+    let _ = writeln!(out, "\nactivity: {verdict}: {}", a.detail);
+    out
+}
+
+pub fn restart(r: &RestartReport) -> String {
+    format!(
+        "{}: {}; check now {}: {}",
+        r.service,
+        r.action,
+        r.check.status.as_str(),
+        r.check.detail
+    )
+}
+
+pub fn stop(r: &StopReport) -> String {
+    let mut out = String::new();
+    for (s, res) in &r.stopped {
+        let _ = match res {
+            Ok(d) => writeln!(out, "{:<8} {d}", s.name()),
+            Err(e) => writeln!(out, "{:<8} FAILED: {e}", s.name()),
+        };
+    }
+    out
+}

@@ -1,0 +1,894 @@
+//! Configuration: environment variables, optionally layered over a TOML file.
+//!
+//! Every setting has one name, the environment variable (`DOLT_PORT`); the
+//! TOML file named by `GASCLAW_CONFIG` uses the same names in lower case
+//! (`dolt_port = 3307`). The environment wins over the file, an empty variable
+//! counts as unset, and unknown file keys are refused by serde with the key's
+//! name. Validation collects *every* problem so an operator fixes them in one
+//! go; no message ever contains a secret (at most a 4-character hint).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// One configuration problem, named by its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub var: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.var, self.message)
+    }
+}
+
+/// All problems found while loading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "config: {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a value came from, shown by `gasclaw config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Env,
+    File,
+    Default,
+}
+
+/// A value from the TOML file: operators may write lists as arrays or as
+/// colon-separated strings, numbers as numbers or strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum FileValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    List(Vec<FileValue>),
+}
+
+impl FileValue {
+    fn flatten(&self) -> String {
+        match self {
+            FileValue::Str(s) => s.clone(),
+            FileValue::Int(i) => i.to_string(),
+            FileValue::Bool(b) => b.to_string(),
+            FileValue::List(items) => items
+                .iter()
+                .map(FileValue::flatten)
+                .collect::<Vec<_>>()
+                .join(":"),
+        }
+    }
+}
+
+/// Declares every setting once: the file struct (unknown keys refused) and the
+/// list of names read from the environment come from the same table.
+macro_rules! settings {
+    ($($field:ident => $var:literal),* $(,)?) => {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FileConfig {
+            $( #[serde(default)] $field: Option<FileValue>, )*
+        }
+
+        impl FileConfig {
+            fn entries(&self) -> Vec<(&'static str, Option<&FileValue>)> {
+                vec![$( ($var, self.$field.as_ref()), )*]
+            }
+        }
+
+        /// Every variable gasclaw reads, in documentation order.
+        pub const VARIABLES: &[&str] = &[$($var),*];
+    };
+}
+
+settings! {
+    gastown_kimi_keys => "GASTOWN_KIMI_KEYS",
+    openclaw_kimi_key => "OPENCLAW_KIMI_KEY",
+    telegram_bot_token => "TELEGRAM_BOT_TOKEN",
+    telegram_owner_id => "TELEGRAM_OWNER_ID",
+    telegram_allow_ids => "TELEGRAM_ALLOW_IDS",
+    telegram_group_ids => "TELEGRAM_GROUP_IDS",
+    telegram_api_url => "TELEGRAM_API_URL",
+    telegram_rate_limit => "TELEGRAM_RATE_LIMIT",
+    openclaw_telegram_bot_token => "OPENCLAW_TELEGRAM_BOT_TOKEN",
+    gt_root => "GT_ROOT",
+    gt_rig_url => "GT_RIG_URL",
+    gt_rig_name => "GT_RIG_NAME",
+    project_dir => "PROJECT_DIR",
+    gt_agent_count => "GT_AGENT_COUNT",
+    monitor_interval => "MONITOR_INTERVAL",
+    activity_deadline => "ACTIVITY_DEADLINE",
+    check_timeout => "CHECK_TIMEOUT",
+    dolt_port => "DOLT_PORT",
+    gateway_port => "GATEWAY_PORT",
+    kimi_base_url => "KIMI_BASE_URL",
+    kimi_proxy_port => "KIMI_PROXY_PORT",
+    key_cooldown => "KEY_COOLDOWN",
+    key_quota_cooldown => "KEY_QUOTA_COOLDOWN",
+    gasclaw_home => "GASCLAW_HOME",
+    gasclaw_locale => "GASCLAW_LOCALE",
+    gasclaw_http_addr => "GASCLAW_HTTP_ADDR",
+    alert_repeat => "ALERT_REPEAT",
+    alert_chat_ids => "ALERT_CHAT_IDS",
+    auto_heal => "AUTO_HEAL",
+    overseer_timeout => "OVERSEER_TIMEOUT",
+    overseer_exec => "OVERSEER_EXEC",
+    log_level => "LOG_LEVEL",
+}
+
+/// The names of variables that hold secrets: they are removed from every
+/// child process's environment and never printed.
+pub const SECRET_VARIABLES: &[&str] = &[
+    "GASTOWN_KIMI_KEYS",
+    "OPENCLAW_KIMI_KEY",
+    "TELEGRAM_BOT_TOKEN",
+    "OPENCLAW_TELEGRAM_BOT_TOKEN",
+];
+
+/// The Telegram side of the configuration.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    pub bot_token: SecretString,
+    pub owner_id: u64,
+    pub allow_ids: Vec<u64>,
+    pub group_ids: Vec<i64>,
+    pub api_url: Url,
+    /// Outgoing rate limiting below Telegram's limits (on by default; the
+    /// throughput benchmark switches it off).
+    pub rate_limit: bool,
+}
+
+/// An alert destination: a chat, optionally a forum topic in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ChatTarget {
+    pub chat_id: i64,
+    pub thread_id: Option<i32>,
+}
+
+/// Whether the overseer agent may run arbitrary shell commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverseerExec {
+    /// Only the gasclaw CLI through its skills (the default).
+    Skills,
+    /// Unrestricted shell, set deliberately with `OVERSEER_EXEC=full`.
+    Full,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub agent_keys: Vec<SecretString>,
+    pub overseer_keys: Vec<SecretString>,
+    pub telegram: TelegramConfig,
+    pub openclaw_telegram_token: Option<SecretString>,
+    pub gt_root: PathBuf,
+    pub rig_url: String,
+    pub rig_name: String,
+    pub project_dir: PathBuf,
+    pub agent_count: usize,
+    pub monitor_interval: Duration,
+    pub activity_deadline: Duration,
+    pub check_timeout: Duration,
+    pub dolt_port: u16,
+    pub gateway_port: u16,
+    pub kimi_base_url: Url,
+    pub proxy_port: u16,
+    pub key_cooldown: Duration,
+    pub key_quota_cooldown: Duration,
+    pub home: PathBuf,
+    pub locale: Option<String>,
+    pub http_addr: SocketAddr,
+    pub alert_repeat: Duration,
+    pub alert_chats: Vec<ChatTarget>,
+    pub auto_heal: bool,
+    pub overseer_timeout: Duration,
+    pub overseer_exec: OverseerExec,
+    pub log_level: Option<String>,
+    /// Source of each variable, for `gasclaw config`.
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+/// Where the raw values come from; injectable so tests never touch the
+/// process environment.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Config {
+    /// Loads from the process environment (and `GASCLAW_CONFIG`).
+    pub fn from_process_env() -> Result<Config, ConfigError> {
+        Config::load(&ProcessEnv)
+    }
+
+    /// Loads from any environment: `GASCLAW_CONFIG` names the optional file.
+    pub fn load(env: &dyn Env) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let file = match non_empty(env.var("GASCLAW_CONFIG")) {
+            Some(path) => match read_file_config(Path::new(&path)) {
+                Ok(f) => f,
+                Err(p) => {
+                    problems.push(p);
+                    FileConfig::default()
+                }
+            },
+            None => FileConfig::default(),
+        };
+        let mut raw = BTreeMap::new();
+        for (var, file_value) in file.entries() {
+            if let Some(v) = non_empty(env.var(var)) {
+                raw.insert(var, (v, Source::Env));
+            } else if let Some(v) = file_value {
+                raw.insert(var, (v.flatten(), Source::File));
+            }
+        }
+        let home_dir = non_empty(env.var("HOME")).map(PathBuf::from);
+        let mut p = Parser {
+            raw,
+            problems,
+            home_dir,
+        };
+        let config = p.build();
+        if p.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                problems: p.problems,
+            })
+        }
+    }
+
+    /// Every secret value, for redaction of child-process output.
+    pub fn secrets(&self) -> Vec<SecretString> {
+        let mut out: Vec<SecretString> = self.agent_keys.to_vec();
+        out.extend(self.overseer_keys.iter().cloned());
+        out.push(self.telegram.bot_token.clone());
+        if let Some(t) = &self.openclaw_telegram_token {
+            out.push(t.clone());
+        }
+        out
+    }
+
+    /// The rig URL as gt wants it: local paths become `file://` URLs.
+    pub fn rig_git_url(&self) -> String {
+        if self.rig_url.starts_with('/') {
+            format!("file://{}", self.rig_url)
+        } else {
+            self.rig_url.clone()
+        }
+    }
+
+    /// The `(name, value, source)` rows of `gasclaw config`, secrets redacted.
+    pub fn redacted_rows(&self) -> Vec<(&'static str, String, Source)> {
+        let src = |v: &'static str| self.sources.get(v).copied().unwrap_or(Source::Default);
+        let keys = |ks: &[SecretString]| {
+            let hints: Vec<String> = ks.iter().map(|k| hint(k.expose_secret())).collect();
+            format!(
+                "[redacted] {} key{} ({})",
+                ks.len(),
+                if ks.len() == 1 { "" } else { "s" },
+                hints.join(", ")
+            )
+        };
+        let ids = |v: &[u64]| join_ids(v.iter().map(|i| i.to_string()));
+        let mut rows = vec![
+            ("GASTOWN_KIMI_KEYS", keys(&self.agent_keys)),
+            ("OPENCLAW_KIMI_KEY", keys(&self.overseer_keys)),
+            (
+                "TELEGRAM_BOT_TOKEN",
+                redacted_token(&self.telegram.bot_token),
+            ),
+            ("TELEGRAM_OWNER_ID", self.telegram.owner_id.to_string()),
+            ("TELEGRAM_ALLOW_IDS", ids(&self.telegram.allow_ids)),
+            (
+                "TELEGRAM_GROUP_IDS",
+                join_ids(self.telegram.group_ids.iter().map(|i| i.to_string())),
+            ),
+            ("TELEGRAM_API_URL", self.telegram.api_url.to_string()),
+            (
+                "TELEGRAM_RATE_LIMIT",
+                on_off(self.telegram.rate_limit).to_string(),
+            ),
+            (
+                "OPENCLAW_TELEGRAM_BOT_TOKEN",
+                self.openclaw_telegram_token
+                    .as_ref()
+                    .map(redacted_token)
+                    .unwrap_or_else(|| "(unset: OpenClaw's Telegram channel is off)".into()),
+            ),
+            ("GT_ROOT", self.gt_root.display().to_string()),
+            ("GT_RIG_URL", self.rig_url.clone()),
+            ("GT_RIG_NAME", self.rig_name.clone()),
+            ("PROJECT_DIR", self.project_dir.display().to_string()),
+            ("GT_AGENT_COUNT", self.agent_count.to_string()),
+            ("MONITOR_INTERVAL", secs(self.monitor_interval)),
+            ("ACTIVITY_DEADLINE", secs(self.activity_deadline)),
+            ("CHECK_TIMEOUT", secs(self.check_timeout)),
+            ("DOLT_PORT", self.dolt_port.to_string()),
+            ("GATEWAY_PORT", self.gateway_port.to_string()),
+            ("KIMI_BASE_URL", self.kimi_base_url.to_string()),
+            ("KIMI_PROXY_PORT", self.proxy_port.to_string()),
+            ("KEY_COOLDOWN", secs(self.key_cooldown)),
+            ("KEY_QUOTA_COOLDOWN", secs(self.key_quota_cooldown)),
+            ("GASCLAW_HOME", self.home.display().to_string()),
+            (
+                "GASCLAW_LOCALE",
+                self.locale
+                    .clone()
+                    .unwrap_or_else(|| "(from Telegram)".into()),
+            ),
+            ("GASCLAW_HTTP_ADDR", self.http_addr.to_string()),
+            ("ALERT_REPEAT", secs(self.alert_repeat)),
+            (
+                "ALERT_CHAT_IDS",
+                join_ids(self.alert_chats.iter().map(|t| match t.thread_id {
+                    Some(th) => format!("{}/{}", t.chat_id, th),
+                    None => t.chat_id.to_string(),
+                })),
+            ),
+            ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
+            ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
+            (
+                "OVERSEER_EXEC",
+                match self.overseer_exec {
+                    OverseerExec::Skills => "skills".into(),
+                    OverseerExec::Full => "full".into(),
+                },
+            ),
+            (
+                "LOG_LEVEL",
+                self.log_level.clone().unwrap_or_else(|| "info".into()),
+            ),
+        ];
+        rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
+        rows.into_iter().map(|(v, val)| (v, val, src(v))).collect()
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "on" } else { "off" }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs())
+}
+
+fn join_ids(it: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = it.collect();
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(":")
+    }
+}
+
+fn redacted_token(t: &SecretString) -> String {
+    // The part before the colon is the bot's public user id; it helps an
+    // operator tell two bots apart and is not a credential.
+    match t.expose_secret().split_once(':') {
+        Some((id, _)) => format!("[redacted] (bot {id})"),
+        None => "[redacted]".into(),
+    }
+}
+
+/// The only part of a secret ever shown: `…` and its last 4 characters.
+pub fn hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        // Too short to show any of it without giving most of it away.
+        return "…".into();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("…{tail}")
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, Problem> {
+    let text = std::fs::read_to_string(path).map_err(|e| Problem {
+        var: "GASCLAW_CONFIG".into(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    toml::from_str(&text).map_err(|e| Problem {
+        var: "GASCLAW_CONFIG".into(),
+        // toml's message names the unknown key and the line; it never
+        // contains values of other keys.
+        message: format!("{}: {}", path.display(), e.message().trim()),
+    })
+}
+
+struct Parser {
+    raw: BTreeMap<&'static str, (String, Source)>,
+    problems: Vec<Problem>,
+    home_dir: Option<PathBuf>,
+}
+
+impl Parser {
+    fn problem(&mut self, var: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            var: var.into(),
+            message: message.into(),
+        });
+    }
+
+    fn get(&self, var: &str) -> Option<&str> {
+        self.raw.get(var).map(|(v, _)| v.as_str())
+    }
+
+    fn required(&mut self, var: &'static str) -> Option<String> {
+        match self.get(var) {
+            Some(v) => Some(v.to_string()),
+            None => {
+                self.problem(var, "is required but not set");
+                None
+            }
+        }
+    }
+
+    fn build(&mut self) -> Config {
+        let agent_keys = self.keys("GASTOWN_KIMI_KEYS");
+        let overseer_keys = self.keys("OPENCLAW_KIMI_KEY");
+        for (i, k) in overseer_keys.iter().enumerate() {
+            if agent_keys
+                .iter()
+                .any(|a| a.expose_secret() == k.expose_secret())
+            {
+                self.problem(
+                    "OPENCLAW_KIMI_KEY",
+                    format!(
+                        "key {} ({}) is also in GASTOWN_KIMI_KEYS; the overseer needs its own key so the agents' rate limits never stall it",
+                        i + 1,
+                        hint(k.expose_secret())
+                    ),
+                );
+            }
+        }
+        let bot_token = self.token("TELEGRAM_BOT_TOKEN", true);
+        let openclaw_telegram_token = self.token("OPENCLAW_TELEGRAM_BOT_TOKEN", false);
+        if let (Some(a), Some(b)) = (&bot_token, &openclaw_telegram_token)
+            && a.expose_secret() == b.expose_secret()
+        {
+            self.problem(
+                "OPENCLAW_TELEGRAM_BOT_TOKEN",
+                "is the same token as TELEGRAM_BOT_TOKEN; only one process may poll a bot token, so OpenClaw needs a different bot",
+            );
+        }
+        let owner_id = self
+            .required("TELEGRAM_OWNER_ID")
+            .and_then(|v| self.parse_user_id("TELEGRAM_OWNER_ID", &v));
+        let allow_ids = self.list("TELEGRAM_ALLOW_IDS", |p, var, item| {
+            p.parse_user_id(var, item)
+        });
+        let group_ids = self.list("TELEGRAM_GROUP_IDS", |p, var, item| {
+            match item.parse::<i64>() {
+                Ok(0) | Err(_) => {
+                    p.problem(
+                        var,
+                        format!(
+                            "`{item}` is not a numeric chat id (group ids look like -1001234567890)"
+                        ),
+                    );
+                    None
+                }
+                Ok(id) => Some(id),
+            }
+        });
+        let api_url = self.url("TELEGRAM_API_URL", "https://api.telegram.org/");
+        let rate_limit = self.on_off("TELEGRAM_RATE_LIMIT", true);
+
+        let gt_root = self.abs_path("GT_ROOT", "/workspace/gt");
+        let rig_url = self.get("GT_RIG_URL").unwrap_or("/project").to_string();
+        self.check_rig_url(&rig_url);
+        let rig_name = self.get("GT_RIG_NAME").unwrap_or("project").to_string();
+        self.check_rig_name(&rig_name);
+        let project_dir = self.abs_path("PROJECT_DIR", "/project");
+        let agent_count = self.count("GT_AGENT_COUNT", 6, 64);
+        let monitor_interval = self.duration("MONITOR_INTERVAL", 300);
+        let activity_deadline = self.duration("ACTIVITY_DEADLINE", 3600);
+        let check_timeout = self.duration("CHECK_TIMEOUT", 10);
+        let dolt_port = self.port("DOLT_PORT", 3307);
+        let gateway_port = self.port("GATEWAY_PORT", 18789);
+        let proxy_port = self.port("KIMI_PROXY_PORT", 18790);
+        let kimi_base_url = self.url("KIMI_BASE_URL", "https://api.kimi.com/coding/");
+        let key_cooldown = self.duration("KEY_COOLDOWN", 300);
+        let key_quota_cooldown = self.duration("KEY_QUOTA_COOLDOWN", 3600);
+        let home = match self.get("GASCLAW_HOME").map(str::to_string) {
+            Some(v) => self.expand_abs("GASCLAW_HOME", &v),
+            None => match &self.home_dir {
+                Some(h) => h.join(".gasclaw"),
+                None => {
+                    self.problem("GASCLAW_HOME", "is not set and HOME is unknown");
+                    PathBuf::from("/nonexistent")
+                }
+            },
+        };
+        let locale = self.get("GASCLAW_LOCALE").map(str::to_string);
+        let http_addr = match self
+            .get("GASCLAW_HTTP_ADDR")
+            .unwrap_or("127.0.0.1:18791")
+            .parse::<SocketAddr>()
+        {
+            Ok(a) => a,
+            Err(_) => {
+                self.problem(
+                    "GASCLAW_HTTP_ADDR",
+                    "must be an address:port such as 127.0.0.1:18791",
+                );
+                SocketAddr::from(([127, 0, 0, 1], 18791))
+            }
+        };
+        let alert_repeat = self.duration("ALERT_REPEAT", 3600);
+        let alert_chats = self.list("ALERT_CHAT_IDS", |p, var, item| {
+            let (chat, thread) = match item.split_once('/') {
+                Some((c, t)) => (c, Some(t)),
+                None => (item, None),
+            };
+            let chat_id = match chat.parse::<i64>() {
+                Ok(id) if id != 0 => id,
+                _ => {
+                    p.problem(var, format!("`{item}` is not a chat id or chat_id/thread_id"));
+                    return None;
+                }
+            };
+            let thread_id = match thread.map(|t| t.parse::<i32>()) {
+                None => None,
+                Some(Ok(t)) if t > 1 => Some(t),
+                Some(_) => {
+                    p.problem(var, format!("`{item}`: the thread id must be a forum topic id greater than 1 (the General topic takes no thread id)"));
+                    return None;
+                }
+            };
+            Some(ChatTarget { chat_id, thread_id })
+        });
+        let auto_heal = self.on_off("AUTO_HEAL", true);
+        let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
+        let overseer_exec = match self
+            .get("OVERSEER_EXEC")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("skills") => OverseerExec::Skills,
+            Some("full") => OverseerExec::Full,
+            Some(other) => {
+                self.problem(
+                    "OVERSEER_EXEC",
+                    format!("`{other}` is not one of: skills, full"),
+                );
+                OverseerExec::Skills
+            }
+        };
+        let log_level = self.get("LOG_LEVEL").map(str::to_ascii_lowercase);
+        if let Some(l) = &log_level
+            && !matches!(
+                l.as_str(),
+                "trace" | "debug" | "info" | "warn" | "warning" | "error" | "critical"
+            )
+        {
+            self.problem(
+                "LOG_LEVEL",
+                format!("`{l}` is not one of: trace, debug, info, warn, error"),
+            );
+        }
+
+        let ports = [
+            ("DOLT_PORT", dolt_port),
+            ("GATEWAY_PORT", gateway_port),
+            ("KIMI_PROXY_PORT", proxy_port),
+            ("GASCLAW_HTTP_ADDR", http_addr.port()),
+        ];
+        for (i, (a, pa)) in ports.iter().enumerate() {
+            for (b, pb) in &ports[i + 1..] {
+                if pa == pb && *pa != 0 {
+                    self.problem(
+                        a,
+                        format!("port {pa} is also used by {b}; every service needs its own port"),
+                    );
+                }
+            }
+        }
+
+        let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
+        Config {
+            agent_keys,
+            overseer_keys,
+            telegram: TelegramConfig {
+                bot_token: bot_token.unwrap_or_else(|| SecretString::from("")),
+                owner_id: owner_id.unwrap_or(0),
+                allow_ids,
+                group_ids,
+                api_url,
+                rate_limit,
+            },
+            openclaw_telegram_token,
+            gt_root,
+            rig_url,
+            rig_name,
+            project_dir,
+            agent_count,
+            monitor_interval,
+            activity_deadline,
+            check_timeout,
+            dolt_port,
+            gateway_port,
+            kimi_base_url,
+            proxy_port,
+            key_cooldown,
+            key_quota_cooldown,
+            home,
+            locale,
+            http_addr,
+            alert_repeat,
+            alert_chats,
+            auto_heal,
+            overseer_timeout,
+            overseer_exec,
+            log_level,
+            sources,
+        }
+    }
+
+    fn keys(&mut self, var: &'static str) -> Vec<SecretString> {
+        let Some(raw) = self.required(var) else {
+            return Vec::new();
+        };
+        let mut keys: Vec<String> = Vec::new();
+        for (i, item) in raw.split(':').enumerate() {
+            let k = item.trim();
+            if k.is_empty() {
+                self.problem(
+                    var,
+                    format!(
+                        "key {} is empty (check for a doubled or trailing `:`)",
+                        i + 1
+                    ),
+                );
+                continue;
+            }
+            if k.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.problem(
+                    var,
+                    format!("key {} ({}) contains whitespace", i + 1, hint(k)),
+                );
+                continue;
+            }
+            if let Some(j) = keys.iter().position(|e| e == k) {
+                self.problem(
+                    var,
+                    format!(
+                        "key {} ({}) is a duplicate of key {}",
+                        i + 1,
+                        hint(k),
+                        j + 1
+                    ),
+                );
+                continue;
+            }
+            keys.push(k.to_string());
+        }
+        if keys.is_empty() && self.problems.iter().all(|p| p.var != var) {
+            self.problem(var, "needs at least one key");
+        }
+        keys.into_iter().map(SecretString::from).collect()
+    }
+
+    fn token(&mut self, var: &'static str, required: bool) -> Option<SecretString> {
+        let raw = if required {
+            self.required(var)?
+        } else {
+            self.get(var)?.to_string()
+        };
+        let ok = match raw.split_once(':') {
+            Some((id, rest)) => {
+                !id.is_empty()
+                    && id.chars().all(|c| c.is_ascii_digit())
+                    && !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            }
+            None => false,
+        };
+        if !ok {
+            self.problem(var, format!("does not look like a bot token (expected digits:characters as BotFather gives it; got {})", hint(&raw)));
+            return None;
+        }
+        Some(SecretString::from(raw))
+    }
+
+    fn parse_user_id(&mut self, var: &str, v: &str) -> Option<u64> {
+        match v.parse::<u64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                self.problem(var, format!("`{v}` is not a numeric Telegram user id"));
+                None
+            }
+        }
+    }
+
+    fn list<T>(
+        &mut self,
+        var: &'static str,
+        mut f: impl FnMut(&mut Parser, &str, &str) -> Option<T>,
+    ) -> Vec<T> {
+        let Some(raw) = self.get(var).map(str::to_string) else {
+            return Vec::new();
+        };
+        raw.split([':', ','])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .filter_map(|item| f(self, var, item))
+            .collect()
+    }
+
+    fn url(&mut self, var: &'static str, default: &str) -> Url {
+        let raw = self.get(var).unwrap_or(default).to_string();
+        match Url::parse(&raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                // A base URL without a trailing slash would drop its last
+                // path segment when joined.
+                if u.path().ends_with('/') {
+                    u
+                } else {
+                    let mut u = u;
+                    let p = format!("{}/", u.path());
+                    u.set_path(&p);
+                    u
+                }
+            }
+            _ => {
+                self.problem(var, format!("`{raw}` is not an http(s) URL"));
+                // The default always parses.
+                Url::parse(default)
+                    .unwrap_or_else(|_| Url::parse("http://127.0.0.1/").expect("static URL"))
+            }
+        }
+    }
+
+    fn on_off(&mut self, var: &'static str, default: bool) -> bool {
+        match self.get(var).map(str::to_ascii_lowercase).as_deref() {
+            None => default,
+            Some("on" | "true" | "1" | "yes") => true,
+            Some("off" | "false" | "0" | "no") => false,
+            Some(other) => {
+                self.problem(var, format!("`{other}` is not on or off"));
+                default
+            }
+        }
+    }
+
+    fn port(&mut self, var: &'static str, default: u16) -> u16 {
+        let Some(raw) = self.get(var).map(str::to_string) else {
+            return default;
+        };
+        match raw.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => p as u16,
+            _ => {
+                self.problem(var, format!("`{raw}` is not a port between 1 and 65535"));
+                default
+            }
+        }
+    }
+
+    fn duration(&mut self, var: &'static str, default_secs: u64) -> Duration {
+        let Some(raw) = self.get(var).map(str::to_string) else {
+            return Duration::from_secs(default_secs);
+        };
+        match parse_duration(&raw) {
+            Some(d) if !d.is_zero() => d,
+            _ => {
+                self.problem(
+                    var,
+                    format!("`{raw}` is not a positive duration (seconds, or like 5m, 1h)"),
+                );
+                Duration::from_secs(default_secs)
+            }
+        }
+    }
+
+    fn count(&mut self, var: &'static str, default: usize, max: usize) -> usize {
+        let Some(raw) = self.get(var).map(str::to_string) else {
+            return default;
+        };
+        match raw.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                self.problem(
+                    var,
+                    format!("`{raw}` is not a whole number between 1 and {max}"),
+                );
+                default
+            }
+        }
+    }
+
+    fn expand_abs(&mut self, var: &'static str, raw: &str) -> PathBuf {
+        let expanded = match (raw.strip_prefix("~/"), &self.home_dir) {
+            (Some(rest), Some(h)) => h.join(rest),
+            _ => PathBuf::from(raw),
+        };
+        if !expanded.is_absolute() {
+            self.problem(var, format!("`{raw}` must be an absolute path"));
+        }
+        expanded
+    }
+
+    fn abs_path(&mut self, var: &'static str, default: &str) -> PathBuf {
+        let raw = self.get(var).unwrap_or(default).to_string();
+        self.expand_abs(var, &raw)
+    }
+
+    fn check_rig_url(&mut self, url: &str) {
+        let remote = ["https://", "http://", "ssh://", "git@", "s3://", "file:///"];
+        if url.starts_with('/') || remote.iter().any(|p| url.starts_with(p)) {
+            return;
+        }
+        self.problem(
+            "GT_RIG_URL",
+            format!("`{url}` must be an absolute path or a remote git URL (https://, ssh://, git@host:, file:///abs)"),
+        );
+    }
+
+    fn check_rig_name(&mut self, name: &str) {
+        // gt's own rule: no `-`, `.`, spaces or slashes; `hq` is the town's.
+        if name.is_empty()
+            || name == "hq"
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            self.problem(
+                "GT_RIG_NAME",
+                format!("`{name}` is not a valid rig name (letters, digits and _ only; `hq` is reserved)"),
+            );
+        }
+    }
+}
+
+/// Parses `300`, `300s`, `5m`, `1h30m` …
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(raw).ok()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,280 @@
+use super::*;
+
+const KEY_A: &str = "sk-kimi-aaaaaaaaaaaaaaaaaaaa1111";
+const KEY_B: &str = "sk-kimi-bbbbbbbbbbbbbbbbbbbb2222";
+const KEY_O: &str = "sk-kimi-oooooooooooooooooooo9999";
+const TOKEN: &str = "123456:AAbbCCddEEff_gg-hh";
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut m: BTreeMap<String, String> = [
+        ("GASTOWN_KIMI_KEYS", format!("{KEY_A}:{KEY_B}")),
+        ("OPENCLAW_KIMI_KEY", KEY_O.to_string()),
+        ("TELEGRAM_BOT_TOKEN", TOKEN.to_string()),
+        ("TELEGRAM_OWNER_ID", "42".to_string()),
+        ("HOME", "/home/op".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in pairs {
+        m.insert(k.to_string(), v.to_string());
+    }
+    m
+}
+
+fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
+    match Config::load(&env(pairs)) {
+        Ok(_) => vec![],
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+    }
+}
+
+fn assert_no_secret(lines: &[String]) {
+    for l in lines {
+        for s in [KEY_A, KEY_B, KEY_O, TOKEN, "AAbbCCdd", "aaaaaaaa"] {
+            assert!(!l.contains(s), "secret leaked in {l:?}");
+        }
+    }
+}
+
+#[test]
+fn defaults_apply() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert_eq!(c.agent_keys.len(), 2);
+    assert_eq!(c.overseer_keys.len(), 1);
+    assert_eq!(c.telegram.owner_id, 42);
+    assert_eq!(c.gt_root, PathBuf::from("/workspace/gt"));
+    assert_eq!(c.rig_url, "/project");
+    assert_eq!(c.rig_git_url(), "file:///project");
+    assert_eq!(c.rig_name, "project");
+    assert_eq!(c.project_dir, PathBuf::from("/project"));
+    assert_eq!(c.agent_count, 6);
+    assert_eq!(c.monitor_interval, Duration::from_secs(300));
+    assert_eq!(c.activity_deadline, Duration::from_secs(3600));
+    assert_eq!(c.dolt_port, 3307);
+    assert_eq!(c.gateway_port, 18789);
+    assert_eq!(c.proxy_port, 18790);
+    assert_eq!(c.kimi_base_url.as_str(), "https://api.kimi.com/coding/");
+    assert_eq!(c.telegram.api_url.as_str(), "https://api.telegram.org/");
+    assert_eq!(c.home, PathBuf::from("/home/op/.gasclaw"));
+    assert_eq!(c.key_cooldown, Duration::from_secs(300));
+    assert_eq!(c.key_quota_cooldown, Duration::from_secs(3600));
+    assert!(c.auto_heal && c.telegram.rate_limit);
+    assert!(c.openclaw_telegram_token.is_none());
+}
+
+#[test]
+fn missing_required_are_all_reported_at_once() {
+    let mut e = env(&[]);
+    for k in [
+        "GASTOWN_KIMI_KEYS",
+        "OPENCLAW_KIMI_KEY",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_OWNER_ID",
+    ] {
+        e.remove(k);
+    }
+    let err = Config::load(&e).unwrap_err();
+    let vars: Vec<&str> = err.problems.iter().map(|p| p.var.as_str()).collect();
+    assert_eq!(
+        vars,
+        [
+            "GASTOWN_KIMI_KEYS",
+            "OPENCLAW_KIMI_KEY",
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_OWNER_ID"
+        ]
+    );
+    assert!(err.to_string().lines().all(|l| l.contains("is required")));
+}
+
+#[test]
+fn empty_variable_counts_as_unset() {
+    let p = problems(&[("TELEGRAM_OWNER_ID", "  "), ("DOLT_PORT", "")]);
+    assert_eq!(p, ["TELEGRAM_OWNER_ID: is required but not set"]);
+}
+
+#[test]
+fn token_shape() {
+    for bad in ["nocolon", "abc:def", "123:", ":abc", "123:a b", "123:a/b"] {
+        let p = problems(&[("TELEGRAM_BOT_TOKEN", bad)]);
+        assert_eq!(p.len(), 1, "{bad}: {p:?}");
+        assert!(p[0].starts_with("TELEGRAM_BOT_TOKEN: does not look like a bot token"));
+    }
+    assert!(problems(&[("TELEGRAM_BOT_TOKEN", "1:a_B-9")]).is_empty());
+}
+
+#[test]
+fn token_error_shows_at_most_a_hint() {
+    let p = problems(&[("TELEGRAM_BOT_TOKEN", "secretsecretsecret")]);
+    assert!(p[0].contains("…cret"));
+    assert!(!p[0].contains("secretsecret"));
+}
+
+#[test]
+fn numeric_ids() {
+    let p = problems(&[
+        ("TELEGRAM_OWNER_ID", "@alice"),
+        ("TELEGRAM_ALLOW_IDS", "7:x8:9"),
+        ("TELEGRAM_GROUP_IDS", "-100123:abc"),
+    ]);
+    assert_eq!(
+        p,
+        [
+            "TELEGRAM_OWNER_ID: `@alice` is not a numeric Telegram user id",
+            "TELEGRAM_ALLOW_IDS: `x8` is not a numeric Telegram user id",
+            "TELEGRAM_GROUP_IDS: `abc` is not a numeric chat id (group ids look like -1001234567890)",
+        ]
+    );
+    let c = Config::load(&env(&[
+        ("TELEGRAM_ALLOW_IDS", "7:8"),
+        ("TELEGRAM_GROUP_IDS", "-1001:-4002"),
+    ]))
+    .unwrap();
+    assert_eq!(c.telegram.allow_ids, [7, 8]);
+    assert_eq!(c.telegram.group_ids, [-1001, -4002]);
+}
+
+#[test]
+fn ports_in_range_and_distinct() {
+    let p = problems(&[("DOLT_PORT", "0"), ("GATEWAY_PORT", "70000")]);
+    assert_eq!(
+        p,
+        [
+            "DOLT_PORT: `0` is not a port between 1 and 65535",
+            "GATEWAY_PORT: `70000` is not a port between 1 and 65535",
+        ]
+    );
+    let p = problems(&[("GATEWAY_PORT", "3307")]);
+    assert_eq!(
+        p,
+        ["DOLT_PORT: port 3307 is also used by GATEWAY_PORT; every service needs its own port"]
+    );
+}
+
+#[test]
+fn durations_positive() {
+    let p = problems(&[
+        ("MONITOR_INTERVAL", "0"),
+        ("ACTIVITY_DEADLINE", "-5"),
+        ("KEY_COOLDOWN", "soon"),
+    ]);
+    assert_eq!(p.len(), 3);
+    assert!(p[0].starts_with("MONITOR_INTERVAL: `0` is not a positive duration"));
+    assert!(p[1].starts_with("ACTIVITY_DEADLINE:"));
+    assert!(p[2].starts_with("KEY_COOLDOWN:"));
+    let c = Config::load(&env(&[("MONITOR_INTERVAL", "5m"), ("ALERT_REPEAT", "90")])).unwrap();
+    assert_eq!(c.monitor_interval, Duration::from_secs(300));
+    assert_eq!(c.alert_repeat, Duration::from_secs(90));
+}
+
+#[test]
+fn keys_rules() {
+    let dup = format!("{KEY_A}:{KEY_B}:{KEY_A}");
+    let p = problems(&[("GASTOWN_KIMI_KEYS", &dup)]);
+    assert_eq!(
+        p,
+        ["GASTOWN_KIMI_KEYS: key 3 (…1111) is a duplicate of key 1"]
+    );
+    let p = problems(&[("GASTOWN_KIMI_KEYS", ":")]);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(p[0].contains("key 1 is empty"));
+    let shared = KEY_O.to_string();
+    let p = problems(&[("GASTOWN_KIMI_KEYS", &shared)]);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("OPENCLAW_KIMI_KEY: key 1 (…9999) is also in GASTOWN_KIMI_KEYS"));
+    assert_no_secret(&p);
+    let two = format!("{KEY_O}:sk-kimi-second-overseer-key-7777");
+    let c = Config::load(&env(&[("OPENCLAW_KIMI_KEY", &two)])).unwrap();
+    assert_eq!(c.overseer_keys.len(), 2);
+}
+
+#[test]
+fn openclaw_token_must_differ() {
+    let p = problems(&[("OPENCLAW_TELEGRAM_BOT_TOKEN", TOKEN)]);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].contains("same token as TELEGRAM_BOT_TOKEN"));
+    assert_no_secret(&p);
+}
+
+#[test]
+fn rig_and_paths() {
+    let p = problems(&[
+        ("GT_RIG_NAME", "my-rig"),
+        ("GT_RIG_URL", "./relative"),
+        ("GT_ROOT", "relative/town"),
+    ]);
+    assert_eq!(p.len(), 3, "{p:?}");
+    let p = problems(&[("GT_RIG_NAME", "hq")]);
+    assert_eq!(p.len(), 1);
+    let c = Config::load(&env(&[
+        ("GT_RIG_URL", "https://example.org/x.git"),
+        ("GASCLAW_HOME", "~/state"),
+    ]))
+    .unwrap();
+    assert_eq!(c.rig_git_url(), "https://example.org/x.git");
+    assert_eq!(c.home, PathBuf::from("/home/op/state"));
+}
+
+#[test]
+fn alert_chats_with_topics() {
+    let c = Config::load(&env(&[("ALERT_CHAT_IDS", "-1001/77:55")])).unwrap();
+    assert_eq!(
+        c.alert_chats,
+        [
+            ChatTarget {
+                chat_id: -1001,
+                thread_id: Some(77)
+            },
+            ChatTarget {
+                chat_id: 55,
+                thread_id: None
+            }
+        ]
+    );
+    assert_eq!(problems(&[("ALERT_CHAT_IDS", "-1001/1")]).len(), 1);
+}
+
+#[test]
+fn file_layer_env_wins_and_unknown_keys_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("gasclaw.toml");
+    std::fs::write(
+        &f,
+        "dolt_port = 4000\ngateway_port = 4001\ntelegram_allow_ids = [7, 8]\n",
+    )
+    .unwrap();
+    let path = f.to_str().unwrap();
+    let c = Config::load(&env(&[("GASCLAW_CONFIG", path), ("GATEWAY_PORT", "4002")])).unwrap();
+    assert_eq!(c.dolt_port, 4000);
+    assert_eq!(c.gateway_port, 4002);
+    assert_eq!(c.telegram.allow_ids, [7, 8]);
+    assert_eq!(c.sources["DOLT_PORT"], Source::File);
+    assert_eq!(c.sources["GATEWAY_PORT"], Source::Env);
+
+    std::fs::write(&f, "dolt_port = 4000\nmonitor_intervall = 5\n").unwrap();
+    let p = problems(&[("GASCLAW_CONFIG", path)]);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].contains("monitor_intervall"), "{p:?}");
+}
+
+#[test]
+fn redacted_rows_hide_every_secret() {
+    let c = Config::load(&env(&[(
+        "OPENCLAW_TELEGRAM_BOT_TOKEN",
+        "999:zzzzzzzzzzzzzzzzzzzzzz",
+    )]))
+    .unwrap();
+    let rows: Vec<String> = c
+        .redacted_rows()
+        .iter()
+        .map(|(k, v, _)| format!("{k}={v}"))
+        .collect();
+    assert_no_secret(&rows);
+    assert!(rows.iter().all(|r| !r.contains("zzzzzzzz")));
+    assert_eq!(rows.len(), VARIABLES.len());
+    assert!(rows.contains(&"TELEGRAM_BOT_TOKEN=[redacted] (bot 123456)".to_string()));
+    // Debug never prints secrets either.
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains(KEY_A) && !dbg.contains(TOKEN));
+}

@@ -1,0 +1,251 @@
+//! The orchestration core: one `Core` that the CLI, the Telegram bot and the
+//! monitor all call. It knows nothing of Telegram or terminals; it returns
+//! typed reports and errors, and publishes events on a broadcast stream.
+
+pub mod accounts;
+pub mod activity;
+pub mod bootstrap;
+pub mod events;
+pub mod health;
+pub mod services;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::{Mutex, broadcast};
+
+use crate::config::{self, Config};
+use crate::stack::beads::Beads;
+use crate::stack::dolt::Dolt;
+use crate::stack::gastown::Gastown;
+use crate::stack::git::Git;
+use crate::stack::openclaw::Openclaw;
+use crate::stack::{Redactor, Runner, StackError};
+
+pub use events::Event;
+
+/// The OpenClaw skills shipped inside the binary (installed by bootstrap),
+/// so a clean install never depends on a source checkout.
+pub static SKILLS: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/skills");
+
+/// A service gasclaw can check, restart and stop.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Dolt,
+    Daemon,
+    Mayor,
+    Gateway,
+    Agents,
+}
+
+impl Service {
+    pub const ALL: [Service; 5] = [
+        Service::Dolt,
+        Service::Daemon,
+        Service::Mayor,
+        Service::Gateway,
+        Service::Agents,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Dolt => "dolt",
+            Service::Daemon => "daemon",
+            Service::Mayor => "mayor",
+            Service::Gateway => "gateway",
+            Service::Agents => "agents",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown service name; the message lists the valid ones.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown service `{0}`: use one of dolt, daemon, mayor, gateway, agents")]
+pub struct UnknownService(pub String);
+
+impl std::str::FromStr for Service {
+    type Err = UnknownService;
+    fn from_str(s: &str) -> Result<Service, UnknownService> {
+        Service::ALL
+            .into_iter()
+            .find(|x| x.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| UnknownService(s.to_string()))
+    }
+}
+
+/// The core's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("bootstrap already running")]
+    BootstrapRunning,
+    #[error("{service} is busy: {holder} is already working on it")]
+    ServiceBusy { service: Service, holder: String },
+    #[error("{0}")]
+    Stack(#[from] StackError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Paths in the user's home that the stack's programs read.
+#[derive(Debug, Clone)]
+pub struct HomePaths {
+    /// `~/.kimi-accounts`
+    pub accounts: PathBuf,
+    /// `~/.claude-kimigas` (the agents' `CLAUDE_CONFIG_DIR`)
+    pub claude: PathBuf,
+    /// `~/.openclaw`
+    pub openclaw: PathBuf,
+}
+
+/// The orchestration core. Cheap to share (`Arc<Core>`).
+pub struct Core {
+    config: Arc<Config>,
+    runner: Runner,
+    pub home: HomePaths,
+    pub gastown: Gastown,
+    pub dolt: Dolt,
+    pub openclaw: Openclaw,
+    pub git: Git,
+    pub beads: Beads,
+    events: broadcast::Sender<Event>,
+    service_locks: [Mutex<()>; 5],
+    gateway_token: SecretString,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("town", &self.config.gt_root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Builds the core: creates `GASCLAW_HOME` (0700) and the gateway token.
+    pub fn new(config: Config) -> Result<Arc<Core>, CoreError> {
+        let config = Arc::new(config);
+        crate::fsutil::ensure_dir(&config.home, 0o700).map_err(|e| CoreError::Io {
+            what: format!("creating GASCLAW_HOME {}", config.home.display()),
+            source: e,
+        })?;
+        let gateway_token = accounts::load_or_create_secret(&config.home.join("gateway-token"))
+            .map_err(|e| CoreError::Io {
+                what: "creating the gateway token".into(),
+                source: e,
+            })?;
+        let mut secrets = config.secrets();
+        secrets.push(gateway_token.clone());
+        let runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
+        let user_home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| config.home.clone());
+        let home = HomePaths {
+            accounts: user_home.join(".kimi-accounts"),
+            claude: user_home.join(".claude-kimigas"),
+            openclaw: user_home.join(".openclaw"),
+        };
+        let (events, _) = broadcast::channel(1024);
+        Ok(Arc::new(Core {
+            gastown: Gastown::new(runner.clone(), config.gt_root.clone(), config.dolt_port),
+            dolt: Dolt::new(runner.clone()),
+            openclaw: Openclaw::new(
+                runner.clone(),
+                home.openclaw.clone(),
+                config.home.clone(),
+                config.gateway_port,
+            ),
+            git: Git::new(runner.clone()),
+            beads: Beads::new(
+                runner.clone(),
+                config.gt_root.join(".beads"),
+                config.dolt_port,
+            ),
+            runner,
+            home,
+            events,
+            service_locks: Default::default(),
+            gateway_token,
+            config,
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    pub fn gateway_token(&self) -> &SecretString {
+        &self.gateway_token
+    }
+
+    /// Subscribes to the event stream (bootstrap progress, key pool events …).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Publishes an event; nobody listening is fine.
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    /// Takes the lock that keeps healing, `/restart` and `/bootstrap` from
+    /// working on the same service at once; `None` if it is held.
+    pub fn try_lock_service(&self, s: Service) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.service_locks[s.index()].try_lock().ok()
+    }
+
+    /// Waits (bounded) for a service lock.
+    pub async fn lock_service(
+        &self,
+        s: Service,
+        wait: Duration,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>, CoreError> {
+        tokio::time::timeout(wait, self.service_locks[s.index()].lock())
+            .await
+            .map_err(|_| CoreError::ServiceBusy {
+                service: s,
+                holder: "another action".into(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_round_trip_and_unknown_lists_valid_ones() {
+        for s in Service::ALL {
+            assert_eq!(s.name().parse::<Service>().unwrap(), s);
+        }
+        assert_eq!("MAYOR".parse::<Service>().unwrap(), Service::Mayor);
+        let e = "deacon".parse::<Service>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown service `deacon`: use one of dolt, daemon, mayor, gateway, agents"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Restarting and stopping services, through the same adapters bootstrap
+//! uses. A restart is confirmed by the service's real health check.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::events::Event;
+use super::health::{Check, CheckStatus};
+use super::{Core, CoreError, Service};
+use crate::stack::StackError;
+use crate::stack::dolt;
+use crate::stack::openclaw::GatewayHealth;
+
+/// How long a restarted service may take to pass its check.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// The result of a restart: what was done and the check afterwards.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestartReport {
+    pub service: Service,
+    pub action: String,
+    pub check: Check,
+}
+
+impl RestartReport {
+    pub fn ok(&self) -> bool {
+        self.check.status == CheckStatus::Ok
+    }
+}
+
+/// One line per service stopped.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopReport {
+    pub stopped: Vec<(Service, Result<String, String>)>,
+}
+
+impl StopReport {
+    pub fn ok(&self) -> bool {
+        self.stopped.iter().all(|(_, r)| r.is_ok())
+    }
+}
+
+impl Core {
+    /// Restarts one service and waits (bounded) until its check passes.
+    /// `by` names who asked (for the event stream and the audit log).
+    pub async fn restart(&self, service: Service, by: &str) -> Result<RestartReport, CoreError> {
+        let _guard = self.lock_service(service, Duration::from_secs(60)).await?;
+        let result = self.restart_locked(service).await;
+        let event_result = match &result {
+            Ok(r) if r.ok() => Ok(r.action.clone()),
+            Ok(r) => Err(format!("{}; then {}", r.action, r.check.detail)),
+            Err(e) => Err(e.to_string()),
+        };
+        self.publish(Event::Restarted {
+            service,
+            by: by.to_string(),
+            result: event_result,
+        });
+        result
+    }
+
+    /// The restart itself; the caller holds the service lock (the monitor
+    /// takes it with `try_lock_service` so it never queues behind a person).
+    pub async fn restart_locked(&self, service: Service) -> Result<RestartReport, CoreError> {
+        let action = match service {
+            Service::Dolt => {
+                // Never start a second server: stop gt's, then start it.
+                self.gastown.dolt_stop().await?;
+                self.gastown.dolt_start().await?;
+                "restarted Dolt with `gt dolt stop` + `gt dolt start`".to_string()
+            }
+            Service::Daemon => {
+                self.gastown.daemon_stop().await?;
+                self.gastown.daemon_start().await?;
+                "restarted the Gastown daemon".to_string()
+            }
+            Service::Mayor => {
+                self.gastown.mayor_stop().await?;
+                self.gastown.mayor_start().await?;
+                "restarted the Mayor".to_string()
+            }
+            Service::Gateway => {
+                let was = self.openclaw.stop_gateway(Duration::from_secs(10)).await;
+                if let GatewayHealth::Wrong(why) = self.openclaw.health().await {
+                    return Err(StackError::Other(format!(
+                        "port {} is taken by something that is not gasclaw's gateway: {why}",
+                        self.config().gateway_port
+                    ))
+                    .into());
+                }
+                let pid = self.openclaw.spawn_gateway()?;
+                format!(
+                    "{} the OpenClaw gateway (pid {pid})",
+                    if was { "restarted" } else { "started" }
+                )
+            }
+            Service::Agents => {
+                // `gt up` starts every agent that is not running and leaves
+                // running ones alone.
+                self.gastown.up().await?;
+                "started every agent that was not running (`gt up`)".to_string()
+            }
+        };
+        let check = self.settle(service).await;
+        Ok(RestartReport {
+            service,
+            action,
+            check,
+        })
+    }
+
+    /// Polls a service's check until it passes or `SETTLE` (the gateway's
+    /// first boot: its start-up budget) runs out.
+    async fn settle(&self, service: Service) -> Check {
+        let budget = if service == Service::Gateway {
+            super::bootstrap::GATEWAY_START_TIMEOUT
+        } else {
+            SETTLE
+        };
+        let start = Instant::now();
+        loop {
+            let check = self.check(service).await;
+            if check.status == CheckStatus::Ok || start.elapsed() > budget {
+                return check;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Stops the stack in reverse start order: Mayor, daemon, gateway, Dolt.
+    pub async fn stop(&self) -> StopReport {
+        let mut stopped = Vec::new();
+        for s in [
+            Service::Mayor,
+            Service::Daemon,
+            Service::Gateway,
+            Service::Dolt,
+        ] {
+            let _guard = self.lock_service(s, Duration::from_secs(60)).await;
+            let r = self.stop_one(s).await;
+            if let Err(e) = &r {
+                tracing::warn!(service = %s, error = %e, "stop failed");
+            }
+            stopped.push((s, r));
+        }
+        StopReport { stopped }
+    }
+
+    async fn stop_one(&self, s: Service) -> Result<String, String> {
+        let town = self.gastown.town_exists();
+        match s {
+            Service::Mayor if town => self.gastown.mayor_stop().await.map(|_| "stopped".into()),
+            Service::Daemon if town => self.gastown.daemon_stop().await.map(|_| "stopped".into()),
+            Service::Dolt if town => {
+                if !dolt::probe(self.config().dolt_port).await.is_serving() {
+                    return Ok("was not running".into());
+                }
+                self.gastown.dolt_stop().await.map(|_| "stopped".into())
+            }
+            Service::Gateway => {
+                return Ok(
+                    if self.openclaw.stop_gateway(Duration::from_secs(10)).await {
+                        "stopped".into()
+                    } else {
+                        "was not running (or not started by gasclaw)".into()
+                    },
+                );
+            }
+            _ => return Ok("no town".into()),
+        }
+        .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,155 @@
+//! Claude Code's config directory for the agents (`CLAUDE_CONFIG_DIR`).
+//!
+//! Agents run Claude Code interactively in tmux, where nobody answers its
+//! dialogs. This pre-seeds `.claude.json` (onboarding done, bypass warning
+//! accepted, workspaces trusted, API keys pre-approved) and `settings.json`
+//! (bypass permissions) so an agent starts straight at the prompt
+//! (claude-code.md §3–§5). Both files are merged: Claude rewrites
+//! `.claude.json` constantly and its own keys are kept.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use super::StackError;
+
+/// What the agents' Claude config must contain.
+#[derive(Debug, Clone, Default)]
+pub struct ClaudeSeed {
+    /// Workdirs whose trust dialog is pre-accepted (the mayor's is
+    /// `<town>/mayor`).
+    pub trusted_dirs: Vec<PathBuf>,
+    /// Fingerprints (last 20 characters) of `ANTHROPIC_API_KEY` values to
+    /// pre-approve; empty when agents authenticate with
+    /// `ANTHROPIC_AUTH_TOKEN`, which has no dialog.
+    pub approved_key_fingerprints: Vec<String>,
+}
+
+/// The last 20 characters of a key: how Claude Code remembers approvals.
+pub fn key_fingerprint(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    chars[chars.len().saturating_sub(20)..].iter().collect()
+}
+
+/// Writes the seed into `dir`; returns the files that changed.
+pub fn seed_config_dir(dir: &Path, seed: &ClaudeSeed) -> Result<Vec<PathBuf>, StackError> {
+    crate::fsutil::ensure_dir(dir, 0o700)
+        .map_err(|e| StackError::io(format!("creating {}", dir.display()), e))?;
+    let mut changed = Vec::new();
+
+    let state_path = dir.join(".claude.json");
+    let mut state = read_object(&state_path);
+    state.insert("hasCompletedOnboarding".into(), json!(true));
+    state.insert("bypassPermissionsModeAccepted".into(), json!(true));
+    let projects = object_at(&mut state, "projects");
+    for d in &seed.trusted_dirs {
+        let entry = projects
+            .entry(d.display().to_string())
+            .or_insert_with(|| json!({}));
+        if let Value::Object(e) = entry {
+            e.insert("hasTrustDialogAccepted".into(), json!(true));
+        }
+    }
+    let responses = object_at(&mut state, "customApiKeyResponses");
+    let approved = responses.entry("approved").or_insert_with(|| json!([]));
+    if let Value::Array(list) = approved {
+        for fp in &seed.approved_key_fingerprints {
+            if !list.iter().any(|v| v.as_str() == Some(fp)) {
+                list.push(json!(fp));
+            }
+        }
+    }
+    responses.entry("rejected").or_insert_with(|| json!([]));
+    if write_json(&state_path, &state)? {
+        changed.push(state_path);
+    }
+
+    let settings_path = dir.join("settings.json");
+    let mut settings = read_object(&settings_path);
+    let perms = object_at(&mut settings, "permissions");
+    perms.insert("defaultMode".into(), json!("bypassPermissions"));
+    for k in ["allow", "deny", "ask"] {
+        perms.entry(k).or_insert_with(|| json!([]));
+    }
+    settings.insert("skipDangerousModePermissionPrompt".into(), json!(true));
+    if write_json(&settings_path, &settings)? {
+        changed.push(settings_path);
+    }
+    Ok(changed)
+}
+
+fn read_object(path: &Path) -> Map<String, Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn object_at<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let v = m.entry(key).or_insert_with(|| json!({}));
+    if !v.is_object() {
+        *v = json!({});
+    }
+    match v {
+        Value::Object(o) => o,
+        _ => unreachable!("just made an object"),
+    }
+}
+
+fn write_json(path: &Path, v: &Map<String, Value>) -> Result<bool, StackError> {
+    let mut text = serde_json::to_string_pretty(v).map_err(|e| StackError::Other(e.to_string()))?;
+    text.push('\n');
+    crate::fsutil::write_if_changed(path, text.as_bytes(), crate::fsutil::SECRET_MODE)
+        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_last_20() {
+        assert_eq!(
+            key_fingerprint("sk-kimi-0123456789abcdefghijXYZ"),
+            "0123456789abcdefghijXYZ"[3..]
+        );
+        assert_eq!(key_fingerprint("short"), "short");
+    }
+
+    #[test]
+    fn seed_merges_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".claude.json"),
+            r#"{"numStartups":7,"userID":"u"}"#,
+        )
+        .unwrap();
+        let seed = ClaudeSeed {
+            trusted_dirs: vec![PathBuf::from("/town/mayor")],
+            approved_key_fingerprints: vec!["abcdefghijklmnopqrst".into()],
+        };
+        assert_eq!(seed_config_dir(dir.path(), &seed).unwrap().len(), 2);
+        assert!(seed_config_dir(dir.path(), &seed).unwrap().is_empty());
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(".claude.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["numStartups"], 7);
+        assert_eq!(v["hasCompletedOnboarding"], true);
+        assert_eq!(v["projects"]["/town/mayor"]["hasTrustDialogAccepted"], true);
+        assert_eq!(
+            v["customApiKeyResponses"]["approved"][0],
+            "abcdefghijklmnopqrst"
+        );
+        let s: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("settings.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s["permissions"]["defaultMode"], "bypassPermissions");
+        assert_eq!(s["skipDangerousModePermissionPrompt"], true);
+    }
+}

@@ -1,0 +1,599 @@
+//! The one runner every child process goes through.
+//!
+//! argv only (never a shell), a timeout per call, the child in its own process
+//! group that is killed whole on timeout or when the caller's future is
+//! dropped, bounded captured output, secrets redacted from everything returned
+//! or logged, gasclaw's own secret variables removed from the child's
+//! environment, and a missing program reported by name.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+/// How much of each stream is kept; the rest is read and dropped so the
+/// child never blocks on a full pipe.
+pub const MAX_CAPTURE: usize = 256 * 1024;
+
+/// After the child exits, how long to keep reading pipes that a detached
+/// grandchild may still hold open.
+const PIPE_GRACE: Duration = Duration::from_millis(300);
+
+/// Replaces every known secret with `[redacted]`.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<Vec<SecretString>>,
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    pub fn new(secrets: Vec<SecretString>) -> Redactor {
+        let mut s: Vec<SecretString> = secrets
+            .into_iter()
+            .filter(|s| s.expose_secret().len() >= 4)
+            .collect();
+        // Longest first so a secret containing another is replaced whole.
+        s.sort_by_key(|x| std::cmp::Reverse(x.expose_secret().len()));
+        Redactor {
+            secrets: Arc::new(s),
+        }
+    }
+
+    /// A redactor that also knows `more`.
+    pub fn with(&self, more: impl IntoIterator<Item = SecretString>) -> Redactor {
+        let mut all: Vec<SecretString> = self.secrets.iter().cloned().collect();
+        all.extend(more);
+        Redactor::new(all)
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.iter() {
+            let s = s.expose_secret();
+            if out.contains(s) {
+                out = out.replace(s, "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+/// Why a child process could not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("`{program}` not found on PATH")]
+    NotFound { program: String },
+    #[error("`{command}` timed out after {}s", after.as_secs())]
+    Timeout { command: String, after: Duration },
+    #[error("`{program}` could not be started: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}): {message}")]
+    Failed {
+        command: String,
+        status: String,
+        message: String,
+    },
+}
+
+impl ExecError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ExecError::NotFound { .. })
+    }
+}
+
+/// One call of an external program.
+#[derive(Clone)]
+pub struct Invocation {
+    program: String,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, OsString)>,
+    env_remove: Vec<OsString>,
+    timeout: Duration,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Invocation {
+    pub fn new(program: &str, timeout: Duration) -> Invocation {
+        Invocation {
+            program: program.to_string(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            timeout,
+            stdin: None,
+        }
+    }
+
+    pub fn arg(mut self, a: impl AsRef<OsStr>) -> Self {
+        self.args.push(a.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((k.as_ref().to_os_string(), v.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Self {
+        self.env_remove.push(k.as_ref().to_os_string());
+        self
+    }
+
+    pub fn stdin(mut self, data: Vec<u8>) -> Self {
+        self.stdin = Some(data);
+        self
+    }
+
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// `program arg arg`, for messages (args never hold secrets by design,
+    /// and are redacted anyway).
+    pub fn display(&self, redactor: &Redactor) -> String {
+        let mut s = self.program.clone();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.to_string_lossy());
+        }
+        redactor.redact(&s)
+    }
+}
+
+/// What a finished child printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub command: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn status_text(&self) -> String {
+        match (self.code, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("killed by signal {s}"),
+            _ => "unknown status".into(),
+        }
+    }
+
+    /// The program's own error: its `Error: …` line if it printed one, else
+    /// the last non-empty line of stderr, else of stdout.
+    pub fn error_message(&self) -> String {
+        let pick = |text: &str| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("Error:") || l.starts_with("error:"))
+                .map(|l| l.to_string())
+        };
+        let last = |text: &str| {
+            text.lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|l| l.to_string())
+        };
+        pick(&self.stderr)
+            .or_else(|| pick(&self.stdout))
+            .or_else(|| last(&self.stderr))
+            .or_else(|| last(&self.stdout))
+            .unwrap_or_else(|| "no output".into())
+    }
+
+    /// Turns a non-zero exit into [`ExecError::Failed`].
+    pub fn ok(self) -> Result<Output, ExecError> {
+        if self.success() {
+            Ok(self)
+        } else {
+            Err(self.into_error())
+        }
+    }
+
+    /// This output as a failure carrying the program's own message.
+    pub fn into_error(self) -> ExecError {
+        ExecError::Failed {
+            status: self.status_text(),
+            message: self.error_message(),
+            command: self.command,
+        }
+    }
+}
+
+/// Kills the child's whole process group when dropped (timeout, or the
+/// caller gave up on the future), unless disarmed after a normal exit.
+struct GroupGuard {
+    pgid: Option<Pid>,
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.pgid.take() {
+            // ESRCH (already gone) is fine.
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+/// Spawns external programs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Runner {
+    redactor: Redactor,
+    /// Variables removed from every child's environment.
+    scrub: Arc<Vec<String>>,
+    /// PATH used to find programs (and given to children); `None` = inherit.
+    path: Option<OsString>,
+}
+
+impl Runner {
+    pub fn new(redactor: Redactor, scrub: &[&str]) -> Runner {
+        Runner {
+            redactor,
+            scrub: Arc::new(scrub.iter().map(|s| s.to_string()).collect()),
+            path: None,
+        }
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Finds `program` on PATH.
+    pub fn which(&self, program: &str) -> Result<PathBuf, ExecError> {
+        let path = self
+            .path
+            .clone()
+            .or_else(|| std::env::var_os("PATH"))
+            .unwrap_or_default();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        which::which_in(program, Some(path), cwd).map_err(|_| ExecError::NotFound {
+            program: program.to_string(),
+        })
+    }
+
+    fn command(&self, inv: &Invocation) -> Result<Command, ExecError> {
+        let exe = self.which(&inv.program)?;
+        let mut cmd = Command::new(exe);
+        cmd.args(&inv.args);
+        for k in self.scrub.iter() {
+            cmd.env_remove(k);
+        }
+        for k in &inv.env_remove {
+            cmd.env_remove(k);
+        }
+        if let Some(p) = &self.path {
+            cmd.env("PATH", p);
+        }
+        for (k, v) in &inv.env {
+            cmd.env(k, v);
+        }
+        if let Some(dir) = &inv.cwd {
+            cmd.current_dir(dir);
+        }
+        Ok(cmd)
+    }
+
+    /// Runs to completion (any exit code) within the invocation's timeout.
+    pub async fn run(&self, inv: &Invocation) -> Result<Output, ExecError> {
+        let shown = inv.display(&self.redactor);
+        let mut cmd = self.command(inv)?;
+        cmd.stdin(if inv.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+        let started = Instant::now();
+        tracing::debug!(command = %shown, "running");
+        let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
+            program: inv.program.clone(),
+            source: e,
+        })?;
+        let mut guard = GroupGuard {
+            pgid: child.id().map(|id| Pid::from_raw(id as i32)),
+        };
+        if let (Some(data), Some(mut stdin)) = (inv.stdin.clone(), child.stdin.take()) {
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&data).await;
+            });
+        }
+        let out_task = spawn_reader(child.stdout.take());
+        let err_task = spawn_reader(child.stderr.take());
+        let status = match tokio::time::timeout(inv.timeout, child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => {
+                return Err(ExecError::Spawn {
+                    program: inv.program.clone(),
+                    source: e,
+                });
+            }
+            Err(_) => {
+                out_task.1.abort();
+                err_task.1.abort();
+                tracing::warn!(command = %shown, timeout_s = inv.timeout.as_secs(), "timed out; killing its process group");
+                // The guard kills the whole group on return.
+                return Err(ExecError::Timeout {
+                    command: shown,
+                    after: inv.timeout,
+                });
+            }
+        };
+        // A normal exit disarms the guard: programs such as `gt daemon start`
+        // leave their long-lived children behind on purpose.
+        guard.pgid = None;
+        let stdout = finish_reader(out_task).await;
+        let stderr = finish_reader(err_task).await;
+        let output = Output {
+            code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
+            stdout: self.redactor.redact(&stdout),
+            stderr: self.redactor.redact(&stderr),
+            elapsed: started.elapsed(),
+            command: shown,
+        };
+        tracing::debug!(command = %output.command, status = %output.status_text(), elapsed_ms = output.elapsed.as_millis() as u64, "finished");
+        Ok(output)
+    }
+
+    /// Runs and requires exit 0; the error carries the program's own message.
+    pub async fn run_ok(&self, inv: &Invocation) -> Result<Output, ExecError> {
+        self.run(inv).await?.ok()
+    }
+
+    /// Starts a long-running program in its own process group, detached from
+    /// gasclaw's lifetime, output appended to `log`. Returns its pid.
+    pub fn spawn_detached(&self, inv: &Invocation, log: &Path) -> Result<u32, ExecError> {
+        let mut cmd = self.command(inv)?;
+        let spawn_err = |e| ExecError::Spawn {
+            program: inv.program.clone(),
+            source: e,
+        };
+        let file = crate::fsutil::open_append(log, 0o600).map_err(spawn_err)?;
+        let file2 = file.try_clone().map_err(spawn_err)?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(file2))
+            .process_group(0)
+            .kill_on_drop(false);
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        let pid = child.id().unwrap_or(0);
+        tracing::info!(command = %inv.display(&self.redactor), pid, "started detached");
+        // Reap it when it exits while we are alive, so it never lingers as a
+        // zombie that still looks like a live pid.
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        Ok(pid)
+    }
+}
+
+/// Output read so far, kept even when the reader is abandoned.
+type Captured = Arc<std::sync::Mutex<Vec<u8>>>;
+
+fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(
+    r: Option<R>,
+) -> (Captured, tokio::task::JoinHandle<()>) {
+    let kept: Captured = Arc::default();
+    let sink = kept.clone();
+    let task = tokio::spawn(async move {
+        let Some(mut r) = r else { return };
+        let mut buf = [0u8; 8192];
+        loop {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Ok(mut k) = sink.lock() {
+                        let room = MAX_CAPTURE.saturating_sub(k.len());
+                        k.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                }
+            }
+        }
+    });
+    (kept, task)
+}
+
+/// Waits briefly for the pipe to close, then takes what was read.
+async fn finish_reader((kept, task): (Captured, tokio::task::JoinHandle<()>)) -> String {
+    let abort = task.abort_handle();
+    if tokio::time::timeout(PIPE_GRACE, task).await.is_err() {
+        abort.abort();
+    }
+    let bytes = kept.lock().map(|k| k.clone()).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Whether `pid` is a live (non-zombie) process.
+pub fn pid_alive(pid: u32) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the parenthesised command name.
+        Ok(stat) => match stat.rfind(')') {
+            Some(i) => !matches!(stat[i + 1..].trim_start().chars().next(), Some('Z' | 'X')),
+            None => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// The command line of `pid`, for checking a pid file still names our child.
+pub fn pid_cmdline(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Sends `sig` to the process group led by `pid`.
+pub fn signal_group(pid: u32, sig: Signal) -> bool {
+    killpg(Pid::from_raw(pid as i32), sig).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner() -> Runner {
+        Runner::new(
+            Redactor::new(vec![SecretString::from("sk-super-secret")]),
+            &["GASCLAW_TEST_SECRET"],
+        )
+    }
+
+    #[tokio::test]
+    async fn captures_output_and_exit_code() {
+        let r = runner();
+        let out = r
+            .run(
+                &Invocation::new("sh", Duration::from_secs(5))
+                    .args(["-c", "echo out; echo 'Error: boom' >&2; exit 3"]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout.trim(), "out");
+        assert_eq!(out.error_message(), "Error: boom");
+        let err = out.ok().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`sh -c echo out; echo 'Error: boom' >&2; exit 3` failed (exit 3): Error: boom"
+        );
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_named() {
+        let err = runner()
+            .run(&Invocation::new(
+                "gt-does-not-exist",
+                Duration::from_secs(1),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "`gt-does-not-exist` not found on PATH");
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild.pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let err = tokio::time::timeout(
+            Duration::from_secs(10),
+            runner().run(&Invocation::new("sh", Duration::from_millis(500)).args(["-c", &script])),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        assert!(matches!(err, ExecError::Timeout { .. }), "{err}");
+        let pid: u32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SIGKILL is asynchronous; give the kernel a moment.
+        for _ in 0..50 {
+            if !pid_alive(pid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!pid_alive(pid), "grandchild {pid} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_redacted_and_explicit_env_applies() {
+        // SAFETY-free: the variable is only read by the child we spawn.
+        let out = runner()
+            .run(
+                &Invocation::new("sh", Duration::from_secs(5))
+                    .args([
+                        "-c",
+                        "echo key=sk-super-secret; echo scrub=${GASCLAW_TEST_SECRET:-gone}",
+                    ])
+                    .env("GASCLAW_TEST_SECRET", "present"),
+            )
+            .await
+            .unwrap();
+        assert!(out.stdout.contains("key=[redacted]"));
+        // Invocation env is applied after the scrub, so explicit env wins;
+        // inherited values are what the scrub removes.
+        assert!(out.stdout.contains("scrub=present"));
+    }
+
+    #[tokio::test]
+    async fn output_is_bounded() {
+        let out = runner()
+            .run(
+                &Invocation::new("sh", Duration::from_secs(10))
+                    .args(["-c", "head -c 2000000 /dev/zero | tr '\\0' x"]),
+            )
+            .await
+            .unwrap();
+        assert!(out.success());
+        assert_eq!(out.stdout.len(), MAX_CAPTURE);
+    }
+
+    #[tokio::test]
+    async fn detached_grandchild_holding_the_pipe_does_not_hang() {
+        let out = tokio::time::timeout(
+            Duration::from_secs(5),
+            runner().run(
+                &Invocation::new("sh", Duration::from_secs(5))
+                    .args(["-c", "setsid sleep 3 & echo started"]),
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(out.stdout.contains("started"));
+    }
+}

@@ -1,0 +1,529 @@
+//! `gt` (Gastown 1.0.1): town, rig, agent config, daemon, mayor, status.
+//!
+//! Traps handled here (gastown-cli.md §14): status commands exit 0 when
+//! stopped (T1), `gt status --json` always lists mayor and deacon (T2),
+//! `gt config` writes into the cwd (T3) and stores `args: []` (T4), the base
+//! URL only reaches agents through `agents.<alias>.env` (T5), re-running
+//! install/rig add fails on a persisted town (T7). Every call runs with
+//! cwd = the town and `GT_ROOT` set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::StackError;
+use super::exec::{Invocation, Output, Runner};
+
+const QUICK: Duration = Duration::from_secs(30);
+/// `gt mayor start` can block 180 s waiting for the agent (T8).
+const MAYOR_START: Duration = Duration::from_secs(200);
+/// Install and rig add clone repositories.
+const SLOW: Duration = Duration::from_secs(300);
+
+/// The Claude Code agent definition gasclaw writes into the town settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSpec {
+    pub alias: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// Which agent each role runs, plus the default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentsConfig {
+    pub agents: Vec<AgentSpec>,
+    pub default_agent: String,
+    pub role_agents: BTreeMap<String, String>,
+}
+
+/// The daemon as `gt daemon status` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaemonState {
+    Running { pid: Option<u32> },
+    Stopped,
+}
+
+/// The subset of `gt status --json` gasclaw reads; every section optional
+/// (missing = unknown, not down), unknown fields ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TownStatus {
+    #[serde(default)]
+    pub daemon: Option<ServiceState>,
+    #[serde(default)]
+    pub dolt: Option<DoltState>,
+    #[serde(default)]
+    pub agents: Vec<AgentRuntime>,
+    #[serde(default)]
+    pub rigs: Vec<RigStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceState {
+    #[serde(default)]
+    pub running: bool,
+    #[serde(default)]
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DoltState {
+    #[serde(default)]
+    pub running: bool,
+    #[serde(default)]
+    pub pid: Option<u32>,
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AgentRuntime {
+    pub name: String,
+    #[serde(default)]
+    pub running: bool,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub agent_alias: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RigStatus {
+    pub name: String,
+    #[serde(default)]
+    pub agents: Vec<AgentRuntime>,
+}
+
+impl TownStatus {
+    /// Every agent with where it lives: `mayor`, `project/witness` …
+    pub fn all_agents(&self) -> Vec<(String, bool)> {
+        let mut v: Vec<(String, bool)> = self
+            .agents
+            .iter()
+            .map(|a| (a.name.clone(), a.running))
+            .collect();
+        for rig in &self.rigs {
+            for a in &rig.agents {
+                v.push((format!("{}/{}", rig.name, a.name), a.running));
+            }
+        }
+        v
+    }
+}
+
+/// One entry of `gt config agent list --json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AgentEntry {
+    pub name: String,
+    #[serde(default)]
+    pub command: String,
+}
+
+/// The town at `GT_ROOT`.
+#[derive(Debug, Clone)]
+pub struct Gastown {
+    runner: Runner,
+    town: PathBuf,
+    dolt_port: u16,
+}
+
+impl Gastown {
+    pub fn new(runner: Runner, town: PathBuf, dolt_port: u16) -> Gastown {
+        Gastown {
+            runner,
+            town,
+            dolt_port,
+        }
+    }
+
+    pub fn town(&self) -> &Path {
+        &self.town
+    }
+
+    fn gt(&self, timeout: Duration) -> Invocation {
+        let cwd = if self.town.is_dir() {
+            self.town.clone()
+        } else {
+            self.town
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/"))
+        };
+        Invocation::new("gt", timeout)
+            .cwd(cwd)
+            .env("GT_ROOT", &self.town)
+            .env("GT_DOLT_PORT", self.dolt_port.to_string())
+            // bd must never start a shadow Dolt server (beads-and-dolt.md §7.6).
+            .env("BEADS_DOLT_AUTO_START", "0")
+    }
+
+    async fn run(&self, inv: Invocation) -> Result<Output, StackError> {
+        Ok(self.runner.run(&inv).await?)
+    }
+
+    async fn run_ok(&self, inv: Invocation) -> Result<Output, StackError> {
+        Ok(self.runner.run_ok(&inv).await?)
+    }
+
+    /// A town exists when `mayor/town.json` parses (never trust install's
+    /// exit code: partial installs exit 0).
+    pub fn town_exists(&self) -> bool {
+        read_json(&self.town.join("mayor/town.json"))
+            .map(|v| v.get("type").and_then(Value::as_str) == Some("town"))
+            .unwrap_or(false)
+    }
+
+    /// What a complete install leaves behind, beyond the town marker.
+    pub fn town_incomplete(&self) -> Option<String> {
+        if !self.town_exists() {
+            return Some(format!("{} has no mayor/town.json", self.town.display()));
+        }
+        if !self.town.join(".beads/metadata.json").is_file() {
+            return Some(
+                "the town's beads were not initialised (.beads/metadata.json is missing)".into(),
+            );
+        }
+        None
+    }
+
+    pub async fn install(&self) -> Result<Output, StackError> {
+        if let Some(parent) = self.town.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StackError::io(format!("creating {}", parent.display()), e))?;
+        }
+        let out = self
+            .run_ok(
+                self.gt(SLOW)
+                    .arg("install")
+                    .arg(&self.town)
+                    .args(["--dolt-port", &self.dolt_port.to_string()]),
+            )
+            .await?;
+        // Non-fatal failures print `⚠ Could not …` and still exit 0 (T6).
+        if let Some(problem) = self.town_incomplete() {
+            let warnings: Vec<&str> = out
+                .stdout
+                .lines()
+                .chain(out.stderr.lines())
+                .map(str::trim)
+                .filter(|l| l.starts_with("⚠ Could not"))
+                .collect();
+            let detail = if warnings.is_empty() {
+                problem
+            } else {
+                format!("{problem}; gt said: {}", warnings.join("; "))
+            };
+            return Err(StackError::Unexpected {
+                program: "gt",
+                detail: format!("install exited 0 but left a partial town: {detail}"),
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn rig_registered(&self, name: &str) -> bool {
+        read_json(&self.town.join("mayor/rigs.json"))
+            .and_then(|v| v.get("rigs").and_then(|r| r.get(name)).cloned())
+            .is_some()
+    }
+
+    /// `gt rig add`; `url` must already be remote-looking (`file://` for a
+    /// local path) — gt rejects plain paths.
+    pub async fn rig_add(&self, name: &str, url: &str) -> Result<Output, StackError> {
+        self.run_ok(self.gt(SLOW).args(["rig", "add", name, url]))
+            .await
+    }
+
+    /// Writes the agent definitions into `settings/config.json` directly:
+    /// `env` cannot be set from the CLI and `gt config agent set` would store
+    /// `args: []`. Unknown keys already in the file are kept. Returns whether
+    /// the file changed.
+    pub fn write_agents(&self, cfg: &AgentsConfig) -> Result<bool, StackError> {
+        let path = self.town.join("settings/config.json");
+        let mut root = match std::fs::read_to_string(&path) {
+            Ok(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(m)) => m,
+                _ => {
+                    return Err(StackError::Unexpected {
+                        program: "gt",
+                        detail: format!(
+                            "{} is not a JSON object; fix or remove it",
+                            path.display()
+                        ),
+                    });
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
+            Err(e) => return Err(StackError::io(format!("reading {}", path.display()), e)),
+        };
+        root.entry("type").or_insert_with(|| json!("town-settings"));
+        root.entry("version").or_insert_with(|| json!(1));
+        let agents = root.entry("agents").or_insert_with(|| json!({}));
+        if !agents.is_object() {
+            *agents = json!({});
+        }
+        if let Value::Object(agents) = agents {
+            for a in &cfg.agents {
+                let mut entry = match agents.remove(&a.alias) {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                entry.insert("provider".into(), json!("claude"));
+                entry.insert("command".into(), json!(a.command));
+                entry.insert("args".into(), json!(a.args));
+                entry.insert("env".into(), json!(a.env));
+                agents.insert(a.alias.clone(), Value::Object(entry));
+            }
+        }
+        root.insert("default_agent".into(), json!(cfg.default_agent));
+        let roles = root.entry("role_agents").or_insert_with(|| json!({}));
+        if !roles.is_object() {
+            *roles = json!({});
+        }
+        if let Value::Object(roles) = roles {
+            for (role, alias) in &cfg.role_agents {
+                roles.insert(role.clone(), json!(alias));
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&Value::Object(root))
+            .map_err(|e| StackError::Other(e.to_string()))?;
+        text.push('\n');
+        // The env blocks hold credentials: owner-only.
+        crate::fsutil::write_if_changed(&path, text.as_bytes(), crate::fsutil::SECRET_MODE)
+            .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+    }
+
+    /// `gt config agent list --json`, run in the town root (T3).
+    pub async fn agent_list(&self) -> Result<Vec<AgentEntry>, StackError> {
+        let out = self
+            .run_ok(self.gt(QUICK).args(["config", "agent", "list", "--json"]))
+            .await?;
+        serde_json::from_str(out.stdout.trim()).map_err(|e| StackError::Unexpected {
+            program: "gt",
+            detail: format!("config agent list --json: {e}"),
+        })
+    }
+
+    /// `gt config default-agent` → the name it prints.
+    pub async fn default_agent(&self) -> Result<String, StackError> {
+        let out = self
+            .run_ok(self.gt(QUICK).args(["config", "default-agent"]))
+            .await?;
+        out.stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Default agent:"))
+            .map(|s| s.trim().to_string())
+            .ok_or_else(|| StackError::Unexpected {
+                program: "gt",
+                detail: format!("config default-agent printed {:?}", out.stdout.trim()),
+            })
+    }
+
+    /// Parses `gt daemon status` (exit 0 either way: T1).
+    pub async fn daemon_status(&self) -> Result<DaemonState, StackError> {
+        let out = self
+            .run_ok(self.gt(QUICK).args(["daemon", "status"]))
+            .await?;
+        parse_daemon_status(&out.stdout).ok_or_else(|| StackError::Unexpected {
+            program: "gt",
+            detail: format!(
+                "daemon status printed neither `● Daemon is running` nor `○ Daemon is not running`: {:?}",
+                first_line(&out.stdout)
+            ),
+        })
+    }
+
+    pub async fn daemon_start(&self) -> Result<Output, StackError> {
+        let out = self.run(self.gt(QUICK).args(["daemon", "start"])).await?;
+        // Losing a start race to another starter is still "running".
+        if out.success() || out.stderr.contains("daemon already running") {
+            Ok(out)
+        } else {
+            Err(out.into_error().into())
+        }
+    }
+
+    pub async fn daemon_stop(&self) -> Result<Output, StackError> {
+        let out = self.run(self.gt(QUICK).args(["daemon", "stop"])).await?;
+        if out.success() || out.stderr.contains("daemon is not running") {
+            Ok(out)
+        } else {
+            Err(out.into_error().into())
+        }
+    }
+
+    /// `gt mayor status --running` prints exactly `true` or `false`.
+    pub async fn mayor_running(&self) -> Result<bool, StackError> {
+        let out = self
+            .run_ok(self.gt(QUICK).args(["mayor", "status", "--running"]))
+            .await?;
+        match out.stdout.trim() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(StackError::Unexpected {
+                program: "gt",
+                detail: format!("mayor status --running printed {other:?}"),
+            }),
+        }
+    }
+
+    /// Starts the mayor with the default agent (the daemon restarts it with
+    /// that one too, so no `--agent` override).
+    pub async fn mayor_start(&self) -> Result<Output, StackError> {
+        self.run_ok(self.gt(MAYOR_START).args(["mayor", "start"]))
+            .await
+    }
+
+    pub async fn mayor_stop(&self) -> Result<Output, StackError> {
+        let out = self.run(self.gt(QUICK).args(["mayor", "stop"])).await?;
+        if out.success() || out.stderr.contains("is not running") {
+            Ok(out)
+        } else {
+            Err(out.into_error().into())
+        }
+    }
+
+    /// Starts the town's own Dolt server (never a second one: gasclaw only
+    /// calls this after the probe found the port silent).
+    pub async fn dolt_start(&self) -> Result<Output, StackError> {
+        self.run_ok(self.gt(QUICK).args(["dolt", "start"])).await
+    }
+
+    pub async fn dolt_stop(&self) -> Result<Output, StackError> {
+        let out = self.run(self.gt(QUICK).args(["dolt", "stop"])).await?;
+        if out.success() || out.stdout.contains("not running") || out.stderr.contains("not running")
+        {
+            Ok(out)
+        } else {
+            Err(out.into_error().into())
+        }
+    }
+
+    /// `gt up`: starts every town service and agent that is not running.
+    pub async fn up(&self) -> Result<Output, StackError> {
+        self.run_ok(self.gt(SLOW).args(["up", "--json"])).await
+    }
+
+    /// `gt status --json --fast`, tolerant of missing sections.
+    pub async fn status(&self, timeout: Duration) -> Result<TownStatus, StackError> {
+        let out = self
+            .run_ok(self.gt(timeout).args(["status", "--json", "--fast"]))
+            .await?;
+        serde_json::from_str(out.stdout.trim()).map_err(|e| StackError::Unexpected {
+            program: "gt",
+            detail: format!("status --json: {e}"),
+        })
+    }
+
+    pub async fn version(&self, timeout: Duration) -> Result<String, StackError> {
+        let out = self.run_ok(self.gt(timeout).arg("--version")).await?;
+        super::parse_semver(&out.stdout).ok_or_else(|| StackError::Unexpected {
+            program: "gt",
+            detail: format!("--version printed {:?}", first_line(&out.stdout)),
+        })
+    }
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim()
+}
+
+/// `● Daemon is running (PID n)` / `○ Daemon is not running`.
+pub fn parse_daemon_status(stdout: &str) -> Option<DaemonState> {
+    for line in stdout.lines().map(str::trim) {
+        if line.contains("Daemon is not running") {
+            return Some(DaemonState::Stopped);
+        }
+        if let Some(rest) = line.split("Daemon is running").nth(1) {
+            let pid = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| !w.is_empty())
+                .and_then(|w| w.parse().ok());
+            return Some(DaemonState::Running { pid });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_status_lines() {
+        assert_eq!(
+            parse_daemon_status("● Daemon is running (PID 1234)\n  Town: /x\n"),
+            Some(DaemonState::Running { pid: Some(1234) })
+        );
+        assert_eq!(
+            parse_daemon_status("○ Daemon is not running\n\nStart with: gt daemon start\n"),
+            Some(DaemonState::Stopped)
+        );
+        assert_eq!(parse_daemon_status("weird"), None);
+    }
+
+    #[test]
+    fn status_json_tolerates_missing_sections_and_unknown_fields() {
+        let s: TownStatus = serde_json::from_str(
+            r#"{"name":"gt","agents":[{"name":"mayor","running":true,"x":1},{"name":"deacon","running":false}],
+                "rigs":[{"name":"project","agents":[{"name":"witness","running":true}]}],"summary":{}}"#,
+        )
+        .unwrap();
+        assert!(s.daemon.is_none());
+        assert_eq!(
+            s.all_agents(),
+            vec![
+                ("mayor".to_string(), true),
+                ("deacon".to_string(), false),
+                ("project/witness".to_string(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn write_agents_keeps_unknown_keys_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let gt = Gastown::new(
+            Runner::new(Default::default(), &[]),
+            dir.path().to_path_buf(),
+            3307,
+        );
+        std::fs::create_dir_all(dir.path().join("settings")).unwrap();
+        std::fs::write(
+            dir.path().join("settings/config.json"),
+            r#"{"type":"town-settings","version":1,"cli_theme":"dark","agents":{"other":{"command":"x"}}}"#,
+        )
+        .unwrap();
+        let cfg = AgentsConfig {
+            agents: vec![AgentSpec {
+                alias: "kimi-claude".into(),
+                command: "claude".into(),
+                args: vec!["--dangerously-skip-permissions".into()],
+                env: [("IS_SANDBOX".to_string(), "1".to_string())].into(),
+            }],
+            default_agent: "kimi-claude".into(),
+            role_agents: [("mayor".to_string(), "kimi-claude".to_string())].into(),
+        };
+        assert!(gt.write_agents(&cfg).unwrap());
+        assert!(!gt.write_agents(&cfg).unwrap());
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("settings/config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["cli_theme"], "dark");
+        assert_eq!(v["agents"]["other"]["command"], "x");
+        assert_eq!(
+            v["agents"]["kimi-claude"]["args"][0],
+            "--dangerously-skip-permissions"
+        );
+        assert_eq!(v["default_agent"], "kimi-claude");
+        assert_eq!(v["role_agents"]["mayor"], "kimi-claude");
+    }
+}
