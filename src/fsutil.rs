@@ -51,6 +51,28 @@ pub fn write_if_changed(path: &Path, contents: &[u8], mode: u32) -> io::Result<b
     Ok(true)
 }
 
+/// Writes `value` as pretty JSON unless the file already holds an equal JSON
+/// value with this mode. Comparing values rather than bytes matters for files
+/// other programs rewrite in their own formatting (Claude Code's
+/// `.claude.json`, OpenClaw's `openclaw.json` after doctor): reformatting is
+/// not a change. Returns whether anything was written.
+pub fn write_json_if_changed(
+    path: &Path,
+    value: &serde_json::Value,
+    mode: u32,
+) -> io::Result<bool> {
+    if let Ok(text) = fs::read_to_string(path)
+        && serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| &v == value)
+        && fs::metadata(path)?.permissions().mode() & 0o777 == mode
+    {
+        return Ok(false);
+    }
+    let mut text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    text.push('\n');
+    atomic_write(path, text.as_bytes(), mode)?;
+    Ok(true)
+}
+
 /// Creates a directory (and parents) and sets its mode.
 pub fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
     fs::create_dir_all(path)?;
@@ -92,6 +114,17 @@ mod tests {
         // no temp files left behind
         let leftovers: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1);
+    }
+
+    #[test]
+    fn json_reformatting_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.json");
+        let v = serde_json::json!({"a": 1, "b": [1, 2]});
+        assert!(write_json_if_changed(&p, &v, SECRET_MODE).unwrap());
+        fs::write(&p, r#"{"b":[1,2],   "a":1}"#).unwrap();
+        assert!(!write_json_if_changed(&p, &v, SECRET_MODE).unwrap());
+        assert!(write_json_if_changed(&p, &serde_json::json!({"a": 2}), SECRET_MODE).unwrap());
     }
 
     #[test]

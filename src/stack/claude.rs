@@ -101,10 +101,12 @@ fn object_at<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String
 }
 
 fn write_json(path: &Path, v: &Map<String, Value>) -> Result<bool, StackError> {
-    let mut text = serde_json::to_string_pretty(v).map_err(|e| StackError::Other(e.to_string()))?;
-    text.push('\n');
-    crate::fsutil::write_if_changed(path, text.as_bytes(), crate::fsutil::SECRET_MODE)
-        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+    crate::fsutil::write_json_if_changed(
+        path,
+        &Value::Object(v.clone()),
+        crate::fsutil::SECRET_MODE,
+    )
+    .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]

@@ -288,12 +288,13 @@ impl Gastown {
                 roles.insert(role.clone(), json!(alias));
             }
         }
-        let mut text = serde_json::to_string_pretty(&Value::Object(root))
-            .map_err(|e| StackError::Other(e.to_string()))?;
-        text.push('\n');
         // The env blocks hold credentials: owner-only.
-        crate::fsutil::write_if_changed(&path, text.as_bytes(), crate::fsutil::SECRET_MODE)
-            .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+        crate::fsutil::write_json_if_changed(
+            &path,
+            &Value::Object(root),
+            crate::fsutil::SECRET_MODE,
+        )
+        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
     }
 
     /// `gt config agent list --json`, run in the town root (T3).

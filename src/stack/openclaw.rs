@@ -219,13 +219,14 @@ impl Openclaw {
         for (k, v) in owned_config(s) {
             root.insert(k, v);
         }
-        let mut text = serde_json::to_string_pretty(&Value::Object(root))
-            .map_err(|e| StackError::Other(e.to_string()))?;
-        text.push('\n');
         crate::fsutil::ensure_dir(&self.state_dir, 0o700)
             .map_err(|e| StackError::io(format!("creating {}", self.state_dir.display()), e))?;
-        crate::fsutil::write_if_changed(&path, text.as_bytes(), crate::fsutil::SECRET_MODE)
-            .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+        crate::fsutil::write_json_if_changed(
+            &path,
+            &Value::Object(root),
+            crate::fsutil::SECRET_MODE,
+        )
+        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
     }
 
     /// Which owned keys differ from what `s` would write (drift detection).

