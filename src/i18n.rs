@@ -79,7 +79,11 @@ impl Locales {
         let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
         self.bundles
             .keys()
-            .find(|k| k.split('-').next().is_some_and(|p| p.eq_ignore_ascii_case(&primary)))
+            .find(|k| {
+                k.split('-')
+                    .next()
+                    .is_some_and(|p| p.eq_ignore_ascii_case(&primary))
+            })
             .copied()
     }
 
@@ -169,8 +173,14 @@ mod tests {
         assert!(reference.len() > 10, "the English locale looks empty");
         for (tag, src) in &SOURCES[1..] {
             let other = keys_and_placeholders(src);
-            let missing: Vec<&String> = reference.keys().filter(|k| !other.contains_key(*k)).collect();
-            let extra: Vec<&String> = other.keys().filter(|k| !reference.contains_key(*k)).collect();
+            let missing: Vec<&String> = reference
+                .keys()
+                .filter(|k| !other.contains_key(*k))
+                .collect();
+            let extra: Vec<&String> = other
+                .keys()
+                .filter(|k| !reference.contains_key(*k))
+                .collect();
             assert!(missing.is_empty(), "{tag} lacks {missing:?}");
             assert!(extra.is_empty(), "{tag} has keys English lacks: {extra:?}");
             for (k, vars) in &reference {
@@ -182,7 +192,10 @@ mod tests {
     #[test]
     fn locale_files_parse_cleanly() {
         for (tag, src) in SOURCES {
-            assert!(fluent_syntax::parser::parse(*src).is_ok(), "{tag} has syntax errors");
+            assert!(
+                fluent_syntax::parser::parse(*src).is_ok(),
+                "{tag} has syntax errors"
+            );
         }
     }
 

@@ -9,6 +9,9 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod fakes;
 pub mod fsutil;
+pub mod i18n;
+pub mod keys;
 pub mod logging;
 pub mod stack;

@@ -1,0 +1,5 @@
+//! In-process fakes of the services gasclaw talks to over HTTP, used by the
+//! tests, the benchmarks and the offline `gasclaw demo`. They bind only
+//! 127.0.0.1.
+
+pub mod kimi;

@@ -1,0 +1,653 @@
+//! The Anthropic-compatible, key-rotating reverse proxy the agents and the
+//! overseer talk to (kimi-api.md §5 is the spec).
+//!
+//! A request carries a local token; the proxy resolves the caller, takes a
+//! pooled key for it, forwards the request with `x-api-key: <pooled key>`,
+//! and decides on the status line before any byte reaches the client: a
+//! success streams through untouched (SSE byte for byte), a rate limit or
+//! quota refusal cools the key and replays the same request with the next
+//! one, a request error passes through. The agent never sees a 429 while any
+//! key is usable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::PoolKind;
+use super::pool::{KeyPools, Lease, Outcome, Selection};
+use super::tokens::LocalTokens;
+
+/// Error bodies read from upstream to classify them (they are small).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// `KIMI_BASE_URL`, e.g. `https://api.kimi.com/coding/`.
+    pub upstream: url::Url,
+    /// Request bodies up to this size are held for replay on another key.
+    pub max_replay_body: usize,
+    pub connect_timeout: Duration,
+    /// Longest silence from upstream (before headers, or between chunks).
+    pub idle_timeout: Duration,
+}
+
+impl ProxyConfig {
+    pub fn new(upstream: url::Url) -> ProxyConfig {
+        ProxyConfig {
+            upstream,
+            max_replay_body: 32 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Counters for logs and `/metrics`: never a key, only its hint.
+#[derive(Debug, Default)]
+pub struct ProxyMetrics {
+    requests: std::sync::Mutex<BTreeMap<(u16, String), u64>>,
+    retries: AtomicU64,
+    upstream_errors: AtomicU64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSnapshot {
+    /// (status, key hint or "" when no key was used, count)
+    pub requests: Vec<(u16, String, u64)>,
+    pub retries: u64,
+    pub upstream_errors: u64,
+}
+
+impl ProxyMetrics {
+    fn count(&self, status: u16, hint: &str) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((status, hint.to_string())).or_default() += 1;
+        }
+    }
+
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            requests: self
+                .requests
+                .lock()
+                .map(|m| m.iter().map(|((s, h), n)| (*s, h.clone(), *n)).collect())
+                .unwrap_or_default(),
+            retries: self.retries.load(Ordering::Relaxed),
+            upstream_errors: self.upstream_errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Inner {
+    pools: Arc<KeyPools>,
+    tokens: Arc<LocalTokens>,
+    cfg: ProxyConfig,
+    client: reqwest::Client,
+    metrics: Arc<ProxyMetrics>,
+}
+
+#[derive(Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+impl Proxy {
+    pub fn new(
+        pools: Arc<KeyPools>,
+        tokens: Arc<LocalTokens>,
+        cfg: ProxyConfig,
+    ) -> Result<Proxy, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.idle_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .no_proxy()
+            .build()?;
+        Ok(Proxy {
+            inner: Arc::new(Inner {
+                pools,
+                tokens,
+                cfg,
+                client,
+                metrics: Arc::default(),
+            }),
+        })
+    }
+
+    pub fn metrics(&self) -> Arc<ProxyMetrics> {
+        self.inner.metrics.clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .fallback(handle)
+            .with_state(self.inner.clone())
+    }
+
+    /// Serves until `shutdown` is cancelled.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}
+
+/// Anthropic's error shape.
+fn error_response(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body = json!({"type": "error", "error": {"type": kind, "message": message}});
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn presented_token(h: &HeaderMap) -> Option<String> {
+    if let Some(v) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim().to_string());
+    }
+    let auth = h.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Headers never forwarded: hop-by-hop ones, the client's credentials
+/// (the local token must not leave), and those reqwest sets itself.
+fn skip_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+            | "x-api-key"
+            | "authorization"
+            // Plain bodies, so error bodies can be classified.
+            | "accept-encoding"
+    )
+}
+
+enum ReqBody {
+    Buffered(Bytes),
+    /// Larger than the replay limit: forwarded once, as it comes.
+    Oversize(Option<reqwest::Body>),
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<ReqBody, String> {
+    let mut body = body;
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > limit {
+                let prefix = buf.freeze();
+                let rest = body.into_data_stream();
+                let stream =
+                    futures_util::stream::once(async move { Ok::<Bytes, axum::Error>(prefix) })
+                        .chain(rest);
+                return Ok(ReqBody::Oversize(Some(reqwest::Body::wrap_stream(stream))));
+            }
+        }
+    }
+    Ok(ReqBody::Buffered(buf.freeze()))
+}
+
+/// What an upstream answer means for the key and for the client.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    /// The key's fault: cool it (or mark it) and try another key.
+    Rotate(Outcome),
+    /// The key is refused as invalid (401).
+    Invalid,
+    /// Not the key's fault: the client gets this answer.
+    PassThrough(Outcome),
+}
+
+fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> Verdict {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let kind = v["error"]["type"].as_str().unwrap_or("").to_string();
+    let msg = v["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match status.as_u16() {
+        429 => {
+            if kind == "engine_overloaded_error" || msg.contains("overload") {
+                Verdict::PassThrough(Outcome::Overloaded)
+            } else if kind == "exceeded_current_quota_error" {
+                Verdict::Rotate(Outcome::QuotaExhausted)
+            } else {
+                Verdict::Rotate(Outcome::RateLimited { retry_after })
+            }
+        }
+        403 => {
+            if msg.contains("only available for coding agents") {
+                // The request's client headers, not the key: every key would fail.
+                Verdict::PassThrough(Outcome::UpstreamError)
+            } else if msg.contains("concurrent request") {
+                Verdict::Rotate(Outcome::Concurrency)
+            } else if (kind == "access_terminated_error" || kind == "permission_error")
+                && (msg.contains("usage limit")
+                    || msg.contains("quota")
+                    || msg.contains("billing cycle"))
+            {
+                Verdict::Rotate(Outcome::QuotaExhausted)
+            } else {
+                Verdict::PassThrough(Outcome::UpstreamError)
+            }
+        }
+        401 => Verdict::Invalid,
+        s if s >= 500 => Verdict::PassThrough(Outcome::UpstreamError),
+        _ => Verdict::PassThrough(Outcome::Success),
+    }
+}
+
+fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
+    h.get("retry-after")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn copy_response_headers(from: &reqwest::header::HeaderMap, to: &mut HeaderMap) {
+    for (k, v) in from {
+        if skip_header(k) {
+            continue;
+        }
+        to.append(k.clone(), v.clone());
+    }
+}
+
+fn all_cooling(pool: PoolKind, wait: Duration) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut r = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limit_error",
+        &format!(
+            "all {} keys are cooling down; next available in {secs}s",
+            match pool {
+                PoolKind::Agents => "agent",
+                PoolKind::Overseer => "overseer",
+            }
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
+}
+
+async fn read_limited(resp: reqwest::Response) -> Bytes {
+    let mut stream = resp.bytes_stream();
+    let mut buf = BytesMut::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        buf.extend_from_slice(&chunk);
+        if buf.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    buf.freeze()
+}
+
+async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
+    let started = Instant::now();
+    // Claude Code's connectivity probe: answered here, never forwarded.
+    if req.method() == Method::HEAD {
+        return StatusCode::OK.into_response();
+    }
+    let Some(caller) = presented_token(req.headers()).and_then(|t| inner.tokens.resolve(&t)) else {
+        inner.metrics.count(401, "");
+        tracing::warn!(path = %req.uri().path(), "proxy request without a valid local token");
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid or missing local token",
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let mut body = match read_body(body, inner.cfg.max_replay_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &format!("reading the request body: {e}"),
+            );
+        }
+    };
+    let path_q = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let url = format!(
+        "{}{}",
+        inner.cfg.upstream.as_str().trim_end_matches('/'),
+        path_q
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in &parts.headers {
+        if !skip_header(k) {
+            headers.append(k.clone(), v.clone());
+        }
+    }
+    let pool = inner.pools.pool(caller.pool);
+    let keys = pool.len();
+    let mut attempts = 0usize;
+    let mut seen_401 = false;
+    loop {
+        let lease: Lease = match pool.select(&caller.agent) {
+            Selection::Key(l) => l,
+            Selection::AllCooling { retry_after, .. } => {
+                inner.metrics.count(429, "");
+                tracing::warn!(agent = %caller.agent, pool = %caller.pool, wait_s = retry_after.as_secs(), "all keys cooling");
+                return all_cooling(caller.pool, retry_after);
+            }
+            Selection::NoUsableKey => {
+                inner.metrics.count(502, "");
+                return error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "api_error",
+                    &format!(
+                        "every key in the {} pool was refused by the upstream as invalid",
+                        caller.pool
+                    ),
+                );
+            }
+        };
+        attempts += 1;
+        let (req_body, replayable) = match &mut body {
+            ReqBody::Buffered(b) => (reqwest::Body::from(b.clone()), true),
+            ReqBody::Oversize(b) => (
+                b.take()
+                    .unwrap_or_else(|| reqwest::Body::from(Bytes::new())),
+                false,
+            ),
+        };
+        let mut key_value = match HeaderValue::from_str(lease.key().expose_secret()) {
+            Ok(v) => v,
+            Err(_) => {
+                pool.report(&lease, Outcome::Invalid);
+                continue;
+            }
+        };
+        key_value.set_sensitive(true);
+        let send = inner
+            .client
+            .request(parts.method.clone(), &url)
+            .headers(headers.clone())
+            .header("x-api-key", key_value)
+            .body(req_body)
+            .send();
+        let resp = match tokio::time::timeout(inner.cfg.idle_timeout, send).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                pool.report(&lease, Outcome::UpstreamError);
+                inner
+                    .metrics
+                    .upstream_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                let (status, what) = if e.is_timeout() {
+                    (StatusCode::GATEWAY_TIMEOUT, "timed out")
+                } else if e.is_connect() {
+                    (StatusCode::BAD_GATEWAY, "unreachable")
+                } else {
+                    (StatusCode::BAD_GATEWAY, "failed")
+                };
+                inner.metrics.count(status.as_u16(), &lease.hint);
+                tracing::warn!(agent = %caller.agent, key = %lease.hint, status = status.as_u16(), "upstream {what}");
+                return error_response(
+                    status,
+                    "api_error",
+                    &format!("the upstream model API {what}"),
+                );
+            }
+            Err(_) => {
+                pool.report(&lease, Outcome::UpstreamError);
+                inner
+                    .metrics
+                    .upstream_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                inner.metrics.count(504, &lease.hint);
+                tracing::warn!(agent = %caller.agent, key = %lease.hint, "upstream sent no answer in time");
+                return error_response(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "api_error",
+                    &format!(
+                        "the upstream model API sent no answer within {}s",
+                        inner.cfg.idle_timeout.as_secs()
+                    ),
+                );
+            }
+        };
+        let status = resp.status();
+        if status.is_success() {
+            pool.report(&lease, Outcome::Success);
+            inner.metrics.count(status.as_u16(), &lease.hint);
+            tracing::info!(
+                agent = %caller.agent,
+                key = %lease.hint,
+                status = status.as_u16(),
+                latency_ms = started.elapsed().as_millis() as u64,
+                retries = attempts - 1,
+                "proxied"
+            );
+            let mut out = Response::builder().status(status.as_u16());
+            if let Some(h) = out.headers_mut() {
+                copy_response_headers(resp.headers(), h);
+            }
+            return out
+                .body(Body::from_stream(resp.bytes_stream()))
+                .unwrap_or_else(|_| {
+                    error_response(
+                        StatusCode::BAD_GATEWAY,
+                        "api_error",
+                        "bad upstream response",
+                    )
+                });
+        }
+        let resp_headers = resp.headers().clone();
+        let wait = retry_after(&resp_headers);
+        let err_body = read_limited(resp).await;
+        let verdict = match classify(status, &err_body, wait) {
+            // A second 401 in one request is systemic (say, a wrong auth
+            // scheme): pass it on rather than disabling every key.
+            Verdict::Invalid if seen_401 => Verdict::PassThrough(Outcome::UpstreamError),
+            v => v,
+        };
+        let rotate = match verdict {
+            Verdict::Rotate(outcome) => {
+                pool.report(&lease, outcome);
+                true
+            }
+            Verdict::Invalid => {
+                seen_401 = true;
+                pool.report(&lease, Outcome::Invalid);
+                true
+            }
+            Verdict::PassThrough(outcome) => {
+                pool.report(&lease, outcome);
+                false
+            }
+        };
+        tracing::info!(agent = %caller.agent, key = %lease.hint, status = status.as_u16(), rotate, "upstream refused");
+        if rotate && replayable && attempts < keys {
+            inner.metrics.retries.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if rotate && replayable && !matches!(verdict, Verdict::Invalid) {
+            // Every key tried: tell the client when the first one is back.
+            if let Selection::AllCooling { retry_after, .. } = pool.select(&caller.agent) {
+                inner.metrics.count(429, &lease.hint);
+                return all_cooling(caller.pool, retry_after);
+            }
+        }
+        inner.metrics.count(status.as_u16(), &lease.hint);
+        let mut out = Response::builder().status(status.as_u16());
+        if let Some(h) = out.headers_mut() {
+            copy_response_headers(&resp_headers, h);
+        }
+        return out.body(Body::from(err_body)).unwrap_or_else(|_| {
+            error_response(
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                "bad upstream response",
+            )
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(kind: &str, msg: &str) -> Vec<u8> {
+        json!({"error": {"type": kind, "message": msg}})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn classification_follows_the_table() {
+        let s = |c| StatusCode::from_u16(c).unwrap();
+        assert_eq!(
+            classify(
+                s(429),
+                &body(
+                    "rate_limit_reached_error",
+                    "We're receiving too many requests"
+                ),
+                None
+            ),
+            Verdict::Rotate(Outcome::RateLimited { retry_after: None })
+        );
+        assert_eq!(
+            classify(
+                s(429),
+                &body(
+                    "rate_limit_error",
+                    "The engine is currently overloaded, please try again later"
+                ),
+                None
+            ),
+            Verdict::PassThrough(Outcome::Overloaded)
+        );
+        assert_eq!(
+            classify(s(429), &body("engine_overloaded_error", "x"), None),
+            Verdict::PassThrough(Outcome::Overloaded)
+        );
+        assert_eq!(
+            classify(s(429), &body("exceeded_current_quota_error", "x"), None),
+            Verdict::Rotate(Outcome::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(
+                s(403),
+                &body(
+                    "access_terminated_error",
+                    "You've reached your weekly (7-day) usage limit."
+                ),
+                None
+            ),
+            Verdict::Rotate(Outcome::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(
+                s(403),
+                &body(
+                    "permission_error",
+                    "You've reached your usage limit for this billing cycle."
+                ),
+                None
+            ),
+            Verdict::Rotate(Outcome::QuotaExhausted)
+        );
+        assert_eq!(
+            classify(
+                s(403),
+                &body(
+                    "permission_error",
+                    "You've reached your concurrent request limit."
+                ),
+                None
+            ),
+            Verdict::Rotate(Outcome::Concurrency)
+        );
+        assert_eq!(
+            classify(
+                s(403),
+                &body(
+                    "access_terminated_error",
+                    "Kimi For Coding is currently only available for Coding Agents such as Kimi CLI"
+                ),
+                None
+            ),
+            Verdict::PassThrough(Outcome::UpstreamError)
+        );
+        assert_eq!(
+            classify(
+                s(400),
+                &body("invalid_request_error", "a max of 128 tools"),
+                None
+            ),
+            Verdict::PassThrough(Outcome::Success)
+        );
+        assert_eq!(
+            classify(s(401), &body("invalid_authentication_error", "x"), None),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            classify(s(529), b"", None),
+            Verdict::PassThrough(Outcome::UpstreamError)
+        );
+        // Anthropic's shape parses too; an unreadable 429 still rotates.
+        assert_eq!(
+            classify(s(429), br#"{"type":"error","error":{"type":"rate_limit_error","message":"engine overloaded"}}"#, None),
+            Verdict::PassThrough(Outcome::Overloaded)
+        );
+        assert_eq!(
+            classify(s(429), b"<html>", None),
+            Verdict::Rotate(Outcome::RateLimited { retry_after: None })
+        );
+    }
+
+    #[test]
+    fn tokens_come_from_either_header() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", HeaderValue::from_static("Bearer gclt-abc"));
+        assert_eq!(presented_token(&h).as_deref(), Some("gclt-abc"));
+        h.insert("x-api-key", HeaderValue::from_static("gclt-xyz"));
+        assert_eq!(presented_token(&h).as_deref(), Some("gclt-xyz"));
+        assert_eq!(presented_token(&HeaderMap::new()), None);
+    }
+}
