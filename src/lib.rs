@@ -14,4 +14,5 @@ pub mod fsutil;
 pub mod i18n;
 pub mod keys;
 pub mod logging;
+pub mod run;
 pub mod stack;

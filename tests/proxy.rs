@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gasclaw::fakes::kimi::{FakeKimi, Reply};
 use gasclaw::keys::proxy::{Proxy, ProxyConfig};
-use gasclaw::keys::{KeyEvent, KeyPools, LocalTokens, PoolKind, PoolSettings, SystemClock};
+use gasclaw::keys::{KeyEvent, KeyPools, LocalTokens, PoolSettings, SystemClock};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 

@@ -46,8 +46,43 @@ pub enum Command {
     Stop,
     /// Print the effective configuration with every secret redacted.
     Config,
+    /// Show the key pools (agents and overseer), or clear a key's cooldown.
+    Keys {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<KeysAction>,
+    },
     /// Exit 0 when every service is healthy, 1 otherwise (for containers).
     Healthcheck,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// End a key's cooldown (or invalid mark) now.
+    Clear {
+        /// The key's hint (…abcd) or its hash (at least 4 hex digits).
+        key: String,
+        /// Which pool the key is in.
+        #[arg(long, value_enum, default_value = "agents")]
+        pool: PoolArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PoolArg {
+    Agents,
+    Overseer,
+}
+
+impl From<PoolArg> for crate::keys::PoolKind {
+    fn from(p: PoolArg) -> Self {
+        match p {
+            PoolArg::Agents => crate::keys::PoolKind::Agents,
+            PoolArg::Overseer => crate::keys::PoolKind::Overseer,
+        }
+    }
 }
 
 /// Parses arguments and runs; the process exit code.
@@ -107,6 +142,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Restart { service } => restart(&core, service).await,
         Command::Stop => stop(&core).await,
         Command::Healthcheck => healthcheck(&core).await,
+        Command::Keys { json, action } => keys(&core, json, action).await,
         Command::Config => ExitCode::SUCCESS,
     }
 }
@@ -201,8 +237,83 @@ async fn healthcheck(core: &Core) -> ExitCode {
     }
 }
 
-/// `gasclaw run`: bootstrap, then stay up until SIGTERM or SIGINT.
+async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
+    let cfg = core.config();
+    if let Some(KeysAction::Clear { key, pool }) = action {
+        // Clearing writes the state: only possible when no `gasclaw run`
+        // owns it (otherwise use the bot's /keys clear).
+        let pools = match crate::keys::KeyPools::open(
+            &cfg.home,
+            &cfg.agent_keys,
+            &cfg.overseer_keys,
+            Default::default(),
+            Arc::new(crate::keys::SystemClock),
+            Arc::new(|_| {}),
+        ) {
+            Ok(p) => p,
+            Err(e @ crate::keys::PoolError::Locked { .. }) => {
+                eprintln!("gasclaw: {e}; clear the key from Telegram with /keys clear {key}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match pools.pool(pool.into()).clear(&key) {
+            Ok(c) => {
+                if let Err(e) = pools.flush() {
+                    eprintln!("gasclaw: {e}");
+                    return ExitCode::FAILURE;
+                }
+                println!("cleared {} (was {})", c.hint, c.was);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let status = match crate::keys::KeyPools::read_status(
+        &cfg.home,
+        &cfg.agent_keys,
+        &cfg.overseer_keys,
+        Arc::new(crate::keys::SystemClock),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gasclaw: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", render::keys(&status));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `gasclaw run`: serve the key proxy, bootstrap, then stay up until
+/// SIGTERM or SIGINT.
 async fn run(core: Arc<Core>) -> ExitCode {
+    // Listen for SIGTERM/SIGINT from the start: a signal during bootstrap is
+    // kept and acted on as soon as bootstrap has finished.
+    let shutdown = shutdown_signal();
+    let services = match crate::run::Services::start(core.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gasclaw: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let report = match core.bootstrap(None).await {
         Ok(r) => Some(r),
         Err(e) => {
@@ -222,24 +333,30 @@ async fn run(core: Arc<Core>) -> ExitCode {
         }
         None => {}
     }
-    wait_for_shutdown().await;
+    shutdown.await;
     tracing::info!("shutting down");
+    services.stop().await;
     ExitCode::SUCCESS
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn wait_for_shutdown() {
+/// Registers SIGTERM and SIGINT handlers now; the future resolves on
+/// either (signals that arrive before it is polled are not lost).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM/SIGINT; stopping only when killed");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -107,3 +107,40 @@ pub fn stop(r: &StopReport) -> String {
     }
     out
 }
+
+pub fn keys(s: &crate::keys::PoolsStatus) -> String {
+    let mut out = String::new();
+    for (name, p) in [("agents", &s.agents), ("overseer", &s.overseer)] {
+        let _ = writeln!(
+            out,
+            "{name}: {} key{}, {} available, {} cooling, {} invalid",
+            p.total,
+            if p.total == 1 { "" } else { "s" },
+            p.available,
+            p.cooling,
+            p.invalid
+        );
+        for k in &p.keys {
+            let state = match (k.state, k.cooldown_secs_left, k.cooldown_reason) {
+                ("cooling", Some(left), Some(r)) => {
+                    format!(
+                        "cooling {} ({})",
+                        crate::core::activity::human_duration(left),
+                        r.name()
+                    )
+                }
+                (st, _, _) => st.to_string(),
+            };
+            let last = k
+                .last_429
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "never".into());
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<24} uses {:<6} last 429 {last}",
+                k.hint, state, k.uses
+            );
+        }
+    }
+    out
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -278,15 +278,16 @@ impl Core {
         }
     }
 
-    /// How each agent slot reaches the model. Keys are assigned to slots
-    /// round-robin.
+    /// How each agent slot reaches the model: gasclaw's proxy with the
+    /// slot's own local token as a Bearer token (no approval dialog in
+    /// interactive Claude Code); the real keys never leave gasclaw.
     pub fn agent_credentials(&self) -> Vec<Credentials> {
-        let cfg = self.config();
-        (0..cfg.agent_count)
-            .map(|i| Credentials {
-                base_url: cfg.kimi_base_url.to_string(),
-                secret: cfg.agent_keys[i % cfg.agent_keys.len().max(1)].clone(),
-                bearer: false,
+        (1..=self.config().agent_count)
+            .filter_map(|n| self.local_tokens().agent_token(n))
+            .map(|t| Credentials {
+                base_url: self.proxy_url(),
+                secret: t.clone(),
+                bearer: true,
             })
             .collect()
     }
@@ -297,12 +298,10 @@ impl Core {
         OverseerSettings {
             gateway_port: cfg.gateway_port,
             gateway_token: self.gateway_token().clone(),
-            provider_base_url: cfg.kimi_base_url.to_string(),
-            provider_api_key: cfg
-                .overseer_keys
-                .first()
-                .cloned()
-                .unwrap_or_else(|| SecretString::from("")),
+            // The overseer's model goes through the proxy too, drawing from
+            // the overseer pool with its own local token.
+            provider_base_url: self.proxy_url(),
+            provider_api_key: self.local_tokens().overseer_token().clone(),
             workspace: self.home.openclaw.join("overseer"),
             telegram: cfg
                 .openclaw_telegram_token

@@ -31,6 +31,8 @@ pub enum Event {
     Bootstrap(BootstrapEvent),
     /// A bootstrap finished (successfully or not).
     BootstrapFinished(Arc<BootstrapReport>),
+    /// A key pool changed (rate limit, all cooling, invalid key, recovered).
+    Key(crate::keys::KeyEvent),
     /// A person or the monitor restarted a service.
     Restarted {
         service: Service,

@@ -130,6 +130,7 @@ pub struct Core {
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
+    tokens: Arc<crate::keys::LocalTokens>,
 }
 
 impl std::fmt::Debug for Core {
@@ -153,8 +154,17 @@ impl Core {
                 what: "creating the gateway token".into(),
                 source: e,
             })?;
+        let tokens = Arc::new(
+            crate::keys::LocalTokens::load_or_create(&config.home, config.agent_count).map_err(
+                |e| CoreError::Io {
+                    what: "creating the agents' local tokens".into(),
+                    source: e,
+                },
+            )?,
+        );
         let mut secrets = config.secrets();
         secrets.push(gateway_token.clone());
+        secrets.extend(tokens.all());
         let runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
         let user_home = std::env::var_os("HOME")
             .map(PathBuf::from)
@@ -185,6 +195,7 @@ impl Core {
             events,
             service_locks: Default::default(),
             gateway_token,
+            tokens,
             config,
         }))
     }
@@ -199,6 +210,21 @@ impl Core {
 
     pub fn gateway_token(&self) -> &SecretString {
         &self.gateway_token
+    }
+
+    /// The local tokens agents and the overseer present to the proxy.
+    pub fn local_tokens(&self) -> &Arc<crate::keys::LocalTokens> {
+        &self.tokens
+    }
+
+    /// The proxy's address as agents see it.
+    pub fn proxy_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.config.proxy_port)
+    }
+
+    /// A sender for the event stream (the key pools publish through it).
+    pub fn event_sender(&self) -> broadcast::Sender<Event> {
+        self.events.clone()
     }
 
     /// Subscribes to the event stream (bootstrap progress, key pool events …).

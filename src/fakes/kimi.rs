@@ -97,6 +97,10 @@ impl FakeKimi {
         let stop = tokio_util::sync::CancellationToken::new();
         let app = Router::new().fallback(handle).with_state(script.clone());
         let s = stop.clone();
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { s.cancelled().await })

@@ -112,8 +112,8 @@ impl Proxy {
     ) -> Result<Proxy, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
-            .read_timeout(cfg.idle_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
             .no_proxy()
             .build()?;
         Ok(Proxy {
@@ -143,6 +143,12 @@ impl Proxy {
         listener: tokio::net::TcpListener,
         shutdown: CancellationToken,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        // Without TCP_NODELAY, Nagle's algorithm holds each small SSE write
+        // until the client's delayed ACK: about 40 ms per event.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, self.router())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

@@ -1,0 +1,225 @@
+//! Proxy overhead on loopback at 64 concurrent streaming requests: added
+//! latency (p50 target < 0.5 ms, p99 < 2 ms) and time to first byte
+//! (unchanged within 1 ms) compared with calling the fake upstream directly;
+//! and the proxy's resident memory per in-flight stream (target ≤ 64 KiB).
+//!
+//! The fake upstream, the proxy and the client share this process, so each
+//! figure is a difference between the same run with and without the proxy.
+//! Run: `cargo bench --bench proxy`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gasclaw::fakes::kimi::{FakeKimi, Reply};
+use gasclaw::keys::proxy::{Proxy, ProxyConfig};
+use gasclaw::keys::{KeyPools, LocalTokens, PoolSettings, SystemClock};
+use secrecy::{ExposeSecret, SecretString};
+
+const CONCURRENCY: usize = 64;
+fn concurrency() -> usize {
+    std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CONCURRENCY)
+}
+const ROUNDS: usize = 40;
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn rss_kib(pid: &str) -> u64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// Full-stream latency and time to first byte of one streaming request.
+async fn one(client: &reqwest::Client, url: &str, token: Option<&str>) -> (f64, f64) {
+    let body = serde_json::json!({"model": "m", "max_tokens": 16, "stream": true, "messages": [{"role": "user", "content": "ping"}]});
+    let start = Instant::now();
+    let mut req = client
+        .post(url)
+        .header("anthropic-version", "2023-06-01")
+        .json(&body);
+    req = match token {
+        Some(t) => req.bearer_auth(t),
+        None => req.header("x-api-key", "sk-kimi-bench-key-0000-xxxxxxxxxxxx"),
+    };
+    let mut resp = req.send().await.expect("send");
+    assert_eq!(resp.status(), 200);
+    let mut ttfb = None;
+    let trace = std::env::var_os("BENCH_TRACE").is_some();
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        if trace {
+            eprintln!(
+                "{:>8.3} ms  {} bytes",
+                start.elapsed().as_secs_f64() * 1000.0,
+                chunk.len()
+            );
+        }
+        if ttfb.is_none() && !chunk.is_empty() {
+            ttfb = Some(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    (start.elapsed().as_secs_f64() * 1000.0, ttfb.unwrap_or(0.0))
+}
+
+async fn measure(client: &reqwest::Client, url: &str, token: Option<&str>) -> (Vec<f64>, Vec<f64>) {
+    let mut lat = Vec::new();
+    let mut ttfb = Vec::new();
+    for _ in 0..ROUNDS {
+        let tasks: Vec<_> = (0..concurrency())
+            .map(|_| {
+                let c = client.clone();
+                let u = url.to_string();
+                let t = token.map(str::to_string);
+                tokio::spawn(async move { one(&c, &u, t.as_deref()).await })
+            })
+            .collect();
+        for t in tasks {
+            let (l, f) = t.await.expect("join");
+            lat.push(l);
+            ttfb.push(f);
+        }
+    }
+    (lat, ttfb)
+}
+
+async fn hold_streams(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    n: usize,
+) -> Vec<reqwest::Response> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let body = serde_json::json!({"model": "m", "stream": true, "messages": []});
+        let mut req = client.post(url).json(&body);
+        req = match token {
+            Some(t) => req.bearer_auth(t),
+            None => req.header("x-api-key", "sk-kimi-bench-key-0000-xxxxxxxxxxxx"),
+        };
+        let mut r = req.send().await.expect("send");
+        let _ = r.chunk().await;
+        held.push(r);
+    }
+    held
+}
+
+/// `proxy <upstream> <home>`: serve only the proxy in this (child) process,
+/// print its address, run until stdin closes.
+fn serve_child(upstream: &str, home: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let home = std::path::Path::new(home);
+        let pools = KeyPools::open(
+            home,
+            &[SecretString::from(
+                "sk-kimi-bench-key-0000-xxxxxxxxxxxx".to_string(),
+            )],
+            &[SecretString::from(
+                "sk-kimi-bench-overseer-xxxx".to_string(),
+            )],
+            PoolSettings::default(),
+            Arc::new(SystemClock),
+            Arc::new(|_| {}),
+        )
+        .expect("pools");
+        let tokens = Arc::new(LocalTokens::load_or_create(home, 1).expect("tokens"));
+        let proxy = Proxy::new(
+            pools,
+            tokens,
+            ProxyConfig::new(upstream.parse().expect("url")),
+        )
+        .expect("proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        println!("{}", listener.local_addr().expect("addr"));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let s = stop.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            s.cancel();
+        });
+        let _ = proxy.serve(listener, stop).await;
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve-proxy") {
+        return serve_child(&args[2], &args[3]);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        let direct_url = format!("{}v1/messages", kimi.base_url());
+        let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+        // The proxy runs in a child process, as in production, for the
+        // latency figures and for its resident memory.
+        let child_home = tempfile::tempdir().expect("tempdir");
+        let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args(["serve-proxy", &kimi.base_url(), child_home.path().to_str().expect("utf8")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn proxy child");
+        let mut addr = String::new();
+        {
+            use std::io::BufRead;
+            let out = child.stdout.take().expect("stdout");
+            std::io::BufReader::new(out).read_line(&mut addr).expect("addr");
+        }
+        let child_url = format!("http://{}/v1/messages", addr.trim());
+        let child_token = LocalTokens::load_or_create(child_home.path(), 1).expect("tokens").agent_token(1).expect("t").expose_secret().to_string();
+        let pid = child.id().to_string();
+        kimi.set_default(Reply::OkSse("benchmark answer text".into()));
+
+        // Warm both paths.
+        let _ = measure(&client, &direct_url, None).await;
+        let _ = measure(&client, &child_url, Some(&child_token)).await;
+        let (mut dl, mut dt) = measure(&client, &direct_url, None).await;
+        let (mut pl, mut pt) = measure(&client, &child_url, Some(&child_token)).await;
+        println!("{CONCURRENCY} concurrent streaming requests × {ROUNDS} rounds (full stream latency):");
+        let (d50, d99, p50, p99) = (pct(&mut dl, 0.5), pct(&mut dl, 0.99), pct(&mut pl, 0.5), pct(&mut pl, 0.99));
+        println!("  direct:  p50 {d50:.3} ms  p99 {d99:.3} ms");
+        println!("  proxied: p50 {p50:.3} ms  p99 {p99:.3} ms");
+        println!("  added:   p50 {:.3} ms (target < 0.5)  p99 {:.3} ms (target < 2)", p50 - d50, p99 - d99);
+        let (t50d, t50p) = (pct(&mut dt, 0.5), pct(&mut pt, 0.5));
+        println!("  time to first byte p50: direct {t50d:.3} ms, proxied {t50p:.3} ms, difference {:.3} ms (target < 1)", t50p - t50d);
+
+        kimi.set_default(Reply::SlowSse { first_byte_after: Duration::ZERO, chunk_every: Duration::from_millis(500), chunks: 120 });
+        // Warm the child (allocator arenas, connection pool) with a few streams.
+        drop(hold_streams(&client, &child_url, Some(&child_token), 8).await);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let n = 256;
+        let before = rss_kib(&pid);
+        let held = hold_streams(&client, &child_url, Some(&child_token), n).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let during = rss_kib(&pid);
+        drop(held);
+        drop(child.stdin.take());
+        let _ = child.wait();
+        println!(
+            "proxy process resident memory: {before} KiB idle, {during} KiB with {n} streams in flight → {:.1} KiB per in-flight stream (target ≤ 64)",
+            during.saturating_sub(before) as f64 / n as f64
+        );
+        kimi.stop();
+    });
+}

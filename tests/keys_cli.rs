@@ -1,0 +1,235 @@
+//! The key pool through the real binary: `gasclaw run` serves the proxy the
+//! agents are pointed at, real keys never reach an agent, `gasclaw keys`
+//! reports the pools, and one process owns the key state.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gasclaw::fakes::kimi::{FakeKimi, Reply};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(120);
+
+async fn start_run(env: &TestEnv) -> tokio::process::Child {
+    let child = env.command(&["run"]).spawn().expect("spawn run");
+    let settings = env.town.join("settings/config.json");
+    // Up when the mayor (started last) runs.
+    env.wait_until("gasclaw run to bootstrap", Duration::from_secs(60), || {
+        settings.exists() && env.gt(&["mayor", "status", "--running"]).stdout.trim() == "true"
+    })
+    .await;
+    child
+}
+
+async fn sigterm(mut child: tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill");
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("run exits after SIGTERM")
+        .expect("wait")
+        .code()
+}
+
+#[test]
+fn agents_reach_the_model_only_through_the_proxy_and_rotate_on_429() {
+    run_test(T, async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        kimi.script(
+            AGENT_KEYS[0],
+            "A",
+            vec![Reply::RateLimited { retry_after: None }],
+        );
+        kimi.label(AGENT_KEYS[1], "B");
+        kimi.label(OVERSEER_KEY, "O");
+        let mut env = TestEnv::new();
+        env.set("KIMI_BASE_URL", &kimi.base_url());
+        let run = start_run(&env).await;
+
+        // The agent definitions point at the proxy with local tokens.
+        let settings = env.json(env.town.join("settings/config.json"));
+        let agent_env = &settings["agents"]["kimi-claude"]["env"];
+        assert_eq!(
+            agent_env["ANTHROPIC_BASE_URL"],
+            format!("http://127.0.0.1:{}", env.ports.proxy)
+        );
+        let token = agent_env["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("local token")
+            .to_string();
+        assert!(token.starts_with("gclt-"), "{token}");
+        assert!(
+            agent_env.get("ANTHROPIC_API_KEY").is_none(),
+            "no key approval dialog: Bearer token only"
+        );
+        // The overseer's provider too.
+        let oc = env.json(env.home.join(".openclaw/openclaw.json"));
+        let provider = &oc["models"]["providers"]["kimi-code"];
+        assert_eq!(
+            provider["baseUrl"],
+            format!("http://127.0.0.1:{}", env.ports.proxy)
+        );
+        assert!(
+            provider["apiKey"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("gclt-")
+        );
+
+        // The mayor (fake claude) runs with that environment and no real key.
+        let runs_file = env.fake_dir.join("claude-runs.jsonl");
+        env.wait_until(
+            "the mayor's agent to start",
+            Duration::from_secs(10),
+            || runs_file.exists(),
+        )
+        .await;
+        let runs = std::fs::read_to_string(&runs_file).expect("claude ran");
+        let mayor: Value = serde_json::from_str(runs.lines().last().expect("a run")).expect("json");
+        assert_eq!(mayor["env"]["ANTHROPIC_AUTH_TOKEN"], token.as_str());
+        assert_eq!(mayor["env"]["IS_SANDBOX"], "1");
+        for k in secrets() {
+            assert!(
+                !runs.contains(k),
+                "a real secret reached an agent's environment"
+            );
+        }
+        // Real keys are in no file at all.
+        for k in AGENT_KEYS.iter().chain([&OVERSEER_KEY]) {
+            assert!(
+                env.files_containing(k).is_empty(),
+                "{k} on disk: {:?}",
+                env.files_containing(k)
+            );
+        }
+
+        // An agent's request through the proxy: key A answers 429, B serves.
+        let out = tokio::process::Command::new(repo_root().join("tests/fakes/bin/claude"))
+            .args(["-p", "ping"])
+            .env_clear()
+            .envs(&env.vars)
+            .env(
+                "ANTHROPIC_BASE_URL",
+                agent_env["ANTHROPIC_BASE_URL"].as_str().expect("url"),
+            )
+            .env("ANTHROPIC_AUTH_TOKEN", &token)
+            .output()
+            .await
+            .expect("claude -p");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "FAKE-PONG");
+        assert_eq!(kimi.keys_used(), ["A", "B"]);
+
+        // `gasclaw keys --json` (read-only while run owns the state) shows it
+        // once the coalesced write lands.
+        let mut keys = Value::Null;
+        for _ in 0..30 {
+            let out = env.gasclaw(&["keys", "--json"], T).await;
+            assert_eq!(out.code, Some(0), "{out:?}");
+            keys = serde_json::from_str(&out.stdout).expect("keys json");
+            if keys["agents"]["cooling"] == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(keys["agents"]["total"], 2, "{keys}");
+        assert_eq!(keys["agents"]["available"], 1, "{keys}");
+        assert_eq!(keys["agents"]["cooling"], 1, "{keys}");
+        assert_eq!(keys["agents"]["invalid"], 0);
+        assert_eq!(keys["overseer"]["total"], 1);
+        let a = keys["agents"]["keys"]
+            .as_array()
+            .and_then(|k| k.iter().find(|k| k["hint"] == "…0001"))
+            .cloned()
+            .expect("key A");
+        assert_eq!(a["state"], "cooling");
+        assert_eq!(a["cooldown_reason"], "rate_limited");
+        assert!(a["last_429"].is_string());
+        let plain = env.gasclaw(&["keys"], T).await;
+        assert!(
+            plain
+                .stdout
+                .contains("agents: 2 keys, 1 available, 1 cooling"),
+            "{plain:?}"
+        );
+        assert!(
+            plain.stdout.contains("…0001") && plain.stdout.contains("(rate_limited)"),
+            "{plain:?}"
+        );
+        for k in secrets() {
+            assert!(!plain.all().contains(k));
+        }
+        let state = env.read(env.gasclaw_home.join("key-rotation.json"));
+        for k in secrets() {
+            assert!(!state.contains(k));
+        }
+
+        // One owner: a second run refuses clearly, and so does `keys clear`.
+        let second = env.gasclaw(&["run"], T).await;
+        assert_eq!(second.code, Some(1), "{second:?}");
+        assert!(
+            second.stderr.contains("owned by another gasclaw process"),
+            "{second:?}"
+        );
+        let clear = env.gasclaw(&["keys", "clear", "…0001"], T).await;
+        assert_eq!(clear.code, Some(1));
+        assert!(clear.stderr.contains("/keys clear"), "{clear:?}");
+
+        assert_eq!(sigterm(run).await, Some(0), "run exits 0 on SIGTERM");
+        // After run stopped, the CLI may clear the cooldown itself; it survives restarts.
+        let clear = env.gasclaw(&["keys", "clear", "…0001"], T).await;
+        assert_eq!(clear.code, Some(0), "{clear:?}");
+        assert!(
+            clear.stdout.contains("cleared …0001 (was cooling)"),
+            "{clear:?}"
+        );
+        let keys: Value =
+            serde_json::from_str(&env.gasclaw(&["keys", "--json"], T).await.stdout).expect("json");
+        assert_eq!(keys["agents"]["available"], 2);
+        kimi.stop();
+    });
+}
+
+#[test]
+fn cooldowns_survive_a_restart_of_run() {
+    run_test(T, async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        kimi.set_default(Reply::RateLimited { retry_after: None });
+        let mut env = TestEnv::new();
+        env.set("KIMI_BASE_URL", &kimi.base_url());
+        let run = start_run(&env).await;
+        let settings = env.json(env.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        let r = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/v1/messages", env.ports.proxy))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 429, "every key answered 429");
+        assert!(r.headers().contains_key("retry-after"));
+        assert_eq!(sigterm(run).await, Some(0));
+        let keys: Value =
+            serde_json::from_str(&env.gasclaw(&["keys", "--json"], T).await.stdout).expect("json");
+        assert_eq!(keys["agents"]["cooling"], 2, "{keys}");
+        let left = keys["agents"]["keys"][0]["cooldown_secs_left"]
+            .as_u64()
+            .expect("left");
+        assert!((250..=300).contains(&left), "{keys}");
+        kimi.stop();
+    });
+}
