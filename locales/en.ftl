@@ -1,0 +1,102 @@
+## Every string gasclaw shows in Telegram. Plain text: gasclaw escapes it
+## and adds the HTML itself. Every locale must have every key with the same
+## placeholders (a test checks).
+
+bot-intro = Gasclaw runs and guards this team's coding agents: the Gastown town and its Mayor, Dolt, the OpenClaw overseer and the Kimi key pool.
+help-title = Commands you may use ({ $role }):
+help-overseer = Plain text in a private chat, a mention of the bot in a group, or /ask goes to the overseer agent.
+
+role-member = group member
+role-operator = operator
+role-owner = owner
+
+cmd-start = What this bot is and what you may do
+cmd-help = The commands you may use
+cmd-status = Health of every service and the agents' activity
+cmd-keys = The Kimi key pools (operators: /keys clear key)
+cmd-agents = The agents and whether each runs
+cmd-activity = Time since the agents' last commit
+cmd-restart = Restart a service
+cmd-bootstrap = Bring the whole stack up (safe to repeat)
+cmd-stop = Stop the whole stack
+cmd-mute = Silence a check's alerts for a while
+cmd-unmute = Hear a check's alerts again
+cmd-alerts = What is down and what is muted
+cmd-tasks = Open tasks (beads), newest first
+cmd-task = One task in detail
+cmd-newtask = Create a task
+cmd-done = Close a task
+cmd-version = Versions of gasclaw and the programs it runs
+cmd-ask = Ask the overseer agent
+
+stranger = This bot is private. Your Telegram id is { $id }: ask the owner to allow it.
+unknown-command = Unknown command /{ $name }. See /help.
+not-allowed = /{ $name } needs the { $role } role; you are { $yours }.
+usage = Usage: { $usage }
+usage-valid = Valid values: { $values }
+usage-got = Not understood: { $got }
+error-internal = That failed: { $error }
+output-cut = … cut here: { $n } more characters.
+
+confirm-ask = { $what }? Confirm within 60 seconds.
+confirm-yes = Yes
+confirm-no = No
+confirm-expired = This confirmation expired. Send the command again.
+confirm-not-yours = Only the person who asked can answer this.
+confirm-cancelled = Cancelled: { $what }.
+confirm-used = Already answered.
+confirm-denied = You may no longer do this.
+confirm-ok = OK
+
+action-restart = Restart { $service }
+action-bootstrap = Run bootstrap
+action-stop = Stop the whole stack
+
+restarting = Restarting { $service }…
+restart-done = { $service } restarted: { $action }.
+restart-check = Check now: { $status } ({ $detail })
+restart-failed = Restarting { $service } failed: { $error }
+busy = { $service } is busy: another action is working on it. Try again shortly.
+
+bootstrap-title = Bootstrap
+bootstrap-running = running…
+bootstrap-ok = The stack is up ({ $secs } s).
+bootstrap-nothing = The stack was already up; nothing changed ({ $secs } s).
+bootstrap-failed = Bootstrap failed at step { $step }: { $error }
+bootstrap-rolledback = Rolled back: { $what }
+bootstrap-busy = A bootstrap is already running.
+
+stopping = Stopping the stack…
+stop-title = Stop
+stop-line-ok = { $service }: { $detail }
+stop-line-failed = { $service }: failed: { $error }
+
+status-title = Stack status
+status-ok = ok
+status-down = DOWN
+status-unknown = unknown
+status-all-ok = All { $n } checks ok.
+status-some-down = { $n } of { $total } checks not ok.
+activity-ok = Last commit { $age } ago (deadline { $deadline }).
+activity-late = No commit for { $age } (deadline { $deadline }).
+activity-unknown = Activity unknown: { $detail }
+
+keys-title = Key pools
+keys-pool = { $pool }: { $available } of { $total } available, { $cooling } cooling, { $invalid } invalid
+keys-available = available, { $uses } uses
+keys-cooling = cooling { $left } ({ $reason }), { $uses } uses
+keys-invalid = invalid (refused by Kimi), { $uses } uses
+keys-last429 = last 429 { $when }
+keys-cleared = Cleared { $key } (it was { $was }).
+keys-unavailable = The key pools are only kept by gasclaw run.
+keys-usage = To clear a key: /keys clear …abcd
+pool-agents = Agents
+pool-overseer = Overseer
+
+agents-title = Agents: { $running } of { $total } running
+agents-error = Cannot list the agents: { $error }
+agent-running = running
+agent-stopped = stopped
+
+exec-empty = (no output)
+exec-failed = { $command } failed: { $error }

@@ -1,0 +1,101 @@
+## gasclaw 在 Telegram 中显示的所有文字。纯文本：gasclaw 负责转义并添加 HTML。
+## 每个语言文件必须包含全部键，且占位符相同（有测试检查）。
+
+bot-intro = Gasclaw 负责运行和守护本团队的编码智能体：Gastown 小镇及其 Mayor、Dolt、OpenClaw 监督者和 Kimi 密钥池。
+help-title = 你可以使用的命令（{ $role }）：
+help-overseer = 私聊中的普通文字、群组中提及本机器人的消息或 /ask 会发送给监督者智能体。
+
+role-member = 群组成员
+role-operator = 操作员
+role-owner = 所有者
+
+cmd-start = 本机器人是什么，你能做什么
+cmd-help = 你可以使用的命令
+cmd-status = 各服务的健康状况和智能体的活动
+cmd-keys = Kimi 密钥池（操作员：/keys clear 密钥）
+cmd-agents = 智能体列表及其运行状态
+cmd-activity = 距智能体最近一次提交的时间
+cmd-restart = 重启一个服务
+cmd-bootstrap = 启动整个系统（可安全重复）
+cmd-stop = 停止整个系统
+cmd-mute = 暂时静音某项检查的告警
+cmd-unmute = 恢复某项检查的告警
+cmd-alerts = 哪些服务故障、哪些告警已静音
+cmd-tasks = 未完成的任务（beads），最新的在前
+cmd-task = 查看一个任务的详情
+cmd-newtask = 创建任务
+cmd-done = 关闭任务
+cmd-version = gasclaw 及其运行的程序的版本
+cmd-ask = 向监督者智能体提问
+
+stranger = 这是私有机器人。你的 Telegram id 是 { $id }：请让所有者把它加入允许列表。
+unknown-command = 未知命令 /{ $name }。请看 /help。
+not-allowed = /{ $name } 需要 { $role } 角色；你是 { $yours }。
+usage = 用法：{ $usage }
+usage-valid = 可用的值：{ $values }
+usage-got = 无法理解：{ $got }
+error-internal = 操作失败：{ $error }
+output-cut = …… 已截断：还有 { $n } 个字符。
+
+confirm-ask = { $what }？请在 60 秒内确认。
+confirm-yes = 确认
+confirm-no = 取消
+confirm-expired = 此确认已过期。请重新发送命令。
+confirm-not-yours = 只有发出命令的人可以回答。
+confirm-cancelled = 已取消：{ $what }。
+confirm-used = 已经回答过了。
+confirm-denied = 你已无权执行此操作。
+confirm-ok = 好的
+
+action-restart = 重启 { $service }
+action-bootstrap = 运行 bootstrap
+action-stop = 停止整个系统
+
+restarting = 正在重启 { $service }……
+restart-done = { $service } 已重启：{ $action }。
+restart-check = 当前检查：{ $status }（{ $detail }）
+restart-failed = 重启 { $service } 失败：{ $error }
+busy = { $service } 正忙：另一个操作正在处理它。请稍后再试。
+
+bootstrap-title = Bootstrap
+bootstrap-running = 运行中……
+bootstrap-ok = 系统已启动（{ $secs } 秒）。
+bootstrap-nothing = 系统早已启动，没有任何改变（{ $secs } 秒）。
+bootstrap-failed = Bootstrap 在步骤 { $step } 失败：{ $error }
+bootstrap-rolledback = 已回滚：{ $what }
+bootstrap-busy = 已有一个 bootstrap 正在运行。
+
+stopping = 正在停止系统……
+stop-title = 停止
+stop-line-ok = { $service }：{ $detail }
+stop-line-failed = { $service }：失败：{ $error }
+
+status-title = 系统状态
+status-ok = 正常
+status-down = 故障
+status-unknown = 未知
+status-all-ok = 全部 { $n } 项检查正常。
+status-some-down = { $total } 项检查中有 { $n } 项不正常。
+activity-ok = 最近一次提交在 { $age } 前（期限 { $deadline }）。
+activity-late = 已有 { $age } 没有提交（期限 { $deadline }）。
+activity-unknown = 活动情况未知：{ $detail }
+
+keys-title = 密钥池
+keys-pool = { $pool }：{ $total } 个中 { $available } 个可用，{ $cooling } 个冷却中，{ $invalid } 个无效
+keys-available = 可用，已用 { $uses } 次
+keys-cooling = 冷却中，还剩 { $left }（{ $reason }），已用 { $uses } 次
+keys-invalid = 无效（被 Kimi 拒绝），已用 { $uses } 次
+keys-last429 = 最近一次 429：{ $when }
+keys-cleared = 已清除 { $key }（之前状态：{ $was }）。
+keys-unavailable = 密钥池只由 gasclaw run 维护。
+keys-usage = 清除密钥：/keys clear …abcd
+pool-agents = 智能体
+pool-overseer = 监督者
+
+agents-title = 智能体：{ $total } 个中 { $running } 个在运行
+agents-error = 无法列出智能体：{ $error }
+agent-running = 运行中
+agent-stopped = 已停止
+
+exec-empty = （无输出）
+exec-failed = { $command } 失败：{ $error }

@@ -16,3 +16,4 @@ pub mod keys;
 pub mod logging;
 pub mod run;
 pub mod stack;
+pub mod telegram;

@@ -100,3 +100,42 @@ impl Services {
         }
     }
 }
+
+/// Starts the Telegram bot. A token Telegram refuses is fatal (returned
+/// here, within a few seconds); an unreachable Telegram is not: the bot
+/// keeps trying in the background while the rest of gasclaw works.
+pub async fn start_bot(
+    core: Arc<Core>,
+    pools: Option<Arc<KeyPools>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let bot = crate::telegram::build_bot(&core)?;
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
+    let task = tokio::spawn(async move {
+        let me = match crate::telegram::identify(&bot, &shutdown).await {
+            Ok(me) => me,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        };
+        let username = me.user.username.clone().unwrap_or_default();
+        let ctx = match crate::telegram::context(core, pools, username.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e.into()));
+                return;
+            }
+        };
+        let _ = ready_tx.send(Ok(()));
+        tracing::info!(bot = %username, "Telegram bot connected");
+        crate::telegram::register_menus(&ctx, &bot).await;
+        crate::telegram::run(ctx, bot, shutdown).await;
+    });
+    match tokio::time::timeout(Duration::from_secs(5), ready_rx).await {
+        Ok(Ok(Err(e))) => Err(e),
+        Ok(Ok(Ok(()))) => Ok(task),
+        // Still trying to reach Telegram: carry on.
+        Ok(Err(_)) | Err(_) => Ok(task),
+    }
+}

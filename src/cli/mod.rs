@@ -307,13 +307,27 @@ async fn run(core: Arc<Core>) -> ExitCode {
     // Listen for SIGTERM/SIGINT from the start: a signal during bootstrap is
     // kept and acted on as soon as bootstrap has finished.
     let shutdown = shutdown_signal();
-    let services = match crate::run::Services::start(core.clone()).await {
+    let mut services = match crate::run::Services::start(core.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gasclaw: {e:#}");
             return ExitCode::FAILURE;
         }
     };
+    match crate::run::start_bot(
+        core.clone(),
+        Some(services.pools.clone()),
+        services.shutdown.clone(),
+    )
+    .await
+    {
+        Ok(task) => services.spawn(task),
+        Err(e) => {
+            eprintln!("gasclaw: {e:#}");
+            services.stop().await;
+            return ExitCode::FAILURE;
+        }
+    }
     let report = match core.bootstrap(None).await {
         Ok(r) => Some(r),
         Err(e) => {

@@ -33,6 +33,8 @@ pub enum Event {
     BootstrapFinished(Arc<BootstrapReport>),
     /// A key pool changed (rate limit, all cooling, invalid key, recovered).
     Key(crate::keys::KeyEvent),
+    /// Telegram answered 409: another process polls the bot token.
+    TelegramConflict,
     /// A person or the monitor restarted a service.
     Restarted {
         service: Service,

@@ -2,4 +2,5 @@
 //! tests, the benchmarks and the offline `gasclaw demo`. They bind only
 //! 127.0.0.1.
 
+pub mod bot_api;
 pub mod kimi;

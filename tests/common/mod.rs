@@ -444,3 +444,62 @@ pub fn run_test<F: std::future::Future<Output = ()>>(timeout: Duration, f: F) {
             .unwrap_or_else(|_| panic!("test timed out after {timeout:?}"));
     });
 }
+
+/// A fake Bot API for this test, with the test token.
+pub async fn fake_telegram(enforce_rate_limits: bool) -> gasclaw::fakes::bot_api::FakeBotApi {
+    gasclaw::fakes::bot_api::FakeBotApi::start(gasclaw::fakes::bot_api::FakeOptions {
+        token: BOT_TOKEN.to_string(),
+        enforce_rate_limits,
+        ..Default::default()
+    })
+    .await
+    .expect("fake Bot API")
+}
+
+impl TestEnv {
+    /// Points the bot at `fake`.
+    pub fn use_telegram(&mut self, fake: &gasclaw::fakes::bot_api::FakeBotApi) {
+        self.set("TELEGRAM_API_URL", &fake.url());
+    }
+
+    /// Starts `gasclaw run` and waits until its bot polls.
+    pub async fn start_run(
+        &self,
+        fake: &gasclaw::fakes::bot_api::FakeBotApi,
+    ) -> tokio::process::Child {
+        let child = self.command(&["run"]).spawn().expect("spawn gasclaw run");
+        let polled = fake
+            .wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
+            .await;
+        assert!(polled.is_some(), "the bot never polled getUpdates");
+        self.wait_bootstrapped().await;
+        child
+    }
+
+    /// Waits until no bootstrap holds its lock and the mayor runs.
+    pub async fn wait_bootstrapped(&self) {
+        let lock = self.gasclaw_home.join("bootstrap.lock");
+        self.wait_until("run's bootstrap to finish", Duration::from_secs(60), || {
+            let free = std::fs::File::open(&lock)
+                .map(|f| f.try_lock().is_ok())
+                .unwrap_or(false);
+            free && self.gt(&["mayor", "status", "--running"]).stdout.trim() == "true"
+        })
+        .await;
+    }
+}
+
+/// SIGTERM, then the exit code (bounded).
+pub async fn sigterm(mut child: tokio::process::Child) -> Option<i32> {
+    let pid = child.id().expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill");
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("gasclaw exits after SIGTERM")
+        .expect("wait")
+        .code()
+}

@@ -1,0 +1,475 @@
+//! The chat command catalogue: one TOML file per command under `commands/`
+//! (embedded in the binary), plus operator additions in
+//! `GASCLAW_HOME/commands/*.toml` that need no recompiling. It is the single
+//! source for dispatching, `/help`, authorization and the command menus.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::auth::Role;
+
+/// The embedded catalogue.
+pub static BUILTIN: include_dir::Dir<'static> =
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/commands");
+
+/// What a command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Help,
+    Status,
+    Keys,
+    Agents,
+    Activity,
+    Restart,
+    Bootstrap,
+    Stop,
+    Mute,
+    Unmute,
+    Alerts,
+    Tasks,
+    Task,
+    Newtask,
+    Done,
+    Version,
+    Ask,
+    /// Runs `program` with `argv` (operator-defined commands).
+    Exec,
+}
+
+/// How an argument is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArgKind {
+    /// One of `values`.
+    Choice,
+    /// A word matching `pattern`.
+    Pattern,
+    /// A duration like 30m, 2h, 90s.
+    Duration,
+    /// The rest of the line (non-empty).
+    Text,
+}
+
+/// `values` as a list (the word is passed as is) or a map (the word is
+/// replaced by its value in `argv`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Values {
+    List(Vec<String>),
+    Map(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgSpec {
+    pub name: String,
+    pub kind: ArgKind,
+    #[serde(default)]
+    pub values: Option<Values>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(skip)]
+    regex: Option<regex::Regex>,
+}
+
+impl ArgSpec {
+    /// The words a person may type for a choice.
+    pub fn choices(&self) -> Vec<String> {
+        match &self.values {
+            Some(Values::List(v)) => v.clone(),
+            Some(Values::Map(m)) => m.keys().cloned().collect(),
+            None => vec![],
+        }
+    }
+
+    fn placeholder(&self) -> String {
+        let inner = match self.kind {
+            ArgKind::Choice => self.choices().join("|"),
+            _ => self.name.clone(),
+        };
+        if self.optional {
+            format!("[{inner}]")
+        } else {
+            format!("<{inner}>")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub confirm: bool,
+    /// Locale key of the one-line description (built-in commands).
+    #[serde(default)]
+    pub help: Option<String>,
+    /// The description per language (operator-defined commands, which
+    /// cannot add locale keys).
+    #[serde(default)]
+    pub description: Option<BTreeMap<String, String>>,
+    pub action: Action,
+    #[serde(default)]
+    pub args: Vec<ArgSpec>,
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// An argument as parsed: what the person typed, and what the program gets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgValue {
+    pub name: String,
+    pub typed: String,
+    pub value: String,
+}
+
+/// A wrong or missing argument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageError {
+    pub arg: Option<String>,
+    pub got: Option<String>,
+    pub valid: Vec<String>,
+}
+
+impl CommandSpec {
+    pub fn usage(&self) -> String {
+        let mut s = format!("/{}", self.name);
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.placeholder());
+        }
+        s
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.unwrap_or(30))
+    }
+
+    /// Parses the argument text against the spec.
+    pub fn parse_args(&self, text: &str) -> Result<Vec<ArgValue>, UsageError> {
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        let mut out = Vec::new();
+        let mut i = 0;
+        for spec in &self.args {
+            if spec.kind == ArgKind::Text {
+                let rest = words[i.min(words.len())..].join(" ");
+                if rest.is_empty() && !spec.optional {
+                    return Err(UsageError {
+                        arg: Some(spec.name.clone()),
+                        got: None,
+                        valid: vec![],
+                    });
+                }
+                if !rest.is_empty() {
+                    out.push(ArgValue {
+                        name: spec.name.clone(),
+                        typed: rest.clone(),
+                        value: rest,
+                    });
+                }
+                words.truncate(i);
+                break;
+            }
+            let Some(word) = words.get(i).copied() else {
+                if spec.optional {
+                    continue;
+                }
+                return Err(UsageError {
+                    arg: Some(spec.name.clone()),
+                    got: None,
+                    valid: spec.choices(),
+                });
+            };
+            let value = match spec.kind {
+                ArgKind::Choice => {
+                    let typed = word.to_ascii_lowercase();
+                    match &spec.values {
+                        Some(Values::List(v)) if v.contains(&typed) => Some(typed.clone()),
+                        Some(Values::Map(m)) => m.get(&typed).cloned(),
+                        _ => None,
+                    }
+                }
+                ArgKind::Pattern => spec
+                    .regex
+                    .as_ref()
+                    .filter(|r| r.is_match(word))
+                    .map(|_| word.to_string()),
+                ArgKind::Duration => crate::config::parse_duration(word)
+                    .filter(|d| !d.is_zero())
+                    .map(|_| word.to_string()),
+                ArgKind::Text => None,
+            };
+            match value {
+                Some(v) => {
+                    out.push(ArgValue {
+                        name: spec.name.clone(),
+                        typed: word.to_string(),
+                        value: v,
+                    });
+                    i += 1;
+                }
+                // An optional argument that does not match leaves the word
+                // to the next one (`/keys …abcd` without `clear`).
+                None if spec.optional && spec.kind == ArgKind::Choice => {}
+                None => {
+                    return Err(UsageError {
+                        arg: Some(spec.name.clone()),
+                        got: Some(word.to_string()),
+                        valid: spec.choices(),
+                    });
+                }
+            }
+        }
+        if i < words.len() {
+            return Err(UsageError {
+                arg: None,
+                got: Some(words[i..].join(" ")),
+                valid: vec![],
+            });
+        }
+        Ok(out)
+    }
+
+    /// The description in `lang` (for operator-defined commands).
+    pub fn description_in(&self, lang: &str) -> Option<String> {
+        let d = self.description.as_ref()?;
+        d.get(lang)
+            .or_else(|| d.get("en"))
+            .or_else(|| d.values().next())
+            .cloned()
+    }
+}
+
+/// A catalogue problem, naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("command catalogue: {file}: {message}")]
+pub struct CatalogueError {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    commands: Vec<Arc<CommandSpec>>,
+}
+
+impl Catalogue {
+    /// The embedded commands plus `extra_dir/*.toml` (a same-named file
+    /// replaces a built-in).
+    pub fn load(extra_dir: Option<&Path>) -> Result<Catalogue, CatalogueError> {
+        let mut by_name: BTreeMap<String, Arc<CommandSpec>> = BTreeMap::new();
+        for f in BUILTIN.files() {
+            if f.path().extension().is_some_and(|e| e == "toml") {
+                let name = f.path().display().to_string();
+                let spec = parse_spec(&name, f.contents_utf8().unwrap_or(""))?;
+                by_name.insert(spec.name.clone(), Arc::new(spec));
+            }
+        }
+        if let Some(dir) = extra_dir
+            && let Ok(entries) = std::fs::read_dir(dir)
+        {
+            let mut paths: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let name = p.display().to_string();
+                let text = std::fs::read_to_string(&p).map_err(|e| CatalogueError {
+                    file: name.clone(),
+                    message: e.to_string(),
+                })?;
+                let spec = parse_spec(&name, &text)?;
+                by_name.insert(spec.name.clone(), Arc::new(spec));
+            }
+        }
+        Ok(Catalogue {
+            commands: by_name.into_values().collect(),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<CommandSpec>> {
+        let n = name.to_ascii_lowercase();
+        self.commands.iter().find(|c| c.name == n).cloned()
+    }
+
+    pub fn all(&self) -> &[Arc<CommandSpec>] {
+        &self.commands
+    }
+
+    /// The commands `role` may run, in catalogue order.
+    pub fn for_role(&self, role: Role) -> Vec<Arc<CommandSpec>> {
+        self.commands
+            .iter()
+            .filter(|c| role >= c.role)
+            .cloned()
+            .collect()
+    }
+}
+
+fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
+    let err = |message: String| CatalogueError {
+        file: file.to_string(),
+        message,
+    };
+    let mut spec: CommandSpec = toml::from_str(text).map_err(|e| err(e.message().to_string()))?;
+    if spec.name.is_empty()
+        || spec.name.len() > 32
+        || !spec
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(err(format!(
+            "`{}` is not a valid command name (a-z, 0-9, _; at most 32)",
+            spec.name
+        )));
+    }
+    if spec.help.is_none() && spec.description.is_none() {
+        return Err(err(
+            "needs `help` (a locale key) or a `[description]` table".into(),
+        ));
+    }
+    match (spec.action, &spec.program) {
+        (Action::Exec, None) => return Err(err("action `exec` needs `program`".into())),
+        (Action::Exec, Some(_)) => {}
+        (_, Some(_)) => return Err(err("only action `exec` takes `program`".into())),
+        _ => {}
+    }
+    for a in &mut spec.args {
+        match a.kind {
+            ArgKind::Choice if a.values.is_none() => {
+                return Err(err(format!(
+                    "argument `{}` is a choice without `values`",
+                    a.name
+                )));
+            }
+            ArgKind::Pattern => {
+                let p = a
+                    .pattern
+                    .clone()
+                    .ok_or_else(|| err(format!("argument `{}` needs `pattern`", a.name)))?;
+                a.regex = Some(
+                    regex::Regex::new(&p)
+                        .map_err(|e| err(format!("argument `{}`: bad pattern: {e}", a.name)))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    if spec.action == Action::Exec {
+        for word in &spec.argv {
+            for cap in word.split('{').skip(1) {
+                let name = cap.split('}').next().unwrap_or("");
+                if !matches!(name, "gt_root" | "gasclaw_home")
+                    && !spec.args.iter().any(|a| a.name == name)
+                {
+                    return Err(err(format!(
+                        "argv uses {{{name}}}, which is neither an argument nor gt_root/gasclaw_home"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_loads() {
+        let c = Catalogue::load(None).unwrap();
+        for n in [
+            "start",
+            "help",
+            "status",
+            "keys",
+            "agents",
+            "activity",
+            "restart",
+            "bootstrap",
+            "stop",
+            "logs",
+        ] {
+            assert!(c.get(n).is_some(), "{n}");
+        }
+        let r = c.get("restart").unwrap();
+        assert!(r.confirm && r.role == Role::Operator);
+        assert_eq!(r.usage(), "/restart <dolt|daemon|mayor|gateway|agents>");
+        assert_eq!(c.get("stop").unwrap().role, Role::Owner);
+        assert!(
+            c.for_role(Role::Member)
+                .iter()
+                .all(|s| s.role == Role::Member)
+        );
+    }
+
+    #[test]
+    fn arguments_are_validated() {
+        let c = Catalogue::load(None).unwrap();
+        let r = c.get("restart").unwrap();
+        assert_eq!(r.parse_args("  Mayor ").unwrap()[0].value, "mayor");
+        let e = r.parse_args("").unwrap_err();
+        assert_eq!(e.valid, ["dolt", "daemon", "mayor", "gateway", "agents"]);
+        let e = r.parse_args("deacon").unwrap_err();
+        assert_eq!(e.got.as_deref(), Some("deacon"));
+        assert!(
+            r.parse_args("mayor now").is_err(),
+            "extra words are refused"
+        );
+        let k = c.get("keys").unwrap();
+        assert!(k.parse_args("").unwrap().is_empty());
+        let v = k.parse_args("clear …abcd").unwrap();
+        assert_eq!(
+            (v[0].value.as_str(), v[1].value.as_str()),
+            ("clear", "…abcd")
+        );
+        assert!(k.parse_args("clear a;b").is_err());
+        let logs = c.get("logs").unwrap();
+        assert_eq!(
+            logs.parse_args("daemon").unwrap()[0].value,
+            "{gt_root}/daemon/daemon.log"
+        );
+    }
+
+    #[test]
+    fn operator_files_extend_and_bad_ones_name_their_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("feed.toml"),
+            "name = \"feed\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"gt\"\nargv = [\"feed\", \"--plain\", \"-n\", \"{count}\"]\n[description]\nen = \"Town events\"\n[[args]]\nname = \"count\"\nkind = \"pattern\"\npattern = \"^[0-9]{1,3}$\"\n",
+        )
+        .unwrap();
+        let c = Catalogue::load(Some(dir.path())).unwrap();
+        let f = c.get("feed").unwrap();
+        assert_eq!(f.description_in("zh-CN").as_deref(), Some("Town events"));
+        assert!(f.parse_args("20").is_ok() && f.parse_args("x").is_err());
+        std::fs::write(dir.path().join("bad.toml"), "name = \"bad\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"x\"\nargv = [\"{nope}\"]\nhelp = \"k\"\n").unwrap();
+        let e = Catalogue::load(Some(dir.path())).unwrap_err();
+        assert!(
+            e.to_string().contains("bad.toml") && e.to_string().contains("{nope}"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "name = \"bad\"\nrole = \"boss\"\naction = \"help\"\nhelp = \"k\"\n",
+        )
+        .unwrap();
+        assert!(Catalogue::load(Some(dir.path())).is_err());
+    }
+}

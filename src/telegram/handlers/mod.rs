@@ -1,0 +1,377 @@
+//! From an update to a handler: filter what never runs a command, parse,
+//! authorize, validate arguments, confirm control commands, then call the
+//! command's handler (one module per command).
+
+mod activity;
+mod agents;
+mod bootstrap;
+mod exec;
+mod help;
+mod keys;
+mod restart;
+mod status;
+mod stop;
+
+use std::sync::Arc;
+
+use teloxide::prelude::*;
+use teloxide::types::{
+    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me,
+    MessageId,
+};
+
+use super::auth::{Access, Role};
+use super::catalogue::{Action, ArgValue, CommandSpec};
+use super::confirm::{Pending, Refusal};
+use super::render::{self, Tr};
+use super::{Ctx, Target, Tg, grammar, send};
+
+/// One command to run, authorized and parsed.
+pub struct Request {
+    pub spec: Arc<CommandSpec>,
+    pub args: Vec<ArgValue>,
+    pub user_id: u64,
+    pub user: String,
+    pub role: Role,
+    pub lang: &'static str,
+    pub target: Target,
+    /// The person's message (replies quote it).
+    pub reply_to: Option<MessageId>,
+}
+
+impl Request {
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    pub fn tr<'a>(&'a self, ctx: &'a Ctx) -> Tr<'a> {
+        Tr::new(&ctx.locales, self.lang)
+    }
+
+    fn audit(&self, ctx: &Ctx, outcome: &str, detail: Option<&str>) {
+        ctx.audit.record(&super::audit::Entry {
+            at: chrono::Utc::now(),
+            user_id: self.user_id,
+            user: &self.user,
+            chat_id: self.target.chat_id,
+            thread_id: self.target.thread_id,
+            command: &self.spec.name,
+            args: self.args.iter().map(|a| a.typed.as_str()).collect(),
+            outcome,
+            detail,
+        });
+    }
+}
+
+fn target_of(msg: &Message) -> Target {
+    Target {
+        chat_id: msg.chat.id.0,
+        // Reply into a thread only for real forum topics: echoing a reply
+        // thread id in an ordinary group fails with "thread not found".
+        thread_id: if msg.is_topic_message {
+            msg.thread_id.map(|t| t.0.0)
+        } else {
+            None
+        },
+    }
+}
+
+/// Every message update.
+pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    // Never act on forwarded messages, other bots, or anonymous senders.
+    if msg.forward_origin().is_some() {
+        return Ok(());
+    }
+    let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
+        return Ok(());
+    };
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
+    let Some(parsed) = grammar::parse(text) else {
+        // Plain text: the overseer conversation (its own issue).
+        return Ok(());
+    };
+    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
+    if !grammar::is_for_me(&parsed, username) {
+        return Ok(());
+    }
+    let target = target_of(&msg);
+    let lang = ctx.lang(from.language_code.as_deref());
+    let tr = Tr::new(&ctx.locales, lang);
+    let role = match ctx.access(from.id.0, msg.chat.id.0, msg.chat.is_private()) {
+        Access::Allowed(r) => r,
+        Access::Ignore => return Ok(()),
+        Access::StrangerDm => {
+            tracing::info!(user = from.id.0, "refused a stranger");
+            if ctx.should_refuse(from.id.0) {
+                send::message(
+                    &bot,
+                    target,
+                    &tr.t("stranger", &[("id", &from.id.0.to_string())]),
+                    None,
+                    None,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+    };
+    let Some(spec) = ctx.catalogue.get(&parsed.name) else {
+        send::message(
+            &bot,
+            target,
+            &tr.t("unknown-command", &[("name", &parsed.name)]),
+            None,
+            Some(msg.id),
+        )
+        .await?;
+        return Ok(());
+    };
+    if role < spec.role {
+        let text = tr.t(
+            "not-allowed",
+            &[
+                ("name", &spec.name),
+                ("role", &render::role_name(tr, spec.role)),
+                ("yours", &render::role_name(tr, role)),
+            ],
+        );
+        send::message(&bot, target, &text, None, Some(msg.id)).await?;
+        return Ok(());
+    }
+    let args = match spec.parse_args(parsed.args) {
+        Ok(a) => a,
+        Err(e) => {
+            send::message(
+                &bot,
+                target,
+                &render::usage_error(tr, &spec, &e),
+                None,
+                Some(msg.id),
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let req = Request {
+        spec: spec.clone(),
+        args,
+        user_id: from.id.0,
+        user: from
+            .username
+            .clone()
+            .unwrap_or_else(|| from.first_name.clone()),
+        role,
+        lang,
+        target,
+        reply_to: Some(msg.id),
+    };
+    if spec.confirm {
+        return ask_confirmation(&ctx, &bot, req).await;
+    }
+    execute(&ctx, &bot, req, None).await
+}
+
+/// The human-readable action for a confirmation prompt.
+fn action_text(ctx: &Ctx, req: &Request) -> String {
+    let tr = req.tr(ctx);
+    match req.spec.action {
+        Action::Restart => tr.raw(
+            "action-restart",
+            &[("service", req.arg("service").unwrap_or("?"))],
+        ),
+        Action::Bootstrap => tr.raw("action-bootstrap", &[]),
+        Action::Stop => tr.raw("action-stop", &[]),
+        _ => {
+            let mut s = format!("/{}", req.spec.name);
+            for a in &req.args {
+                s.push(' ');
+                s.push_str(&a.typed);
+            }
+            s
+        }
+    }
+}
+
+async fn ask_confirmation(ctx: &Ctx, bot: &Tg, req: Request) -> anyhow::Result<()> {
+    let tr = req.tr(ctx);
+    let what = action_text(ctx, &req);
+    let id = ctx.confirms.add(Pending {
+        command: req.spec.name.clone(),
+        args: req.args.clone(),
+        user_id: req.user_id,
+        chat_id: req.target.chat_id,
+        thread_id: req.target.thread_id,
+        lang: req.lang,
+        what: what.clone(),
+        created: std::time::Instant::now(),
+    });
+    let buttons = InlineKeyboardMarkup::new(vec![vec![
+        InlineKeyboardButton::callback(tr.raw("confirm-yes", &[]), format!("ok:{id}")),
+        InlineKeyboardButton::callback(tr.raw("confirm-no", &[]), format!("no:{id}")),
+    ]]);
+    req.audit(ctx, "asked", None);
+    send::message(
+        bot,
+        req.target,
+        &render::confirm_prompt(tr, &what),
+        Some(buttons),
+        req.reply_to,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A button press.
+pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    let lang = ctx.lang(q.from.language_code.as_deref());
+    let tr = Tr::new(&ctx.locales, lang);
+    let Some((verb, id)) = q.data.as_deref().and_then(|d| d.split_once(':')) else {
+        send::answer(&bot, &q.id.0, "").await;
+        return Ok(());
+    };
+    let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
+        send::answer(&bot, &q.id.0, &tr.raw("confirm-expired", &[])).await;
+        return Ok(());
+    };
+    let message = message.as_ref();
+    let pending = match ctx.confirms.take(id, q.from.id.0) {
+        Ok(p) => p,
+        Err(r) => {
+            let key = match r {
+                Refusal::Used => "confirm-used",
+                Refusal::Expired => "confirm-expired",
+                Refusal::NotYours => "confirm-not-yours",
+            };
+            send::answer(&bot, &q.id.0, &tr.raw(key, &[])).await;
+            if r == Refusal::Expired {
+                send::edit(
+                    &bot,
+                    message.chat.id.0,
+                    message.id,
+                    &tr.t("confirm-expired", &[]),
+                    None,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+    };
+    let Some(spec) = ctx.catalogue.get(&pending.command) else {
+        send::answer(&bot, &q.id.0, &tr.raw("confirm-used", &[])).await;
+        return Ok(());
+    };
+    let target = Target {
+        chat_id: pending.chat_id,
+        thread_id: pending.thread_id,
+    };
+    let user = q
+        .from
+        .username
+        .clone()
+        .unwrap_or_else(|| q.from.first_name.clone());
+    let mut req = Request {
+        spec: spec.clone(),
+        args: pending.args.clone(),
+        user_id: q.from.id.0,
+        user,
+        role: Role::Member,
+        lang: pending.lang,
+        target,
+        reply_to: None,
+    };
+    let tr = Tr::new(&ctx.locales, pending.lang);
+    if verb != "ok" {
+        req.audit(&ctx, "cancelled", None);
+        send::answer(&bot, &q.id.0, &tr.raw("confirm-ok", &[])).await;
+        send::edit(
+            &bot,
+            target.chat_id,
+            message.id,
+            &tr.t("confirm-cancelled", &[("what", &pending.what)]),
+            None,
+        )
+        .await?;
+        return Ok(());
+    }
+    // Authorization again, now: the person may have lost their role.
+    let private = message.chat.is_private();
+    match ctx.access(q.from.id.0, pending.chat_id, private) {
+        Access::Allowed(role) if role >= spec.role => req.role = role,
+        _ => {
+            req.audit(&ctx, "refused", Some("no longer authorized"));
+            send::answer(&bot, &q.id.0, &tr.raw("confirm-denied", &[])).await;
+            send::edit(
+                &bot,
+                target.chat_id,
+                message.id,
+                &tr.t("confirm-denied", &[]),
+                None,
+            )
+            .await?;
+            return Ok(());
+        }
+    }
+    req.audit(&ctx, "confirmed", None);
+    send::answer(&bot, &q.id.0, &tr.raw("confirm-ok", &[])).await;
+    execute(&ctx, &bot, req, Some(message.id)).await
+}
+
+/// Runs an authorized request. `status` is a message of ours to edit in
+/// place (the confirmation prompt) rather than sending a new one.
+pub async fn execute(
+    ctx: &Arc<Ctx>,
+    bot: &Tg,
+    req: Request,
+    status: Option<MessageId>,
+) -> anyhow::Result<()> {
+    let (name, target, lang, reply_to) =
+        (req.spec.name.clone(), req.target, req.lang, req.reply_to);
+    let result = match req.spec.action {
+        Action::Help => help::run(ctx, bot, &req).await,
+        Action::Status => status::run(ctx, bot, &req).await,
+        Action::Keys => keys::run(ctx, bot, &req).await,
+        Action::Agents => agents::run(ctx, bot, &req).await,
+        Action::Activity => activity::run(ctx, bot, &req).await,
+        Action::Restart => restart::run(ctx, bot, req, status).await,
+        Action::Bootstrap => bootstrap::run(ctx, bot, req, status).await,
+        Action::Stop => stop::run(ctx, bot, req, status).await,
+        Action::Exec => exec::run(ctx, bot, &req).await,
+        _ => {
+            // Catalogue actions built in other issues answer here until then.
+            let tr = req.tr(ctx);
+            send::message(
+                bot,
+                req.target,
+                &tr.t("unknown-command", &[("name", &req.spec.name)]),
+                None,
+                req.reply_to,
+            )
+            .await
+            .map(|_| ())
+            .map_err(Into::into)
+        }
+    };
+    if let Err(e) = result {
+        // A short reply to the person, the cause in the log.
+        tracing::error!(command = %name, error = %format!("{e:#}"), "command failed");
+        let tr = Tr::new(&ctx.locales, lang);
+        let text = tr.t("error-internal", &[("error", &short_error(&e))]);
+        if let Err(e) = send::message(bot, target, &text, None, reply_to).await {
+            tracing::warn!(error = %send::describe(&e), "could not report the error");
+        }
+    }
+    Ok(())
+}
+
+/// An error for a chat reply: Telegram errors described without internals.
+fn short_error(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<teloxide::RequestError>() {
+        Some(re) => send::describe(re),
+        None => e.to_string(),
+    }
+}

@@ -1,0 +1,61 @@
+//! `/restart <service>`: "restarting…", then the result, in one message.
+//! The work runs in its own task so the chat stays responsive.
+
+use std::sync::Arc;
+
+use teloxide::types::MessageId;
+
+use super::{Request, send};
+use crate::core::{CoreError, Service};
+use crate::telegram::{Ctx, Tg, render};
+
+pub async fn run(
+    ctx: &Arc<Ctx>,
+    bot: &Tg,
+    req: Request,
+    status: Option<MessageId>,
+) -> anyhow::Result<()> {
+    let service: Service = req.arg("service").unwrap_or("").parse()?;
+    let tr = req.tr(ctx);
+    let text = format!("🔄 {}", tr.t("restarting", &[("service", service.name())]));
+    let id = match status {
+        Some(id) => {
+            send::edit(bot, req.target.chat_id, id, &text, None).await?;
+            id
+        }
+        None => {
+            send::message(bot, req.target, &text, None, req.reply_to)
+                .await?
+                .id
+        }
+    };
+    let (ctx, bot) = (ctx.clone(), bot.clone());
+    tokio::spawn(async move {
+        let tr = req.tr(&ctx);
+        let by = format!("telegram:{}", req.user_id);
+        let (text, outcome) = match ctx.core.restart(service, &by).await {
+            Ok(r) => (
+                render::restart_done(tr, &r),
+                if r.ok() { "ok" } else { "failed" },
+            ),
+            Err(CoreError::ServiceBusy { .. }) => {
+                (tr.t("busy", &[("service", service.name())]), "failed")
+            }
+            Err(e) => (
+                format!(
+                    "❌ {}",
+                    tr.t(
+                        "restart-failed",
+                        &[("service", service.name()), ("error", &e.to_string())]
+                    )
+                ),
+                "failed",
+            ),
+        };
+        req.audit(&ctx, outcome, None);
+        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
+            tracing::warn!(error = %send::describe(&e), "could not report the restart");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `/stop` (owner): "stopping…", then what was stopped.
+
+use std::sync::Arc;
+
+use teloxide::types::MessageId;
+
+use super::{Request, send};
+use crate::telegram::{Ctx, Tg, render};
+
+pub async fn run(
+    ctx: &Arc<Ctx>,
+    bot: &Tg,
+    req: Request,
+    status: Option<MessageId>,
+) -> anyhow::Result<()> {
+    let tr = req.tr(ctx);
+    let text = format!("⏹ {}", tr.t("stopping", &[]));
+    let id = match status {
+        Some(id) => {
+            send::edit(bot, req.target.chat_id, id, &text, None).await?;
+            id
+        }
+        None => {
+            send::message(bot, req.target, &text, None, req.reply_to)
+                .await?
+                .id
+        }
+    };
+    let (ctx, bot) = (ctx.clone(), bot.clone());
+    tokio::spawn(async move {
+        let report = ctx.core.stop().await;
+        req.audit(&ctx, if report.ok() { "ok" } else { "failed" }, None);
+        let text = render::stop(req.tr(&ctx), &report);
+        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
+            tracing::warn!(error = %send::describe(&e), "could not report the stop");
+        }
+    });
+    Ok(())
+}

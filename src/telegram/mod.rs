@@ -1,0 +1,285 @@
+//! The Telegram face: a teloxide dispatcher over the core. Each command is a
+//! thin handler (authorize, call the same core function the CLI calls,
+//! render); the catalogue in `commands/` drives dispatch, help, roles and the
+//! menus. No handler may panic: every error becomes a short reply and a log
+//! line.
+
+pub mod audit;
+pub mod auth;
+pub mod catalogue;
+pub mod confirm;
+pub mod grammar;
+mod handlers;
+pub mod render;
+pub mod send;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
+use teloxide::error_handlers::ErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, BotCommand, BotCommandScope, Me, Recipient};
+use teloxide::update_listeners::Polling;
+use teloxide::{ApiError, RequestError};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::Core;
+use crate::i18n::Locales;
+use crate::keys::KeyPools;
+use auth::{Access, Role};
+use catalogue::Catalogue;
+
+/// The bot type every handler takes: outgoing sends are rate limited below
+/// Telegram's limits (unless `TELEGRAM_RATE_LIMIT=off`).
+pub type Tg = Throttle<Bot>;
+
+/// Where a reply goes: the chat, and the forum topic when the message came
+/// from one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub chat_id: i64,
+    pub thread_id: Option<i32>,
+}
+
+/// Everything handlers share. Never `Debug`: it holds the bot token.
+pub struct Ctx {
+    pub core: Arc<Core>,
+    pub pools: Option<Arc<KeyPools>>,
+    pub locales: Arc<Locales>,
+    pub catalogue: Arc<Catalogue>,
+    pub confirms: confirm::Confirmations,
+    pub audit: audit::Audit,
+    pub username: String,
+    strangers: Mutex<HashMap<u64, Instant>>,
+}
+
+/// A stranger hears the refusal at most this often.
+const STRANGER_REPLY_EVERY: Duration = Duration::from_secs(600);
+
+impl Ctx {
+    /// The language for a person: `GASCLAW_LOCALE`, else theirs, else English.
+    pub fn lang(&self, telegram_lang: Option<&str>) -> &'static str {
+        self.locales
+            .pick(self.core.config().locale.as_deref(), telegram_lang)
+    }
+
+    /// Whether a stranger should get the refusal now (once per period).
+    fn should_refuse(&self, user: u64) -> bool {
+        let mut m = self.strangers.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get(&user) {
+            Some(t) if t.elapsed() < STRANGER_REPLY_EVERY => false,
+            _ => {
+                m.insert(user, Instant::now());
+                true
+            }
+        }
+    }
+
+    pub fn access(&self, user_id: u64, chat_id: i64, private: bool) -> Access {
+        auth::access(&self.core.config().telegram, user_id, chat_id, private)
+    }
+}
+
+/// Builds the bot: token and API URL from the configuration, its own HTTP
+/// client (timeouts above the long-poll timeout), and the throttle.
+pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
+    let cfg = &core.config().telegram;
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(Duration::from_secs(25))
+        .build()
+        .context("building the Telegram HTTP client")?;
+    let bot =
+        Bot::with_client(cfg.bot_token.expose_secret(), client).set_api_url(cfg.api_url.clone());
+    let limits = if cfg.rate_limit {
+        // Telegram: ~1/s per chat, 20/min per group, 30/s overall.
+        Limits {
+            messages_per_sec_chat: 1,
+            messages_per_min_chat: 20,
+            messages_per_min_channel_or_supergroup: 20,
+            messages_per_sec_overall: 30,
+        }
+    } else {
+        Limits {
+            messages_per_sec_chat: 10_000,
+            messages_per_min_chat: 600_000,
+            messages_per_min_channel_or_supergroup: 600_000,
+            messages_per_sec_overall: 10_000,
+        }
+    };
+    Ok(bot.throttle(limits))
+}
+
+/// Asks Telegram who we are. A bad token is fatal (clear message); network
+/// trouble is retried with backoff until `shutdown`.
+pub async fn identify(bot: &Tg, shutdown: &CancellationToken) -> anyhow::Result<Me> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match bot.get_me().await {
+            Ok(me) => return Ok(me),
+            Err(RequestError::Api(ApiError::InvalidToken)) => {
+                anyhow::bail!(
+                    "TELEGRAM_BOT_TOKEN was refused by Telegram (Unauthorized): check the token BotFather gave you"
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %send::describe(&e), retry_in_s = wait.as_secs(), "cannot reach Telegram yet");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.cancelled() => anyhow::bail!("stopped before Telegram answered"),
+                }
+                wait = (wait * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Registers the command menus: for everyone the member commands, for the
+/// owner and each operator their own, in every locale.
+pub async fn register_menus(ctx: &Ctx, bot: &Tg) {
+    let cfg = &ctx.core.config().telegram;
+    let mut scopes: Vec<(BotCommandScope, Role)> = vec![(BotCommandScope::Default, Role::Member)];
+    scopes.push((
+        BotCommandScope::Chat {
+            chat_id: Recipient::Id(ChatId(cfg.owner_id as i64)),
+        },
+        Role::Owner,
+    ));
+    for id in &cfg.allow_ids {
+        scopes.push((
+            BotCommandScope::Chat {
+                chat_id: Recipient::Id(ChatId(*id as i64)),
+            },
+            Role::Operator,
+        ));
+    }
+    for lang in ctx.locales.languages() {
+        let tr = render::Tr::new(&ctx.locales, lang);
+        for (scope, role) in &scopes {
+            let commands: Vec<BotCommand> = ctx
+                .catalogue
+                .for_role(*role)
+                .iter()
+                .map(|c| BotCommand::new(c.name.clone(), truncate(&render::describe(tr, c), 256)))
+                .collect();
+            let mut req = bot.set_my_commands(commands).scope(scope.clone());
+            if lang != crate::i18n::DEFAULT {
+                req = req.language_code(lang.split('-').next().unwrap_or(lang).to_string());
+            }
+            if let Err(e) = req.await {
+                tracing::warn!(error = %send::describe(&e), lang, "could not register the command menu");
+            }
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Logs update-listener errors; a 409 means another process polls this token.
+struct ListenerErrors {
+    core: Arc<Core>,
+}
+
+impl ErrorHandler<RequestError> for ListenerErrors {
+    fn handle_error(
+        self: Arc<Self>,
+        error: RequestError,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            match &error {
+                RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                    tracing::error!(
+                        "Telegram says another process is polling this bot token (409 Conflict): only one poller per token works; \
+                         stop the other one (an old container, a second gasclaw, OpenClaw's Telegram channel on the same token)"
+                    );
+                    self.core.publish(crate::core::Event::TelegramConflict);
+                }
+                e => {
+                    tracing::warn!(error = %send::describe(e), "polling Telegram failed; retrying")
+                }
+            }
+        })
+    }
+}
+
+/// Runs the bot until `shutdown`, then lets in-flight handlers finish
+/// (bounded).
+pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
+    let handler = dptree::entry()
+        .branch(Update::filter_message().endpoint(handlers::on_message))
+        .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
+    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
+        .dependencies(dptree::deps![ctx.clone()])
+        // Edited messages, channel posts and the rest are ignored quietly.
+        .default_handler(|_| async {})
+        .error_handler(Arc::new(|e: anyhow::Error| async move {
+            tracing::error!(error = %format!("{e:#}"), "a handler failed");
+        }))
+        .build();
+    let listener = Polling::builder(bot.clone())
+        .timeout(Duration::from_secs(10))
+        .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+        .backoff_strategy(|n| {
+            Duration::from_millis(500 * 2u64.pow(n.min(6))).min(Duration::from_secs(30))
+        })
+        .delete_webhook()
+        .await
+        .build();
+    let token = dispatcher.shutdown_token();
+    let stopper = tokio::spawn(async move {
+        shutdown.cancelled().await;
+        // Retry until the dispatcher is running (shutdown before start is
+        // refused).
+        for _ in 0..100 {
+            match token.shutdown() {
+                Ok(f) => {
+                    if tokio::time::timeout(Duration::from_secs(15), f)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("handlers did not finish within 15 s");
+                    }
+                    return;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    let errors = Arc::new(ListenerErrors {
+        core: ctx.core.clone(),
+    });
+    if let Err(e) = dispatcher
+        .try_dispatch_with_listener(listener, errors)
+        .await
+    {
+        tracing::error!(error = %send::describe(&e), "the Telegram dispatcher could not start");
+    }
+    stopper.abort();
+}
+
+/// Builds the shared context.
+pub fn context(
+    core: Arc<Core>,
+    pools: Option<Arc<KeyPools>>,
+    username: String,
+) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
+    let home = core.config().home.clone();
+    let catalogue = Catalogue::load(Some(&home.join("commands")))?;
+    Ok(Arc::new(Ctx {
+        core,
+        pools,
+        locales: Arc::new(Locales::embedded()),
+        catalogue: Arc::new(catalogue),
+        confirms: confirm::Confirmations::default(),
+        audit: audit::Audit::new(home.join("audit.log")),
+        username,
+        strangers: Mutex::default(),
+    }))
+}

@@ -1,0 +1,434 @@
+//! Chat rendering: the core's typed reports as Telegram HTML, every string
+//! from the locale files, every value escaped, and output cut at Telegram's
+//! limit with a note rather than rejected.
+
+use fluent_bundle::FluentValue;
+
+use super::catalogue::{CommandSpec, UsageError};
+use crate::core::activity::{ActivityReport, human_duration};
+use crate::core::bootstrap::{BootstrapReport, Step};
+use crate::core::events::StepProgress;
+use crate::core::health::{AgentsReport, CheckStatus, HealthReport, StatusReport};
+use crate::core::services::{RestartReport, StopReport};
+use crate::i18n::Locales;
+use crate::keys::PoolsStatus;
+
+/// Telegram's limit on a message's text.
+pub const MAX_TEXT: usize = 4096;
+
+/// Escapes text for HTML parse mode.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A translator bound to one language; every result is escaped.
+#[derive(Clone, Copy)]
+pub struct Tr<'a> {
+    pub locales: &'a Locales,
+    pub lang: &'a str,
+}
+
+impl<'a> Tr<'a> {
+    pub fn new(locales: &'a Locales, lang: &'a str) -> Tr<'a> {
+        Tr { locales, lang }
+    }
+
+    /// The escaped message `key` with string arguments.
+    pub fn t(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let a: Vec<(&str, FluentValue<'_>)> = args
+            .iter()
+            .map(|(k, v)| (*k, FluentValue::from(*v)))
+            .collect();
+        esc(&self.locales.t(self.lang, key, &a))
+    }
+
+    pub fn raw(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let a: Vec<(&str, FluentValue<'_>)> = args
+            .iter()
+            .map(|(k, v)| (*k, FluentValue::from(*v)))
+            .collect();
+        self.locales.t(self.lang, key, &a)
+    }
+}
+
+/// Cuts HTML at Telegram's limit on a line boundary, closing open tags and
+/// saying how much was cut.
+pub fn fit(html: &str, tr: Tr<'_>) -> String {
+    if html.chars().count() <= MAX_TEXT {
+        return html.to_string();
+    }
+    let budget = MAX_TEXT - 200;
+    let mut cut = 0;
+    for (count, (i, c)) in html.char_indices().enumerate() {
+        if count >= budget {
+            break;
+        }
+        if c == '\n' {
+            cut = i;
+        }
+    }
+    if cut == 0 {
+        cut = html
+            .char_indices()
+            .nth(budget)
+            .map(|(i, _)| i)
+            .unwrap_or(html.len());
+        // Never split an entity or a tag.
+        if let Some(amp) = html[..cut].rfind('&')
+            && !html[amp..cut].contains(';')
+        {
+            cut = amp;
+        }
+        if let Some(lt) = html[..cut].rfind('<')
+            && !html[lt..cut].contains('>')
+        {
+            cut = lt;
+        }
+    }
+    let head = &html[..cut];
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = head;
+    while let Some(i) = rest.find('<') {
+        let Some(j) = rest[i..].find('>') else { break };
+        let tag = &rest[i + 1..i + j];
+        if let Some(name) = tag.strip_prefix('/') {
+            if open.last().map(String::as_str) == Some(name) {
+                open.pop();
+            }
+        } else if let Some(name) = tag.split_whitespace().next() {
+            open.push(name.to_string());
+        }
+        rest = &rest[i + j + 1..];
+    }
+    let mut out = head.to_string();
+    for t in open.iter().rev() {
+        out.push_str(&format!("</{t}>"));
+    }
+    let remaining = html.chars().count() - head.chars().count();
+    out.push_str("\n<i>");
+    out.push_str(&tr.t("output-cut", &[("n", &remaining.to_string())]));
+    out.push_str("</i>");
+    out
+}
+
+fn status_word(tr: Tr<'_>, s: CheckStatus) -> String {
+    match s {
+        CheckStatus::Ok => format!("✅ {}", tr.t("status-ok", &[])),
+        CheckStatus::Down => format!("🔴 <b>{}</b>", tr.t("status-down", &[])),
+        CheckStatus::Unknown => format!("⚪ {}", tr.t("status-unknown", &[])),
+    }
+}
+
+pub fn role_name(tr: Tr<'_>, role: super::auth::Role) -> String {
+    tr.raw(&format!("role-{}", role.name()), &[])
+}
+
+/// A command's one-line description in this language.
+pub fn describe(tr: Tr<'_>, spec: &CommandSpec) -> String {
+    match (&spec.help, spec.description_in(tr.lang)) {
+        (_, Some(d)) => d,
+        (Some(k), None) => tr.raw(k, &[]),
+        (None, None) => spec.name.clone(),
+    }
+}
+
+pub fn help(
+    tr: Tr<'_>,
+    role: super::auth::Role,
+    commands: &[std::sync::Arc<CommandSpec>],
+) -> String {
+    let mut s = format!(
+        "{}\n\n<b>{}</b>\n",
+        tr.t("bot-intro", &[]),
+        tr.t("help-title", &[("role", &role_name(tr, role))])
+    );
+    for c in commands {
+        s.push_str(&format!(
+            "{} — {}\n",
+            esc(&c.usage()),
+            esc(&describe(tr, c))
+        ));
+    }
+    s.push('\n');
+    s.push_str(&tr.t("help-overseer", &[]));
+    s
+}
+
+pub fn usage_error(tr: Tr<'_>, spec: &CommandSpec, e: &UsageError) -> String {
+    let mut s = String::new();
+    if let Some(got) = &e.got {
+        s.push_str(&tr.t("usage-got", &[("got", got)]));
+        s.push('\n');
+    }
+    s.push_str(&tr.t("usage", &[("usage", &spec.usage())]));
+    if !e.valid.is_empty() {
+        s.push('\n');
+        s.push_str(&tr.t("usage-valid", &[("values", &e.valid.join(", "))]));
+    }
+    s
+}
+
+fn activity_line(tr: Tr<'_>, a: &ActivityReport) -> String {
+    let deadline = human_duration(a.deadline_secs);
+    match a.last_commit_age_secs {
+        None => format!("⚪ {}", tr.t("activity-unknown", &[("detail", &a.detail)])),
+        Some(age) if a.compliant => format!(
+            "✅ {}",
+            tr.t(
+                "activity-ok",
+                &[("age", &human_duration(age)), ("deadline", &deadline)]
+            )
+        ),
+        Some(age) => format!(
+            "🔴 {}",
+            tr.t(
+                "activity-late",
+                &[("age", &human_duration(age)), ("deadline", &deadline)]
+            )
+        ),
+    }
+}
+
+fn checks(tr: Tr<'_>, checks: &[crate::core::health::Check]) -> String {
+    let mut s = String::new();
+    for c in checks {
+        s.push_str(&format!(
+            "<b>{}</b>: {} — {} <i>({} ms)</i>\n",
+            c.name,
+            status_word(tr, c.status),
+            esc(&c.detail),
+            c.latency_ms
+        ));
+    }
+    let bad = checks
+        .iter()
+        .filter(|c| c.status != CheckStatus::Ok)
+        .count();
+    if bad == 0 {
+        s.push_str(&tr.t("status-all-ok", &[("n", &checks.len().to_string())]));
+    } else {
+        s.push_str(&tr.t(
+            "status-some-down",
+            &[
+                ("n", &bad.to_string()),
+                ("total", &checks.len().to_string()),
+            ],
+        ));
+    }
+    s
+}
+
+fn pools_summary(tr: Tr<'_>, p: &PoolsStatus) -> String {
+    let mut s = String::new();
+    for (key, pool) in [("pool-agents", &p.agents), ("pool-overseer", &p.overseer)] {
+        s.push_str(&tr.t(
+            "keys-pool",
+            &[
+                ("pool", &tr.raw(key, &[])),
+                ("available", &pool.available.to_string()),
+                ("total", &pool.total.to_string()),
+                ("cooling", &pool.cooling.to_string()),
+                ("invalid", &pool.invalid.to_string()),
+            ],
+        ));
+        s.push('\n');
+    }
+    s
+}
+
+pub fn status(tr: Tr<'_>, r: &StatusReport, pools: Option<&PoolsStatus>) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("status-title", &[]));
+    s.push_str(&checks(tr, &r.checks));
+    s.push('\n');
+    s.push_str(&activity_line(tr, &r.activity));
+    if let Some(p) = pools {
+        s.push_str("\n\n");
+        s.push_str(&pools_summary(tr, p));
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn health(tr: Tr<'_>, r: &HealthReport) -> String {
+    fit(&checks(tr, &r.checks), tr)
+}
+
+pub fn activity(tr: Tr<'_>, a: &ActivityReport) -> String {
+    format!("{}\n<i>{}</i>", activity_line(tr, a), esc(&a.detail))
+}
+
+pub fn keys(tr: Tr<'_>, p: &PoolsStatus) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("keys-title", &[]));
+    for (key, pool) in [("pool-agents", &p.agents), ("pool-overseer", &p.overseer)] {
+        s.push_str(&tr.t(
+            "keys-pool",
+            &[
+                ("pool", &tr.raw(key, &[])),
+                ("available", &pool.available.to_string()),
+                ("total", &pool.total.to_string()),
+                ("cooling", &pool.cooling.to_string()),
+                ("invalid", &pool.invalid.to_string()),
+            ],
+        ));
+        s.push('\n');
+        for k in &pool.keys {
+            let uses = k.uses.to_string();
+            let state = match k.state {
+                "cooling" => tr.t(
+                    "keys-cooling",
+                    &[
+                        ("left", &human_duration(k.cooldown_secs_left.unwrap_or(0))),
+                        ("reason", k.cooldown_reason.map(|r| r.name()).unwrap_or("?")),
+                        ("uses", &uses),
+                    ],
+                ),
+                "invalid" => tr.t("keys-invalid", &[("uses", &uses)]),
+                _ => tr.t("keys-available", &[("uses", &uses)]),
+            };
+            s.push_str(&format!("  <code>{}</code> {}", esc(&k.hint), state));
+            if let Some(t) = k.last_429 {
+                s.push_str(&format!(
+                    ", {}",
+                    tr.t(
+                        "keys-last429",
+                        &[("when", &t.format("%Y-%m-%d %H:%M UTC").to_string())]
+                    )
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn agents(tr: Tr<'_>, r: &AgentsReport) -> String {
+    if let Some(e) = &r.error {
+        return tr.t("agents-error", &[("error", e)]);
+    }
+    let running = r.agents.iter().filter(|a| a.running).count();
+    let mut s = format!(
+        "<b>{}</b>\n",
+        tr.t(
+            "agents-title",
+            &[
+                ("running", &running.to_string()),
+                ("total", &r.agents.len().to_string())
+            ]
+        )
+    );
+    for a in &r.agents {
+        let (icon, word) = if a.running {
+            ("🟢", "agent-running")
+        } else {
+            ("⚫", "agent-stopped")
+        };
+        s.push_str(&format!(
+            "{icon} <code>{}</code> {}\n",
+            esc(&a.name),
+            tr.t(word, &[])
+        ));
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn confirm_prompt(tr: Tr<'_>, what: &str) -> String {
+    format!("❓ {}", tr.t("confirm-ask", &[("what", what)]))
+}
+
+pub fn restart_done(tr: Tr<'_>, r: &RestartReport) -> String {
+    let icon = if r.ok() { "✅" } else { "⚠️" };
+    format!(
+        "{icon} {}\n{}",
+        tr.t(
+            "restart-done",
+            &[("service", r.service.name()), ("action", &r.action)]
+        ),
+        tr.t(
+            "restart-check",
+            &[
+                ("status", r.check.status.as_str()),
+                ("detail", &r.check.detail)
+            ]
+        )
+    )
+}
+
+/// One line per step, as the bootstrap progresses.
+pub fn bootstrap_progress(
+    tr: Tr<'_>,
+    steps: &[(Step, StepProgress)],
+    rolled_back: &[String],
+    done: Option<&BootstrapReport>,
+) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("bootstrap-title", &[]));
+    for (step, p) in steps {
+        let (icon, detail) = match p {
+            StepProgress::Started => ("⏳", tr.t("bootstrap-running", &[])),
+            StepProgress::Done(d) => ("✅", esc(d)),
+            StepProgress::Skipped(d) => ("➖", esc(d)),
+            StepProgress::Failed(e) => ("❌", esc(e)),
+            StepProgress::RolledBack(d) => ("↩️", esc(d)),
+        };
+        s.push_str(&format!("{icon} <b>{}</b> {detail}\n", step.name()));
+    }
+    for r in rolled_back {
+        s.push_str(&format!(
+            "↩️ {}\n",
+            tr.t("bootstrap-rolledback", &[("what", r)])
+        ));
+    }
+    if let Some(r) = done {
+        s.push('\n');
+        let secs = format!("{:.1}", r.elapsed_ms as f64 / 1000.0);
+        s.push_str(&match &r.failed {
+            None if r.changed_nothing() => {
+                format!("✅ {}", tr.t("bootstrap-nothing", &[("secs", &secs)]))
+            }
+            None => format!("✅ {}", tr.t("bootstrap-ok", &[("secs", &secs)])),
+            Some((step, e)) => format!(
+                "❌ {}",
+                tr.t("bootstrap-failed", &[("step", step.name()), ("error", e)])
+            ),
+        });
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn stop(tr: Tr<'_>, r: &StopReport) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("stop-title", &[]));
+    for (svc, res) in &r.stopped {
+        s.push_str(&match res {
+            Ok(d) => format!(
+                "✅ {}\n",
+                tr.t("stop-line-ok", &[("service", svc.name()), ("detail", d)])
+            ),
+            Err(e) => format!(
+                "❌ {}\n",
+                tr.t("stop-line-failed", &[("service", svc.name()), ("error", e)])
+            ),
+        });
+    }
+    fit(s.trim_end(), tr)
+}
+
+/// A program's output in a preformatted block.
+pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
+    let body = if output.trim().is_empty() {
+        tr.t("exec-empty", &[])
+    } else {
+        esc(output.trim_end())
+    };
+    fit(&format!("<b>{}</b>\n<pre>{body}</pre>", esc(command)), tr)
+}
+
+#[cfg(test)]
+mod tests;

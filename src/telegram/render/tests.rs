@@ -1,0 +1,226 @@
+//! Snapshots of every rendered reply in every locale (insta), so a change
+//! to what people read is a reviewed diff.
+
+use super::*;
+use crate::core::Service;
+use crate::core::health::{AgentState, Check};
+use crate::keys::pool::KeyStatus;
+use crate::keys::{CooldownReason, PoolStatus};
+use crate::telegram::auth::Role;
+use crate::telegram::catalogue::Catalogue;
+
+fn check(name: Service, status: CheckStatus, detail: &str) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+        latency_ms: 12,
+    }
+}
+
+fn status_report() -> StatusReport {
+    StatusReport {
+        checks: vec![
+            check(Service::Dolt, CheckStatus::Ok, "serving on port 3307"),
+            check(Service::Daemon, CheckStatus::Ok, "running (pid 42)"),
+            check(Service::Mayor, CheckStatus::Down, "not running"),
+            check(
+                Service::Gateway,
+                CheckStatus::Unknown,
+                "`openclaw` not found on PATH",
+            ),
+            check(
+                Service::Agents,
+                CheckStatus::Ok,
+                "3 of 4 running: mayor, deacon, project/witness",
+            ),
+        ],
+        activity: ActivityReport {
+            last_commit_age_secs: Some(4000),
+            deadline_secs: 3600,
+            compliant: false,
+            detail: "last commit 1h 6m ago in /project <main>".into(),
+        },
+    }
+}
+
+fn pools() -> PoolsStatus {
+    let key = |hint: &str, state: &'static str| KeyStatus {
+        hint: hint.into(),
+        hash: "a1b2c3d4e5f6".into(),
+        state,
+        cooldown_secs_left: (state == "cooling").then_some(250),
+        cooldown_reason: (state == "cooling").then_some(CooldownReason::RateLimited),
+        uses: 17,
+        rate_limits: 1,
+        last_used: None,
+        last_429: None,
+    };
+    PoolsStatus {
+        agents: PoolStatus {
+            total: 3,
+            available: 1,
+            cooling: 1,
+            invalid: 1,
+            keys: vec![
+                key("…aaaa", "available"),
+                key("…bbbb", "cooling"),
+                key("…cccc", "invalid"),
+            ],
+        },
+        overseer: PoolStatus {
+            total: 1,
+            available: 1,
+            cooling: 0,
+            invalid: 0,
+            keys: vec![key("…oooo", "available")],
+        },
+    }
+}
+
+fn each_locale(f: impl Fn(Tr<'_>) -> String, name: &str) {
+    let l = Locales::embedded();
+    for lang in l.languages() {
+        let text = f(Tr::new(&l, lang));
+        // Every rendering must be valid Telegram HTML within the limit.
+        let visible = crate::fakes::bot_api::parse_html(&text)
+            .unwrap_or_else(|e| panic!("{name}/{lang}: bad HTML ({e}): {text}"));
+        assert!(
+            visible.chars().count() <= MAX_TEXT,
+            "{name}/{lang} too long"
+        );
+        insta::assert_snapshot!(format!("{name}-{lang}"), text);
+    }
+}
+
+#[test]
+fn snapshots() {
+    let cat = Catalogue::load(None).unwrap();
+    each_locale(
+        |tr| help(tr, Role::Owner, &cat.for_role(Role::Owner)),
+        "help-owner",
+    );
+    each_locale(
+        |tr| help(tr, Role::Member, &cat.for_role(Role::Member)),
+        "help-member",
+    );
+    each_locale(|tr| status(tr, &status_report(), Some(&pools())), "status");
+    each_locale(|tr| keys(tr, &pools()), "keys");
+    each_locale(|tr| activity(tr, &status_report().activity), "activity");
+    each_locale(
+        |tr| {
+            agents(
+                tr,
+                &AgentsReport {
+                    agents: vec![
+                        AgentState {
+                            name: "mayor".into(),
+                            running: true,
+                        },
+                        AgentState {
+                            name: "project/witness".into(),
+                            running: false,
+                        },
+                    ],
+                    error: None,
+                },
+            )
+        },
+        "agents",
+    );
+    each_locale(
+        |tr| {
+            agents(
+                tr,
+                &AgentsReport {
+                    agents: vec![],
+                    error: Some("no town at /workspace/gt".into()),
+                },
+            )
+        },
+        "agents-error",
+    );
+    let restart = cat.get("restart").unwrap();
+    each_locale(
+        |tr| usage_error(tr, &restart, &restart.parse_args("deacon").unwrap_err()),
+        "usage",
+    );
+    each_locale(
+        |tr| confirm_prompt(tr, &tr.raw("action-restart", &[("service", "mayor")])),
+        "confirm",
+    );
+    each_locale(
+        |tr| {
+            restart_done(
+                tr,
+                &RestartReport {
+                    service: Service::Mayor,
+                    action: "restarted the Mayor".into(),
+                    check: check(Service::Mayor, CheckStatus::Ok, "running"),
+                },
+            )
+        },
+        "restart",
+    );
+    let report = BootstrapReport {
+        steps: vec![],
+        failed: Some((
+            Step::Rig,
+            "`gt rig add project file:///p` failed (exit 1): Error: adding rig".into(),
+        )),
+        rolled_back: vec!["stopped Dolt".into()],
+        elapsed_ms: 2500,
+    };
+    let steps = vec![
+        (
+            Step::Keys,
+            StepProgress::Skipped("3 agent accounts already in place".into()),
+        ),
+        (
+            Step::Town,
+            StepProgress::Done("installed a town at /workspace/gt".into()),
+        ),
+        (
+            Step::Rig,
+            StepProgress::Failed("Error: adding rig <x>".into()),
+        ),
+    ];
+    each_locale(
+        |tr| bootstrap_progress(tr, &steps, &report.rolled_back, Some(&report)),
+        "bootstrap",
+    );
+    each_locale(
+        |tr| {
+            stop(
+                tr,
+                &StopReport {
+                    stopped: vec![
+                        (Service::Mayor, Ok("stopped".into())),
+                        (Service::Dolt, Err("`gt dolt stop` timed out".into())),
+                    ],
+                },
+            )
+        },
+        "stop",
+    );
+    each_locale(
+        |tr| exec_output(tr, "tail -n 30 /x/daemon.log", "line <1>\nline & 2\n"),
+        "exec",
+    );
+    each_locale(|tr| tr.t("stranger", &[("id", "7666")]), "stranger");
+}
+
+#[test]
+fn long_output_is_cut_with_a_note_and_stays_valid() {
+    let l = Locales::embedded();
+    let tr = Tr::new(&l, "en");
+    let big: String = (0..3000).map(|i| format!("line {i} <&>\n")).collect();
+    let html = exec_output(tr, "seq", &big);
+    assert!(html.chars().count() <= MAX_TEXT);
+    assert!(html.contains("cut here"));
+    crate::fakes::bot_api::parse_html(&html).unwrap();
+    // One huge line with entities: never split an entity or a tag.
+    let line = "&".repeat(5000);
+    let html = fit(&format!("<b>{}</b>", esc(&line)), tr);
+    crate::fakes::bot_api::parse_html(&html).unwrap();
+}

@@ -1,0 +1,132 @@
+//! Sending and editing with Telegram's errors handled: 429 waits for
+//! `retry_after` (edits and callback answers bypass the throttle), 5xx and
+//! network errors retry with backoff, "not modified" is success, anything
+//! else is reported to the caller.
+
+use std::time::Duration;
+
+use teloxide::payloads::{EditMessageTextSetters, SendMessageSetters};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, MessageId, ParseMode, ReplyParameters, ThreadId};
+use teloxide::{ApiError, RequestError};
+
+use super::{Target, Tg};
+
+const ATTEMPTS: usize = 4;
+
+/// An error for logs: never the token (teloxide's network errors can carry
+/// the URL, which holds it).
+pub fn describe(e: &RequestError) -> String {
+    let s = match e {
+        RequestError::Api(api) => format!("Telegram refused: {api}"),
+        RequestError::RetryAfter(d) => format!("rate limited for {}s", d.seconds()),
+        RequestError::MigrateToChatId(c) => format!("the group moved to {c}"),
+        RequestError::Network(n) => {
+            let mut s = String::from("network error");
+            if n.is_timeout() {
+                s.push_str(" (timeout)");
+            } else if n.is_connect() {
+                s.push_str(" (cannot connect)");
+            }
+            s
+        }
+        RequestError::InvalidJson { .. } => "Telegram answered something unexpected".into(),
+        RequestError::Io(e) => format!("I/O error: {e}"),
+    };
+    // Belt and braces: strip anything that looks like `bot<token>`.
+    match s.find("/bot") {
+        Some(i) => format!("{}/bot[redacted]", &s[..i]),
+        None => s,
+    }
+}
+
+/// Whether retrying may help.
+fn transient(e: &RequestError) -> Option<Duration> {
+    match e {
+        RequestError::RetryAfter(d) => Some(d.duration()),
+        RequestError::Network(_) | RequestError::Io(_) => Some(Duration::from_secs(1)),
+        // teloxide turns a 5xx body into an unknown API error.
+        RequestError::Api(ApiError::Unknown(t))
+            if t.contains("Internal Server Error")
+                || t.contains("Bad Gateway")
+                || t.contains("Gateway") =>
+        {
+            Some(Duration::from_secs(1))
+        }
+        _ => None,
+    }
+}
+
+pub async fn message(
+    bot: &Tg,
+    to: Target,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+    reply_to: Option<MessageId>,
+) -> Result<Message, RequestError> {
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        let mut req = bot
+            .send_message(ChatId(to.chat_id), html.to_string())
+            .parse_mode(ParseMode::Html);
+        if let Some(t) = to.thread_id {
+            req = req.message_thread_id(ThreadId(MessageId(t)));
+        }
+        if let Some(m) = &markup {
+            req = req.reply_markup(m.clone());
+        }
+        if let Some(r) = reply_to {
+            req = req.reply_parameters(ReplyParameters::new(r).allow_sending_without_reply());
+        }
+        match req.await {
+            Ok(m) => return Ok(m),
+            Err(e) => match transient(&e) {
+                Some(wait) if attempt + 1 < ATTEMPTS => {
+                    tracing::warn!(error = %describe(&e), chat = to.chat_id, "sending failed; retrying");
+                    tokio::time::sleep(wait * (attempt as u32 + 1)).await;
+                    last = Some(e);
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+    Err(last.unwrap_or(RequestError::Api(ApiError::Unknown("giving up".into()))))
+}
+
+pub async fn edit(
+    bot: &Tg,
+    chat_id: i64,
+    id: MessageId,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+) -> Result<(), RequestError> {
+    for attempt in 0..ATTEMPTS {
+        let mut req = bot
+            .edit_message_text(ChatId(chat_id), id, html.to_string())
+            .parse_mode(ParseMode::Html);
+        if let Some(m) = &markup {
+            req = req.reply_markup(m.clone());
+        }
+        match req.await {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+            Err(e) => match transient(&e) {
+                Some(wait) if attempt + 1 < ATTEMPTS => {
+                    tokio::time::sleep(wait * (attempt as u32 + 1)).await
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Answers a button press (best effort: a late answer only loses the toast).
+pub async fn answer(bot: &Tg, id: &str, text: &str) {
+    if let Err(e) = bot
+        .answer_callback_query(teloxide::types::CallbackQueryId(id.to_string()))
+        .text(text.to_string())
+        .await
+    {
+        tracing::debug!(error = %describe(&e), "could not answer a callback");
+    }
+}

@@ -1,0 +1,716 @@
+//! The Telegram bot end to end: the real `gasclaw run` binary, the fake
+//! stack on PATH, and the in-repo fake Bot API on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gasclaw::fakes::bot_api::updates::{self, Chat, User};
+use gasclaw::fakes::bot_api::{Call, FakeBotApi, Fault};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(120);
+const WAIT: Duration = Duration::from_secs(20);
+const OPERATOR: u64 = 7002;
+const MEMBER: u64 = 7003;
+const STRANGER: u64 = 7666;
+const GROUP: i64 = -1001234567890;
+const FORUM: i64 = -1009876543210;
+const UNLISTED: i64 = -1005555555555;
+
+struct World {
+    env: TestEnv,
+    tg: FakeBotApi,
+    run: Option<tokio::process::Child>,
+}
+
+fn owner() -> User {
+    User::new(OWNER_ID, "Owner")
+}
+
+impl World {
+    async fn start() -> World {
+        World::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut TestEnv)) -> World {
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
+        env.set("TELEGRAM_GROUP_IDS", &format!("{GROUP}:{FORUM}"));
+        tweak(&mut env);
+        let run = Some(env.start_run(&tg).await);
+        World { env, tg, run }
+    }
+
+    /// Sends an update and waits for the bot's next message to `chat`.
+    async fn say(&self, update: Value, chat: i64) -> Call {
+        let after = self.tg.calls().len();
+        self.tg.push_update(update);
+        self.reply(chat, after)
+            .await
+            .unwrap_or_else(|| panic!("no reply in chat {chat}"))
+    }
+
+    async fn reply(&self, chat: i64, after: usize) -> Option<Call> {
+        let seq_floor = self
+            .tg
+            .calls()
+            .get(after.saturating_sub(1))
+            .map(|c| c.seq)
+            .unwrap_or(0);
+        self.tg
+            .wait_for(
+                |c| c.seq > seq_floor && c.method == "sendmessage" && c.chat_id() == Some(chat),
+                WAIT,
+            )
+            .await
+    }
+
+    /// Pushes an update and asserts the bot sends nothing to `chat` for a while.
+    async fn silent(&self, update: Value, chat: i64) {
+        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        self.tg.push_update(update);
+        let got = self
+            .tg
+            .wait_for(
+                |c| c.seq > floor && c.chat_id() == Some(chat) && c.method != "getupdates",
+                Duration::from_secs(3),
+            )
+            .await;
+        assert!(got.is_none(), "expected silence, got {got:?}");
+    }
+
+    async fn stop(mut self) -> Option<i32> {
+        let code = sigterm(self.run.take().expect("running")).await;
+        self.tg.stop();
+        code
+    }
+}
+
+fn button_data(call: &Call, index: usize) -> String {
+    call.body["reply_markup"]["inline_keyboard"][0][index]["callback_data"]
+        .as_str()
+        .expect("a button")
+        .to_string()
+}
+
+/// The bot's message as Telegram would deliver it back in a callback.
+fn bot_message(w: &World, chat: &Chat, call: &Call) -> Value {
+    let sent = w.tg.sent_messages(chat.id());
+    let id = sent.last().expect("sent").message_id;
+    serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": call.text(),
+        "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}})
+}
+
+#[test]
+fn roles_get_what_they_may_have() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        // Owner: everything in /help, /status answered.
+        let r = w
+            .say(updates::private_text(&o, "/help"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains("/stop") && r.text().contains("/restart"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(r.body["parse_mode"], "HTML");
+        let r = w
+            .say(updates::private_text(&o, "/status"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains("Stack status") && r.text().contains("mayor"),
+            "{}",
+            r.text()
+        );
+        assert!(
+            r.text().contains("Agents:") && r.text().contains("available"),
+            "pools summary: {}",
+            r.text()
+        );
+
+        // Operator: no /stop.
+        let op = User::new(OPERATOR, "Op");
+        let r = w
+            .say(updates::private_text(&op, "/help"), OPERATOR as i64)
+            .await;
+        assert!(
+            !r.text().contains("/stop") && r.text().contains("/restart"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::private_text(&op, "/stop"), OPERATOR as i64)
+            .await;
+        assert!(
+            r.text()
+                .contains("/stop needs the owner role; you are operator"),
+            "{}",
+            r.text()
+        );
+
+        // Group member: read-only commands only.
+        let m = User::new(MEMBER, "Member");
+        let g = Chat::supergroup(GROUP, "ops");
+        let r = w.say(updates::group_text(&m, &g, "/agents"), GROUP).await;
+        assert!(
+            r.text().contains("Agents:") && r.text().contains("mayor"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::group_text(&m, &g, "/restart mayor"), GROUP)
+            .await;
+        assert!(
+            r.text()
+                .contains("needs the operator role; you are group member"),
+            "{}",
+            r.text()
+        );
+        let r = w.say(updates::group_text(&m, &g, "/help"), GROUP).await;
+        assert!(!r.text().contains("/restart"), "{}", r.text());
+        let r = w.say(updates::group_text(&m, &g, "/activity"), GROUP).await;
+        assert!(r.text().contains("Last commit"), "{}", r.text());
+
+        // Stranger: one refusal with their id, nothing about the system.
+        let s = User::new(STRANGER, "Eve");
+        let r = w
+            .say(updates::private_text(&s, "/status"), STRANGER as i64)
+            .await;
+        assert_eq!(
+            r.text(),
+            format!(
+                "This bot is private. Your Telegram id is {STRANGER}: ask the owner to allow it."
+            )
+        );
+        w.silent(updates::private_text(&s, "/status"), STRANGER as i64)
+            .await;
+        // Unlisted groups get nothing, even from the owner.
+        w.silent(
+            updates::group_text(&o, &Chat::supergroup(UNLISTED, "x"), "/status"),
+            UNLISTED,
+        )
+        .await;
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn only_commands_for_this_bot_from_real_messages_run() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        let g = Chat::supergroup(GROUP, "ops");
+        let r = w
+            .say(updates::group_text(&o, &g, "/status@gas_bot"), GROUP)
+            .await;
+        assert!(r.text().contains("Stack status"));
+        w.silent(updates::group_text(&o, &g, "/status@other_bot"), GROUP)
+            .await;
+        w.silent(updates::edited(&o, &g, "/status"), GROUP).await;
+        w.silent(updates::forwarded(&o, &g, "/status"), GROUP).await;
+        w.silent(
+            updates::channel_post(&Chat::channel(GROUP, "ops"), "/status"),
+            GROUP,
+        )
+        .await;
+        let mut bot_user = User::new(9999, "OtherBot");
+        bot_user.is_bot = true;
+        w.silent(updates::group_text(&bot_user, &g, "/status"), GROUP)
+            .await;
+        // Unknown commands and bad arguments get a useful answer.
+        let r = w
+            .say(updates::private_text(&o, "/frobnicate"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains("Unknown command /frobnicate"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::private_text(&o, "/restart"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text()
+                .contains("Usage: /restart &lt;dolt|daemon|mayor|gateway|agents&gt;"),
+            "{}",
+            r.text()
+        );
+        assert!(
+            r.text()
+                .contains("Valid values: dolt, daemon, mayor, gateway, agents"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(
+                updates::private_text(&o, "/restart deacon"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("Not understood: deacon"), "{}", r.text());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
+    run_test(T, async {
+        let w = World::start().await;
+        let op = User::new(OPERATOR, "Op");
+        let chat = Chat::private(&op);
+        let prompt = w
+            .say(
+                updates::private_text(&op, "/restart mayor"),
+                OPERATOR as i64,
+            )
+            .await;
+        assert!(
+            prompt
+                .text()
+                .contains("Restart mayor? Confirm within 60 seconds."),
+            "{}",
+            prompt.text()
+        );
+        let yes = button_data(&prompt, 0);
+        assert!(yes.starts_with("ok:") && yes.len() <= 64);
+        let msg = bot_message(&w, &chat, &prompt);
+        w.env.clear_calls();
+
+        // Someone else pressing does nothing (and the confirmation stays).
+        let other = owner();
+        w.tg.push_update(updates::callback(&other, &msg, &yes));
+        let ans =
+            w.tg.wait_for(|c| c.method == "answercallbackquery", WAIT)
+                .await
+                .expect("answer");
+        assert_eq!(
+            ans.body["text"],
+            "Only the person who asked can answer this."
+        );
+        assert!(
+            !w.env.call_lines().iter().any(|l| l.starts_with("gt mayor")),
+            "nothing may happen"
+        );
+
+        // The asker confirms: "restarting…", then the result, in the same message.
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&op, &msg, &yes));
+        let restarting =
+            w.tg.wait_for(
+                |c| {
+                    c.seq > floor
+                        && c.method == "editmessagetext"
+                        && c.text().contains("Restarting mayor")
+                },
+                WAIT,
+            )
+            .await
+            .expect("restarting…");
+        let done =
+            w.tg.wait_for(
+                |c| {
+                    c.seq > restarting.seq
+                        && c.method == "editmessagetext"
+                        && c.text().contains("mayor restarted")
+                },
+                WAIT,
+            )
+            .await
+            .expect("result");
+        assert_eq!(done.body["message_id"], restarting.body["message_id"]);
+        assert!(done.text().contains("Check now: ok"), "{}", done.text());
+        let lines = w.env.call_lines();
+        assert!(
+            lines.iter().any(|l| l == "gt mayor stop")
+                && lines.iter().any(|l| l == "gt mayor start"),
+            "{lines:?}"
+        );
+
+        // Pressing again: single use.
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&op, &msg, &yes));
+        let again =
+            w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
+                .await
+                .expect("answer");
+        assert_eq!(again.body["text"], "Already answered.");
+
+        // Cancelling another one.
+        let prompt = w
+            .say(updates::private_text(&op, "/bootstrap"), OPERATOR as i64)
+            .await;
+        let no = button_data(&prompt, 1);
+        let msg = bot_message(&w, &chat, &prompt);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&op, &msg, &no));
+        let c =
+            w.tg.wait_for(|c| c.seq > floor && c.method == "editmessagetext", WAIT)
+                .await
+                .expect("edit");
+        assert_eq!(c.text(), "Cancelled: Run bootstrap.");
+
+        // The audit log has who, chat, command and outcome.
+        let audit = w.env.read(w.env.gasclaw_home.join("audit.log"));
+        let entries: Vec<Value> = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect();
+        let outcomes: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e["command"].as_str().unwrap_or(""),
+                    e["outcome"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("restart", "asked"),
+                ("restart", "confirmed"),
+                ("restart", "ok"),
+                ("bootstrap", "asked"),
+                ("bootstrap", "cancelled")
+            ]
+        );
+        assert!(
+            entries.iter().all(|e| e["user_id"] == OPERATOR
+                && e["chat_id"] == OPERATOR
+                && e["at"].is_string())
+        );
+        assert_eq!(entries[0]["args"], serde_json::json!(["mayor"]));
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_confirmation_expires_after_60_seconds() {
+    run_test(Duration::from_secs(180), async {
+        let w = World::start().await;
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = w
+            .say(updates::private_text(&o, "/stop"), OWNER_ID as i64)
+            .await;
+        let yes = button_data(&prompt, 0);
+        let msg = bot_message(&w, &chat, &prompt);
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        w.env.clear_calls();
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&o, &msg, &yes));
+        let ans =
+            w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
+                .await
+                .expect("answer");
+        assert_eq!(
+            ans.body["text"],
+            "This confirmation expired. Send the command again."
+        );
+        let edit =
+            w.tg.wait_for(|c| c.seq > floor && c.method == "editmessagetext", WAIT)
+                .await
+                .expect("edit");
+        assert!(edit.text().contains("expired"));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            !w.env.call_lines().iter().any(|l| l.contains(" stop")),
+            "an expired /stop stopped something"
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn bootstrap_progress_is_one_message_edited_to_the_outcome() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = w
+            .say(updates::private_text(&o, "/bootstrap"), OWNER_ID as i64)
+            .await;
+        let msg = bot_message(&w, &chat, &prompt);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
+        let done =
+            w.tg.wait_for(
+                |c| {
+                    c.seq > floor
+                        && c.method == "editmessagetext"
+                        && c.text().contains("nothing changed")
+                },
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "final edit; edits: {:#?}",
+                    w.tg.calls_of("editmessagetext")
+                        .iter()
+                        .map(|c| c.text().to_string())
+                        .collect::<Vec<_>>()
+                )
+            });
+        let edits: Vec<Call> =
+            w.tg.calls_of("editmessagetext")
+                .into_iter()
+                .filter(|c| c.seq > floor)
+                .collect();
+        assert!(
+            edits
+                .iter()
+                .all(|c| c.body["message_id"] == done.body["message_id"]),
+            "all edits hit one message"
+        );
+        for step in ["keys", "town", "dolt", "gateway", "mayor"] {
+            assert!(
+                done.text().contains(&format!("<b>{step}</b>")),
+                "{}",
+                done.text()
+            );
+        }
+        assert!(
+            w.tg.calls_of("sendmessage")
+                .iter()
+                .filter(|c| c.seq > floor)
+                .count()
+                == 0,
+            "no extra messages"
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn forum_topics_and_locales() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        let forum = Chat::forum(FORUM, "ops forum");
+        let r = w
+            .say(updates::topic_text(&o, &forum, 77, "/status"), FORUM)
+            .await;
+        assert_eq!(r.thread_id(), Some(77), "the reply goes to the topic");
+        // General topic and ordinary groups: no thread id.
+        let r = w
+            .say(updates::group_text(&o, &forum, "/agents"), FORUM)
+            .await;
+        assert_eq!(r.thread_id(), None);
+        // The person's Telegram language when a locale exists.
+        let zh = User::new(OPERATOR, "Op").lang("zh-hans");
+        let r = w
+            .say(updates::private_text(&zh, "/help"), OPERATOR as i64)
+            .await;
+        assert!(r.text().contains("你可以使用的命令"), "{}", r.text());
+        let de = User::new(OPERATOR, "Op").lang("de");
+        let r = w
+            .say(updates::private_text(&de, "/help"), OPERATOR as i64)
+            .await;
+        assert!(r.text().contains("Commands you may use"), "{}", r.text());
+        // Menus registered at start, per locale, with valid commands.
+        let menus = w.tg.calls_of("setmycommands");
+        assert!(menus.iter().all(|c| c.response_status == 200), "{menus:?}");
+        assert!(menus.iter().any(|c| c.body["language_code"] == "zh"));
+        assert!(menus.iter().any(|c| c.body.get("language_code").is_none()));
+        assert_eq!(w.stop().await, Some(0));
+
+        // GASCLAW_LOCALE wins over the person's language.
+        let w = World::start_with(|e| {
+            e.set("GASCLAW_LOCALE", "zh-CN");
+        })
+        .await;
+        let r = w
+            .say(
+                updates::private_text(&owner().lang("en"), "/status"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("系统状态"), "{}", r.text());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn operator_commands_from_the_home_catalogue_and_long_output_is_cut() {
+    run_test(T, async {
+        let w = World::start_with(|e| {
+            let dir = e.gasclaw_home.join("commands");
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            std::fs::write(
+                dir.join("bigfile.toml"),
+                "name = \"bigfile\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"seq\"\nargv = [\"{n}\"]\n[description]\nen = \"Count\"\n[[args]]\nname = \"n\"\nkind = \"pattern\"\npattern = \"^[0-9]{1,5}$\"\n",
+            )
+            .expect("write");
+        })
+        .await;
+        let o = owner();
+        let r = w
+            .say(updates::private_text(&o, "/bigfile 3"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("<pre>1\n2\n3</pre>"), "{}", r.text());
+        let r = w
+            .say(updates::private_text(&o, "/bigfile 5000"), OWNER_ID as i64)
+            .await;
+        assert_eq!(r.response_status, 200, "Telegram accepted it");
+        assert!(r.text().chars().count() <= 4096);
+        assert!(
+            r.text().contains("cut here") && r.text().contains("more characters"),
+            "{}",
+            &r.text()[r.text().len() - 200..]
+        );
+        let r = w
+            .say(updates::private_text(&o, "/bigfile ;rm"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("Not understood"), "{}", r.text());
+        // The built-in example: /logs <service>.
+        let r = w
+            .say(updates::private_text(&o, "/logs daemon"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains("tail -n 30") && r.text().contains("daemon.log"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn telegram_errors_are_survived() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        // 429 on a send: waited out and delivered.
+        w.tg.inject("sendMessage", Fault::RetryAfter(1));
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::private_text(&o, "/activity"));
+        let ok =
+            w.tg.wait_for(
+                |c| c.seq > floor && c.method == "sendmessage" && c.response_status == 200,
+                WAIT,
+            )
+            .await
+            .expect("delivered after 429");
+        let first =
+            w.tg.calls()
+                .into_iter()
+                .find(|c| c.seq > floor && c.method == "sendmessage")
+                .expect("first try");
+        assert_eq!(first.response_status, 429);
+        assert!(
+            ok.at.duration_since(first.at) >= Duration::from_millis(900),
+            "retry_after honoured"
+        );
+        // 5xx on a send: retried.
+        w.tg.inject("sendMessage", Fault::ServerError(502));
+        let r = w
+            .say(updates::private_text(&o, "/activity"), OWNER_ID as i64)
+            .await;
+        let _ = r;
+        let delivered =
+            w.tg.wait_for(
+                |c| c.seq > ok.seq && c.method == "sendmessage" && c.response_status == 200,
+                Duration::from_secs(40),
+            )
+            .await;
+        assert!(delivered.is_some(), "delivered after a 5xx");
+        // 409 on getUpdates: logged, and the bot keeps serving.
+        w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
+        let r = w
+            .say(updates::private_text(&o, "/help"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("/status"));
+        assert!(
+            w.tg.calls_of("getupdates")
+                .iter()
+                .any(|c| c.response_status == 409)
+        );
+        let mut w = w;
+        let mut run = w.run.take().expect("run");
+        let pid = run.id().expect("pid") as i32;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("kill");
+        let out = tokio::time::timeout(Duration::from_secs(30), async {
+            let status = run.wait().await.expect("wait");
+            let mut err = String::new();
+            if let Some(mut e) = run.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = e.read_to_string(&mut err).await;
+            }
+            (status, err)
+        })
+        .await
+        .expect("exit");
+        assert_eq!(out.0.code(), Some(0));
+        assert!(
+            out.1.contains("another process is polling this bot token"),
+            "409 logged clearly: {}",
+            out.1
+        );
+        assert!(
+            !out.1.contains(BOT_TOKEN) && !out.1.contains("AAHtestTOKEN"),
+            "the token leaked into the log"
+        );
+    });
+}
+
+#[test]
+fn a_bad_token_fails_run_at_start_with_a_clear_message() {
+    run_test(T, async {
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_BOT_TOKEN", "1111111111:AAHwrongTOKENwrongTOKEN");
+        let out = env.gasclaw(&["run"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stderr
+                .contains("TELEGRAM_BOT_TOKEN was refused by Telegram"),
+            "{out:?}"
+        );
+        assert!(
+            !out.stderr.contains("wrongTOKEN"),
+            "the token must not be printed"
+        );
+        assert!(!out.stderr.contains("panicked"));
+        tg.stop();
+    });
+}
+
+#[test]
+fn sigterm_during_a_running_command_exits_cleanly() {
+    run_test(T, async {
+        let w = World::start().await;
+        w.env.fault("GT_SLOW", "mayor start=3");
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = w
+            .say(updates::private_text(&o, "/restart mayor"), OWNER_ID as i64)
+            .await;
+        let msg = bot_message(&w, &chat, &prompt);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
+        w.tg.wait_for(
+            |c| c.seq > floor && c.text().contains("Restarting mayor"),
+            WAIT,
+        )
+        .await
+        .expect("started");
+        let start = std::time::Instant::now();
+        assert_eq!(w.stop().await, Some(0));
+        assert!(
+            start.elapsed() < Duration::from_secs(25),
+            "bounded shutdown"
+        );
+    });
+}
