@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod demo;
 pub mod fakes;
 pub mod fsutil;
 pub mod i18n;

@@ -29,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Bootstrap the stack, then stay up and guard it (the container's entrypoint).
     Run,
+    /// Try gasclaw offline with no configuration: the real bot and core on the
+    /// fake stack and a fake Telegram; you chat from the terminal as the owner.
+    Demo,
     /// Bootstrap the stack once: idempotent, with rollback on failure.
     Bootstrap,
     /// Show the health of every service and the agents' activity (exit 1 unless all ok).
@@ -117,6 +120,16 @@ fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
 }
 
 async fn dispatch(cli: Cli) -> ExitCode {
+    if let Command::Demo = cli.command {
+        crate::logging::init(None, "error");
+        return match crate::demo::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gasclaw demo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match load_config() {
         Ok(c) => c,
         Err(code) => return code,
@@ -143,7 +156,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Stop => stop(&core).await,
         Command::Healthcheck => healthcheck(&core).await,
         Command::Keys { json, action } => keys(&core, json, action).await,
-        Command::Config => ExitCode::SUCCESS,
+        Command::Config | Command::Demo => ExitCode::SUCCESS,
     }
 }
 
@@ -350,6 +363,15 @@ async fn run(core: Arc<Core>) -> ExitCode {
     shutdown.await;
     tracing::info!("shutting down");
     services.stop().await;
+    // What this process started is stopped in reverse order; a stack that
+    // was already running when gasclaw started is left alone.
+    let report = core.stop_started().await;
+    for (s, r) in &report.stopped {
+        match r {
+            Ok(d) => tracing::info!(service = %s, "{d}"),
+            Err(e) => tracing::warn!(service = %s, error = %e, "could not stop"),
+        }
+    }
     ExitCode::SUCCESS
 }
 

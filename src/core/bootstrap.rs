@@ -243,6 +243,18 @@ impl Core {
             }
         }
         let mut rolled_back = Vec::new();
+        if failed.is_none() {
+            for (_, u) in &run.undo {
+                let s = match u {
+                    Undo::StopDolt => Service::Dolt,
+                    Undo::StopGateway => Service::Gateway,
+                    Undo::StopDaemon => Service::Daemon,
+                    Undo::StopMayor => Service::Mayor,
+                    Undo::RemoveTown(_) => continue,
+                };
+                self.mark_started(s);
+            }
+        }
         if failed.is_some() {
             while let Some((step, undo)) = run.undo.pop() {
                 let what = self.undo(&undo).await;

@@ -131,6 +131,9 @@ pub struct Core {
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
     tokens: Arc<crate::keys::LocalTokens>,
+    /// Services this process started (bootstrap, restart): what `gasclaw
+    /// run` stops when it is told to stop.
+    started_here: std::sync::Mutex<std::collections::BTreeSet<Service>>,
 }
 
 impl std::fmt::Debug for Core {
@@ -196,6 +199,7 @@ impl Core {
             service_locks: Default::default(),
             gateway_token,
             tokens,
+            started_here: Default::default(),
             config,
         }))
     }
@@ -235,6 +239,24 @@ impl Core {
     /// Publishes an event; nobody listening is fine.
     pub fn publish(&self, event: Event) {
         let _ = self.events.send(event);
+    }
+
+    /// Remembers that this process started `s`.
+    pub fn mark_started(&self, s: Service) {
+        self.started_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(s);
+    }
+
+    /// The services this process started.
+    pub fn started_here(&self) -> Vec<Service> {
+        self.started_here
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
     }
 
     /// Takes the lock that keeps healing, `/restart` and `/bootstrap` from

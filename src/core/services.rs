@@ -12,6 +12,14 @@ use crate::stack::StackError;
 use crate::stack::dolt;
 use crate::stack::openclaw::GatewayHealth;
 
+/// Reverse start order.
+const STOP_ORDER: [Service; 4] = [
+    Service::Mayor,
+    Service::Daemon,
+    Service::Gateway,
+    Service::Dolt,
+];
+
 /// How long a restarted service may take to pass its check.
 const SETTLE: Duration = Duration::from_secs(30);
 
@@ -102,6 +110,9 @@ impl Core {
                 "started every agent that was not running (`gt up`)".to_string()
             }
         };
+        if service != Service::Agents {
+            self.mark_started(service);
+        }
         let check = self.settle(service).await;
         Ok(RestartReport {
             service,
@@ -130,13 +141,23 @@ impl Core {
 
     /// Stops the stack in reverse start order: Mayor, daemon, gateway, Dolt.
     pub async fn stop(&self) -> StopReport {
+        self.stop_these(&STOP_ORDER).await
+    }
+
+    /// Stops, in reverse start order, only what this process started
+    /// (`gasclaw run` at SIGTERM leaves a stack it found running alone).
+    pub async fn stop_started(&self) -> StopReport {
+        let mine = self.started_here();
+        let order: Vec<Service> = STOP_ORDER
+            .into_iter()
+            .filter(|s| mine.contains(s))
+            .collect();
+        self.stop_these(&order).await
+    }
+
+    async fn stop_these(&self, order: &[Service]) -> StopReport {
         let mut stopped = Vec::new();
-        for s in [
-            Service::Mayor,
-            Service::Daemon,
-            Service::Gateway,
-            Service::Dolt,
-        ] {
+        for &s in order {
             let _guard = self.lock_service(s, Duration::from_secs(60)).await;
             let r = self.stop_one(s).await;
             if let Err(e) = &r {

@@ -1,0 +1,232 @@
+//! `gasclaw demo`: the real bot and core, offline, with no configuration.
+//!
+//! An in-process fake Telegram Bot API and fake Kimi upstream, the fake
+//! stack from `tests/fakes/` on PATH, and the real `gasclaw run` as a child
+//! process pointed at them, in a throw-away directory. The person at the
+//! terminal chats as the owner: each line typed is a message, the bot's
+//! replies print as they arrive, buttons as numbered choices.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
+
+use crate::fakes::bot_api::updates::{self, Chat, User};
+use crate::fakes::bot_api::{FakeBotApi, FakeOptions};
+use crate::fakes::kimi::FakeKimi;
+
+const OWNER: u64 = 1000;
+const TOKEN: &str = "4242424242:AAHdemoTOKENdemoTOKENdemoTOKEN_demo";
+
+/// Where the fake stack lives: the source tree this binary was built from,
+/// or `GASCLAW_FAKES`.
+fn fakes_dir() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("GASCLAW_FAKES") {
+        return Ok(PathBuf::from(p));
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/bin");
+    if built.join("gt").exists() {
+        return Ok(built);
+    }
+    bail!(
+        "the demo needs the fake stack from the source tree (tests/fakes/bin); set GASCLAW_FAKES to its path"
+    )
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Telegram HTML to terminal text.
+pub fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "demo")
+        .env("GIT_AUTHOR_EMAIL", "demo@localhost")
+        .env("GIT_COMMITTER_NAME", "demo")
+        .env("GIT_COMMITTER_EMAIL", "demo@localhost")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .context("running git (the demo's project is a git repository)")?
+        .success();
+    if !ok {
+        bail!("git {args:?} failed");
+    }
+    Ok(())
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let fakes = fakes_dir()?;
+    let dir = tempfile::Builder::new().prefix("gasclaw-demo-").tempdir()?;
+    let root = dir.path();
+    let home = root.join("home");
+    let project = root.join("project");
+    std::fs::create_dir_all(&home)?;
+    std::fs::create_dir_all(&project)?;
+    git(&project, &["init", "-q"])?;
+    git(
+        &project,
+        &["commit", "-q", "--allow-empty", "-m", "demo project"],
+    )?;
+
+    let tg = FakeBotApi::start(FakeOptions {
+        token: TOKEN.into(),
+        ..Default::default()
+    })
+    .await?;
+    let kimi = FakeKimi::start().await?;
+    let mut env: BTreeMap<&str, String> = BTreeMap::new();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", fakes.display());
+    for (k, v) in [
+        ("HOME", home.display().to_string()),
+        ("PATH", path),
+        ("LANG", "C.UTF-8".into()),
+        (
+            "GASTOWN_KIMI_KEYS",
+            "sk-kimi-demo-agent-key-000000000001:sk-kimi-demo-agent-key-000000000002".into(),
+        ),
+        (
+            "OPENCLAW_KIMI_KEY",
+            "sk-kimi-demo-overseer-key-0000000009".into(),
+        ),
+        ("TELEGRAM_BOT_TOKEN", TOKEN.into()),
+        ("TELEGRAM_OWNER_ID", OWNER.to_string()),
+        ("TELEGRAM_API_URL", tg.url()),
+        ("KIMI_BASE_URL", kimi.base_url()),
+        ("GT_ROOT", root.join("town").display().to_string()),
+        ("GT_RIG_URL", project.display().to_string()),
+        ("PROJECT_DIR", project.display().to_string()),
+        ("GT_AGENT_COUNT", "3".into()),
+        ("DOLT_PORT", free_port()?.to_string()),
+        ("GATEWAY_PORT", free_port()?.to_string()),
+        ("KIMI_PROXY_PORT", free_port()?.to_string()),
+        ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()?)),
+        ("GASCLAW_HOME", home.join(".gasclaw").display().to_string()),
+        (
+            "FAKE_STACK_DIR",
+            root.join("fake-stack").display().to_string(),
+        ),
+        ("MONITOR_INTERVAL", "30".into()),
+        ("LOG_LEVEL", "info".into()),
+    ] {
+        env.insert(k, v);
+    }
+    let log = std::fs::File::create(root.join("gasclaw.log"))?;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("run")
+        .env_clear()
+        .envs(&env)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting gasclaw run")?;
+
+    println!("gasclaw demo: the real bot and core on a fake stack, offline.");
+    println!("You are the owner (Telegram id {OWNER}). Type /help, /status, /restart mayor …");
+    println!("Buttons show as [1] [2]: type the number to press. Ctrl-D or /quit ends the demo.");
+    println!(
+        "(gasclaw's own log: {})\n",
+        root.join("gasclaw.log").display()
+    );
+
+    let me = User::new(OWNER, "Owner");
+    let chat = Chat::private(&me);
+    let mut calls = tg.subscribe();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    // The last message with buttons: (message JSON, [(label, data)]).
+    let mut buttons: Option<(Value, Vec<(String, String)>)> = None;
+    print!("> ");
+    let _ = std::io::stdout().flush();
+    loop {
+        tokio::select! {
+            call = calls.recv() => {
+                let Ok(call) = call else { continue };
+                if call.response_status != 200 || !matches!(call.method.as_str(), "sendmessage" | "editmessagetext") {
+                    continue;
+                }
+                let edited = if call.method == "editmessagetext" { " (updated)" } else { "" };
+                println!("\rgasclaw{edited}:\n{}\n", plain(call.text()));
+                if let Some(rows) = call.body["reply_markup"]["inline_keyboard"].as_array() {
+                    let list: Vec<(String, String)> = rows
+                        .iter()
+                        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                        .map(|b| (b["text"].as_str().unwrap_or("").to_string(), b["callback_data"].as_str().unwrap_or("").to_string()))
+                        .collect();
+                    let shown: Vec<String> = list.iter().enumerate().map(|(i, (t, _))| format!("[{}] {t}", i + 1)).collect();
+                    println!("{}\n", shown.join("  "));
+                    let id = tg.sent_messages(chat.id()).last().map(|m| m.message_id).unwrap_or(0);
+                    let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": call.text()});
+                    buttons = Some((msg, list));
+                }
+                print!("> ");
+                let _ = std::io::stdout().flush();
+            }
+            line = lines.next_line() => {
+                let Ok(Some(line)) = line else { break };
+                let line = line.trim().to_string();
+                if line == "/quit" {
+                    break;
+                }
+                if line.is_empty() {
+                    print!("> ");
+                    let _ = std::io::stdout().flush();
+                    continue;
+                }
+                let pressed = line.parse::<usize>().ok().and_then(|n| buttons.as_ref().and_then(|(m, b)| b.get(n.wrapping_sub(1)).map(|(_, d)| (m.clone(), d.clone()))));
+                match pressed {
+                    Some((msg, data)) => {
+                        tg.push_update(updates::callback(&me, &msg, &data));
+                        buttons = None;
+                    }
+                    None => {
+                        tg.push_update(updates::private_text(&me, &line));
+                    }
+                }
+            }
+            status = child.wait() => {
+                println!("\ngasclaw run exited ({}); see {}", status.map(|s| s.to_string()).unwrap_or_default(), root.join("gasclaw.log").display());
+                return Ok(());
+            }
+        }
+    }
+    println!("\nstopping the demo…");
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+    tg.stop();
+    kimi.stop();
+    Ok(())
+}
