@@ -134,6 +134,7 @@ settings! {
     alert_repeat => "ALERT_REPEAT",
     alert_chat_ids => "ALERT_CHAT_IDS",
     auto_heal => "AUTO_HEAL",
+    heal_backoff => "HEAL_BACKOFF",
     overseer_timeout => "OVERSEER_TIMEOUT",
     overseer_exec => "OVERSEER_EXEC",
     log_level => "LOG_LEVEL",
@@ -162,7 +163,9 @@ pub struct TelegramConfig {
 }
 
 /// An alert destination: a chat, optionally a forum topic in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChatTarget {
     pub chat_id: i64,
     pub thread_id: Option<i32>,
@@ -204,6 +207,9 @@ pub struct Config {
     pub alert_repeat: Duration,
     pub alert_chats: Vec<ChatTarget>,
     pub auto_heal: bool,
+    /// First wait between the monitor's restarts of one service (doubles up
+    /// to 30×: 30 s → 15 min by default).
+    pub heal_backoff: Duration,
     pub overseer_timeout: Duration,
     pub overseer_exec: OverseerExec,
     pub log_level: Option<String>,
@@ -364,6 +370,7 @@ impl Config {
                 })),
             ),
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
+            ("HEAL_BACKOFF", secs(self.heal_backoff)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
             (
                 "OVERSEER_EXEC",
@@ -580,6 +587,7 @@ impl Parser {
             Some(ChatTarget { chat_id, thread_id })
         });
         let auto_heal = self.on_off("AUTO_HEAL", true);
+        let heal_backoff = self.duration("HEAL_BACKOFF", 30);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
         let overseer_exec = match self
             .get("OVERSEER_EXEC")
@@ -659,6 +667,7 @@ impl Parser {
             alert_repeat,
             alert_chats,
             auto_heal,
+            heal_backoff,
             overseer_timeout,
             overseer_exec,
             log_level,

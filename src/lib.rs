@@ -15,6 +15,8 @@ pub mod fsutil;
 pub mod i18n;
 pub mod keys;
 pub mod logging;
+pub mod monitor;
+pub mod notify;
 pub mod run;
 pub mod stack;
 pub mod telegram;

@@ -1,7 +1,11 @@
-//! `gasclaw run`: the long-lived process. It owns the key state and serves
-//! the proxy (so agents started by bootstrap can reach the model at once),
-//! bootstraps, then guards the stack until SIGTERM or SIGINT, when it stops
-//! its own services in order and exits 0.
+//! `gasclaw run`: the long-lived process, composing the core's faces.
+//!
+//! Order matters: the key proxy first (agents started by bootstrap reach the
+//! model at once), the outbox and the bot next (operators can talk to gasclaw
+//! while it bootstraps), then bootstrap, then the monitor (no false alerts
+//! about a stack that is still coming up). SIGTERM or SIGINT: "stopping" is
+//! said, the faces stop, what this process started is stopped in reverse
+//! order, and the process exits 0.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,16 +14,33 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::{Core, Event};
+use crate::i18n::Locales;
 use crate::keys::proxy::{Proxy, ProxyConfig};
 use crate::keys::{KeyPools, PoolSettings, SystemClock};
+use crate::monitor::Monitor;
+use crate::notify::Outbox;
+use crate::telegram::Tg;
 
-/// Everything `run` keeps alive; dropped at shutdown.
-pub struct Services {
-    pub core: Arc<Core>,
-    pub pools: Arc<KeyPools>,
-    pub proxy: Proxy,
-    pub shutdown: CancellationToken,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+/// Registers SIGTERM and SIGINT handlers now; the future resolves on
+/// either (signals that arrive before it is polled are not lost).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM/SIGINT; stopping only when killed");
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 /// Opens the key pools (taking their single-owner lock) and starts the proxy.
@@ -67,49 +88,17 @@ pub async fn start_keys(
     Ok((pools, proxy, tasks))
 }
 
-impl Services {
-    pub async fn start(core: Arc<Core>) -> anyhow::Result<Services> {
-        let shutdown = CancellationToken::new();
-        let (pools, proxy, tasks) = start_keys(&core, &shutdown).await?;
-        Ok(Services {
-            core,
-            pools,
-            proxy,
-            shutdown,
-            tasks,
-        })
-    }
-
-    /// Adds a task that runs until shutdown.
-    pub fn spawn(&mut self, task: tokio::task::JoinHandle<()>) {
-        self.tasks.push(task);
-    }
-
-    /// Cancels every task and waits for them (bounded), flushing state.
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        let all = futures_util::future::join_all(self.tasks);
-        if tokio::time::timeout(Duration::from_secs(10), all)
-            .await
-            .is_err()
-        {
-            tracing::warn!("some tasks did not stop within 10 s");
-        }
-        if let Err(e) = self.pools.flush() {
-            tracing::warn!(error = %e, "could not write the key state");
-        }
-    }
-}
-
 /// Starts the Telegram bot. A token Telegram refuses is fatal (returned
 /// here, within a few seconds); an unreachable Telegram is not: the bot
 /// keeps trying in the background while the rest of gasclaw works.
 pub async fn start_bot(
     core: Arc<Core>,
     pools: Option<Arc<KeyPools>>,
+    monitor: Option<Arc<Monitor>>,
+    locales: Arc<Locales>,
+    bot: Tg,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let bot = crate::telegram::build_bot(&core)?;
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
     let task = tokio::spawn(async move {
         let me = match crate::telegram::identify(&bot, &shutdown).await {
@@ -120,7 +109,7 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx = match crate::telegram::context(core, pools, username.clone()) {
+        let ctx = match crate::telegram::context(core, pools, monitor, locales, username.clone()) {
             Ok(c) => c,
             Err(e) => {
                 let _ = ready_tx.send(Err(e.into()));
@@ -138,4 +127,89 @@ pub async fn start_bot(
         // Still trying to reach Telegram: carry on.
         Ok(Err(_)) | Err(_) => Ok(task),
     }
+}
+
+/// The whole of `gasclaw run`.
+pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
+    let signal = shutdown_signal();
+    let stop = CancellationToken::new();
+    let (pools, _proxy, mut tasks) = start_keys(&core, &stop).await?;
+    let bot = crate::telegram::build_bot(&core)?;
+    let outbox =
+        Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
+    tasks.push(tokio::spawn(outbox.clone().run(bot.clone(), stop.clone())));
+    let locales = Arc::new(Locales::embedded());
+    let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
+    let bot_task = match start_bot(
+        core.clone(),
+        Some(pools.clone()),
+        Some(monitor.clone()),
+        locales,
+        bot.clone(),
+        stop.clone(),
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            stop.cancel();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                futures_util::future::join_all(tasks),
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    tasks.push(bot_task);
+
+    let report = match core.bootstrap(None).await {
+        Ok(r) => {
+            match &r.failed {
+                None => tracing::info!(
+                    elapsed_ms = r.elapsed_ms,
+                    "bootstrap finished; the stack is up"
+                ),
+                Some((step, e)) => {
+                    tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry")
+                }
+            }
+            Some(r)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "bootstrap could not run");
+            None
+        }
+    };
+    monitor.announce_start(report.as_deref()).await;
+    tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+
+    signal.await;
+    tracing::info!("shutting down");
+    monitor.announce_stopping();
+    stop.cancel();
+    if tokio::time::timeout(
+        Duration::from_secs(20),
+        futures_util::future::join_all(tasks),
+    )
+    .await
+    .is_err()
+    {
+        tracing::warn!("some tasks did not stop within 20 s");
+    }
+    // "Stopping" (and anything still queued) gets a bounded last chance;
+    // what remains is delivered at the next start.
+    outbox.drain(bot, Duration::from_secs(5)).await;
+    if let Err(e) = pools.flush() {
+        tracing::warn!(error = %e, "could not write the key state");
+    }
+    // What this process started is stopped in reverse order; a stack that
+    // was already running when gasclaw started is left alone.
+    for (s, r) in core.stop_started().await.stopped {
+        match r {
+            Ok(d) => tracing::info!(service = %s, "{d}"),
+            Err(e) => tracing::warn!(service = %s, error = %e, "could not stop"),
+        }
+    }
+    Ok(())
 }

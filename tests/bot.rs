@@ -40,6 +40,8 @@ impl World {
         env.use_telegram(&tg);
         env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
         env.set("TELEGRAM_GROUP_IDS", &format!("{GROUP}:{FORUM}"));
+        // One monitor cycle at start, then quiet: replies are the tests'.
+        env.set("MONITOR_INTERVAL", "1h");
         tweak(&mut env);
         let run = Some(env.start_run(&tg).await);
         World { env, tg, run }

@@ -314,85 +314,13 @@ async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `gasclaw run`: serve the key proxy, bootstrap, then stay up until
-/// SIGTERM or SIGINT.
+/// `gasclaw run`: see [`crate::run`].
 async fn run(core: Arc<Core>) -> ExitCode {
-    // Listen for SIGTERM/SIGINT from the start: a signal during bootstrap is
-    // kept and acted on as soon as bootstrap has finished.
-    let shutdown = shutdown_signal();
-    let mut services = match crate::run::Services::start(core.clone()).await {
-        Ok(s) => s,
+    match crate::run::run(core).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gasclaw: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match crate::run::start_bot(
-        core.clone(),
-        Some(services.pools.clone()),
-        services.shutdown.clone(),
-    )
-    .await
-    {
-        Ok(task) => services.spawn(task),
-        Err(e) => {
-            eprintln!("gasclaw: {e:#}");
-            services.stop().await;
-            return ExitCode::FAILURE;
-        }
-    }
-    let report = match core.bootstrap(None).await {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::error!(error = %e, "bootstrap could not run");
-            None
-        }
-    };
-    match &report {
-        Some(r) if r.ok() => tracing::info!(
-            elapsed_ms = r.elapsed_ms,
-            "bootstrap finished; the stack is up"
-        ),
-        Some(r) => {
-            if let Some((step, e)) = &r.failed {
-                tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry");
-            }
-        }
-        None => {}
-    }
-    shutdown.await;
-    tracing::info!("shutting down");
-    services.stop().await;
-    // What this process started is stopped in reverse order; a stack that
-    // was already running when gasclaw started is left alone.
-    let report = core.stop_started().await;
-    for (s, r) in &report.stopped {
-        match r {
-            Ok(d) => tracing::info!(service = %s, "{d}"),
-            Err(e) => tracing::warn!(service = %s, error = %e, "could not stop"),
-        }
-    }
-    ExitCode::SUCCESS
-}
-
-/// Registers SIGTERM and SIGINT handlers now; the future resolves on
-/// either (signals that arrive before it is polled are not lost).
-pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    async move {
-        match (term, int) {
-            (Ok(mut t), Ok(mut i)) => {
-                tokio::select! {
-                    _ = t.recv() => {}
-                    _ = i.recv() => {}
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM/SIGINT; stopping only when killed");
-                std::future::pending::<()>().await;
-            }
+            ExitCode::FAILURE
         }
     }
 }

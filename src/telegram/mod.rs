@@ -51,6 +51,7 @@ pub struct Target {
 pub struct Ctx {
     pub core: Arc<Core>,
     pub pools: Option<Arc<KeyPools>>,
+    pub monitor: Option<Arc<crate::monitor::Monitor>>,
     pub locales: Arc<Locales>,
     pub catalogue: Arc<Catalogue>,
     pub confirms: confirm::Confirmations,
@@ -96,8 +97,13 @@ pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
         .context("building the Telegram HTTP client")?;
     let bot =
         Bot::with_client(cfg.bot_token.expose_secret(), client).set_api_url(cfg.api_url.clone());
-    let limits = if cfg.rate_limit {
-        // Telegram: ~1/s per chat, 20/min per group, 30/s overall.
+    Ok(bot.throttle(limits(cfg.rate_limit)))
+}
+
+/// The outgoing limits: Telegram's (~1/s per chat, 20/min per group, 30/s
+/// overall), or effectively none when rate limiting is switched off.
+pub fn limits(rate_limit: bool) -> Limits {
+    if rate_limit {
         Limits {
             messages_per_sec_chat: 1,
             messages_per_min_chat: 20,
@@ -111,8 +117,7 @@ pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
             messages_per_min_channel_or_supergroup: 600_000,
             messages_per_sec_overall: 10_000,
         }
-    };
-    Ok(bot.throttle(limits))
+    }
 }
 
 /// Asks Telegram who we are. A bad token is fatal (clear message); network
@@ -268,6 +273,8 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
 pub fn context(
     core: Arc<Core>,
     pools: Option<Arc<KeyPools>>,
+    monitor: Option<Arc<crate::monitor::Monitor>>,
+    locales: Arc<Locales>,
     username: String,
 ) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
     let home = core.config().home.clone();
@@ -275,7 +282,8 @@ pub fn context(
     Ok(Arc::new(Ctx {
         core,
         pools,
-        locales: Arc::new(Locales::embedded()),
+        monitor,
+        locales,
         catalogue: Arc::new(catalogue),
         confirms: confirm::Confirmations::default(),
         audit: audit::Audit::new(home.join("audit.log")),

@@ -420,6 +420,37 @@ pub fn stop(tr: Tr<'_>, r: &StopReport) -> String {
     fit(s.trim_end(), tr)
 }
 
+/// `/alerts`: (check, since, detail) down, (check, until) muted.
+pub fn alerts(tr: Tr<'_>, down: &[(String, String, String)], muted: &[(String, String)]) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("alerts-title", &[]));
+    if down.is_empty() {
+        s.push_str(&format!("✅ {}\n", tr.t("alerts-none-down", &[])));
+    } else {
+        s.push_str(&format!("{}\n", tr.t("alerts-down", &[])));
+        for (c, since, d) in down {
+            s.push_str(&format!(
+                "🔴 {}\n",
+                tr.t(
+                    "alerts-down-line",
+                    &[("check", c), ("since", since), ("detail", d)]
+                )
+            ));
+        }
+    }
+    if muted.is_empty() {
+        s.push_str(&tr.t("alerts-none-muted", &[]));
+    } else {
+        s.push_str(&tr.t("alerts-muted", &[]));
+        for (c, until) in muted {
+            s.push_str(&format!(
+                "\n🔕 {}",
+                tr.t("alerts-muted-line", &[("check", c), ("until", until)])
+            ));
+        }
+    }
+    fit(s.trim_end(), tr)
+}
+
 /// A program's output in a preformatted block.
 pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
     let body = if output.trim().is_empty() {

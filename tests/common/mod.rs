@@ -473,6 +473,20 @@ impl TestEnv {
             .await;
         assert!(polled.is_some(), "the bot never polled getUpdates");
         self.wait_bootstrapped().await;
+        // The monitor says "Gasclaw is up" (or which step failed) once
+        // bootstrap is done; later messages are the tests' own.
+        let owner = OWNER_ID as i64;
+        let up = fake
+            .wait_for(
+                |c| {
+                    c.method == "sendmessage"
+                        && c.chat_id() == Some(owner)
+                        && c.text().contains("Gasclaw ")
+                },
+                Duration::from_secs(30),
+            )
+            .await;
+        assert!(up.is_some(), "no start-up message");
         child
     }
 

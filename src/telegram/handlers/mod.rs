@@ -4,13 +4,16 @@
 
 mod activity;
 mod agents;
+mod alerts;
 mod bootstrap;
 mod exec;
 mod help;
 mod keys;
+mod mute;
 mod restart;
 mod status;
 mod stop;
+mod unmute;
 
 use std::sync::Arc;
 
@@ -341,6 +344,9 @@ pub async fn execute(
         Action::Bootstrap => bootstrap::run(ctx, bot, req, status).await,
         Action::Stop => stop::run(ctx, bot, req, status).await,
         Action::Exec => exec::run(ctx, bot, &req).await,
+        Action::Mute => mute::run(ctx, bot, &req).await,
+        Action::Unmute => unmute::run(ctx, bot, &req).await,
+        Action::Alerts => alerts::run(ctx, bot, &req).await,
         _ => {
             // Catalogue actions built in other issues answer here until then.
             let tr = req.tr(ctx);

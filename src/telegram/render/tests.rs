@@ -208,6 +208,28 @@ fn snapshots() {
         "exec",
     );
     each_locale(|tr| tr.t("stranger", &[("id", "7666")]), "stranger");
+    each_locale(
+        |tr| {
+            alerts(
+                tr,
+                &[(
+                    "mayor".into(),
+                    "2026-12-03 10:00 UTC".into(),
+                    "not running".into(),
+                )],
+                &[("dolt".into(), "2026-12-03 12:00 UTC".into())],
+            )
+        },
+        "alerts",
+    );
+    each_locale(|tr| alerts(tr, &[], &[]), "alerts-empty");
+    use crate::monitor::alerts_render_samples;
+    for (i, (id, t, detail, word)) in alerts_render_samples().into_iter().enumerate() {
+        each_locale(
+            |tr| crate::monitor::render_alert(tr, id, &t, &detail, word),
+            &format!("monitor-{i:02}-{}", id.mute_name()),
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,172 @@
+//! Healing: a down Mayor, daemon, Dolt or gateway is restarted through the
+//! core, with backoff between attempts (doubling from `HEAL_BACKOFF` up to
+//! 30× it); after `heal_limit` failures within an hour the monitor stops,
+//! says "needs a human" with the last error, and tries again only after a
+//! person's `/restart` or a recovery. It takes the service's lock without
+//! waiting, so it never works on a service a person (or bootstrap) is
+//! working on.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{CheckId, Monitor};
+use crate::core::Service;
+use crate::core::activity::human_duration;
+use crate::core::health::{CheckStatus, StatusReport};
+
+const WINDOW: Duration = Duration::from_secs(3600);
+
+#[derive(Debug)]
+pub struct HealState {
+    failures: VecDeque<Instant>,
+    next_try: Option<Instant>,
+    backoff: Duration,
+    attempts: usize,
+    gave_up: bool,
+}
+
+impl HealState {
+    fn new(initial: Duration) -> HealState {
+        HealState {
+            failures: VecDeque::new(),
+            next_try: None,
+            backoff: initial,
+            attempts: 0,
+            gave_up: false,
+        }
+    }
+}
+
+/// The services healing restarts, in start order.
+const HEALABLE: [Service; 4] = [
+    Service::Dolt,
+    Service::Gateway,
+    Service::Daemon,
+    Service::Mayor,
+];
+
+impl Monitor {
+    pub(super) async fn heal_down(&self, report: &StatusReport) {
+        for s in HEALABLE {
+            let Some(check) = report.checks.iter().find(|c| c.name == s) else {
+                continue;
+            };
+            if check.status == CheckStatus::Ok {
+                // A recovery: healing may try again next time.
+                self.heal
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&s);
+                continue;
+            }
+            self.heal_one(s).await;
+        }
+    }
+
+    async fn heal_one(&self, s: Service) {
+        let now = Instant::now();
+        {
+            let mut h = self.heal.lock().unwrap_or_else(|e| e.into_inner());
+            let st = h
+                .entry(s)
+                .or_insert_with(|| HealState::new(self.settings.heal_backoff));
+            if st.gave_up || st.next_try.is_some_and(|t| t > now) {
+                return;
+            }
+        }
+        // Never while a person or bootstrap works on it.
+        let Some(_guard) = self.core.try_lock_service(s) else {
+            tracing::info!(service = %s, "not healing: another action holds the service");
+            return;
+        };
+        tracing::info!(service = %s, "healing: restarting");
+        let result = self.core.restart_locked(s).await;
+        self.core.publish(crate::core::Event::Restarted {
+            service: s,
+            by: "monitor".into(),
+            result: match &result {
+                Ok(r) if r.ok() => Ok(r.action.clone()),
+                Ok(r) => Err(r.check.detail.clone()),
+                Err(e) => Err(e.to_string()),
+            },
+        });
+        let tr = self.tr();
+        let id = CheckId::Service(s);
+        let mut h = self.heal.lock().unwrap_or_else(|e| e.into_inner());
+        let st = h
+            .entry(s)
+            .or_insert_with(|| HealState::new(self.settings.heal_backoff));
+        st.attempts += 1;
+        let n = st.attempts.to_string();
+        let error = match result {
+            Ok(r) if r.ok() => {
+                h.remove(&s);
+                drop(h);
+                let down_for = self
+                    .state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(&id)
+                    .and_then(|a| a.clear());
+                let html = format!(
+                    "🔧 <b>{s}</b> {}",
+                    tr.t(
+                        "mon-heal-ok",
+                        &[
+                            ("n", &n),
+                            (
+                                "for",
+                                &human_duration(down_for.unwrap_or_default().as_secs())
+                            )
+                        ]
+                    )
+                );
+                self.alert(Some(id), html);
+                return;
+            }
+            Ok(r) => r.check.detail,
+            Err(e) => e.to_string(),
+        };
+        let now = Instant::now();
+        st.failures.push_back(now);
+        while st
+            .failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > WINDOW)
+        {
+            st.failures.pop_front();
+        }
+        let html = if st.failures.len() >= self.settings.heal_limit {
+            st.gave_up = true;
+            format!(
+                "🆘 <b>{s}</b> {}",
+                tr.t(
+                    "mon-heal-gave-up",
+                    &[
+                        ("n", &st.failures.len().to_string()),
+                        ("error", &error),
+                        ("service", s.name())
+                    ]
+                )
+            )
+        } else {
+            let wait = st.backoff;
+            st.next_try = Some(now + wait);
+            st.backoff = (st.backoff * 2).min(self.settings.heal_backoff * 30);
+            format!(
+                "🔧 <b>{s}</b> {}",
+                tr.t(
+                    "mon-heal-failed",
+                    &[
+                        ("n", &n),
+                        ("error", &error),
+                        ("wait", &human_duration(wait.as_secs()))
+                    ]
+                )
+            )
+        };
+        drop(h);
+        tracing::warn!(service = %s, error = %error, "healing failed");
+        self.alert(Some(id), html);
+    }
+}

@@ -1,0 +1,371 @@
+//! The monitor: health and activity on a schedule, alerts on transitions
+//! (heard once, reminded slowly, recovered with the downtime), key pool
+//! events, mutes, and healing with backoff. Alerts go through the durable
+//! outbox, so they never depend on the component being watched.
+
+mod alerts;
+mod heal;
+pub mod mutes;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ChatTarget;
+use crate::core::health::{CheckStatus, StatusReport};
+use crate::core::{Core, Event, Service};
+use crate::i18n::Locales;
+use crate::keys::{KeyEvent, PoolKind};
+use crate::notify::Outbox;
+use crate::telegram::render::Tr;
+
+pub use alerts::{AlertState, CheckId, Transition, render as render_alert};
+
+/// One sample of every kind of alert, for the locale snapshots.
+pub fn alerts_render_samples() -> Vec<(CheckId, Transition, String, &'static str)> {
+    use std::time::Duration;
+    let m = Duration::from_secs(300);
+    vec![
+        (
+            CheckId::Service(Service::Mayor),
+            Transition::Down,
+            "not running".into(),
+            "down",
+        ),
+        (
+            CheckId::Service(Service::Gateway),
+            Transition::StillDown { for_: m },
+            "port 18789: connection refused".into(),
+            "down",
+        ),
+        (
+            CheckId::Service(Service::Dolt),
+            Transition::Recovered { after: m },
+            String::new(),
+            "ok",
+        ),
+        (
+            CheckId::Activity,
+            Transition::Down,
+            "no commit for 65 min (deadline 60 min)".into(),
+            "late",
+        ),
+        (
+            CheckId::Activity,
+            Transition::Recovered { after: m },
+            String::new(),
+            "ok",
+        ),
+        (
+            CheckId::Keys(PoolKind::Agents),
+            Transition::Down,
+            "the first returns in 4m 10s".into(),
+            "cooling",
+        ),
+        (
+            CheckId::Keys(PoolKind::Agents),
+            Transition::Recovered { after: m },
+            String::new(),
+            "ok",
+        ),
+    ]
+}
+pub use mutes::Mutes;
+
+/// How the monitor behaves (from the configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub interval: Duration,
+    pub repeat: Duration,
+    pub heal: bool,
+    /// First wait between restarts of one service; doubles up to 30×.
+    pub heal_backoff: Duration,
+    /// Failed restarts within an hour before asking for a human.
+    pub heal_limit: usize,
+}
+
+/// What `/healthz` reports about the last cycle.
+#[derive(Debug, Clone, Serialize)]
+pub struct CycleSummary {
+    pub at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub report: StatusReport,
+}
+
+pub struct Monitor {
+    core: Arc<Core>,
+    outbox: Arc<Outbox>,
+    locales: Arc<Locales>,
+    lang: &'static str,
+    recipients: Vec<ChatTarget>,
+    settings: Settings,
+    state: Mutex<BTreeMap<CheckId, AlertState>>,
+    heal: Mutex<BTreeMap<Service, heal::HealState>>,
+    pub mutes: Mutes,
+    last_cycle: Mutex<Option<CycleSummary>>,
+}
+
+impl Monitor {
+    pub fn new(core: Arc<Core>, outbox: Arc<Outbox>, locales: Arc<Locales>) -> Arc<Monitor> {
+        let cfg = core.config();
+        let mut recipients = vec![ChatTarget {
+            chat_id: cfg.telegram.owner_id as i64,
+            thread_id: None,
+        }];
+        for t in &cfg.alert_chats {
+            if !recipients.contains(t) {
+                recipients.push(*t);
+            }
+        }
+        let lang = locales.pick(cfg.locale.as_deref(), None);
+        let settings = Settings {
+            interval: cfg.monitor_interval,
+            repeat: cfg.alert_repeat,
+            heal: cfg.auto_heal,
+            heal_backoff: cfg.heal_backoff,
+            heal_limit: 5,
+        };
+        let mutes = Mutes::load(cfg.home.join("mutes.json"));
+        Arc::new(Monitor {
+            core,
+            outbox,
+            locales,
+            lang,
+            recipients,
+            settings,
+            state: Mutex::default(),
+            heal: Mutex::default(),
+            mutes,
+            last_cycle: Mutex::default(),
+        })
+    }
+
+    pub fn tr(&self) -> Tr<'_> {
+        Tr::new(&self.locales, self.lang)
+    }
+
+    pub fn last_cycle(&self) -> Option<CycleSummary> {
+        self.last_cycle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Queues a message for every recipient (unless `check` is muted).
+    fn alert(&self, check: Option<CheckId>, html: String) {
+        if let Some(c) = check
+            && self.mutes.is_muted(c)
+        {
+            tracing::info!(check = %c, "alert muted");
+            return;
+        }
+        for t in &self.recipients {
+            if let Err(e) = self.outbox.enqueue(*t, html.clone()) {
+                tracing::error!(error = %e, "could not queue an alert");
+            }
+        }
+    }
+
+    /// Tells the humans gasclaw is up (with a one-screen summary) or which
+    /// bootstrap step failed.
+    pub async fn announce_start(&self, report: Option<&crate::core::bootstrap::BootstrapReport>) {
+        let tr = self.tr();
+        let status = self.core.status().await;
+        let pools = self.core_pools_status();
+        let summary = crate::telegram::render::status(tr, &status, pools.as_ref());
+        let head = match report.and_then(|r| r.failed.as_ref()) {
+            None => format!("🟢 <b>{}</b>", tr.t("mon-up", &[])),
+            Some((step, e)) => format!(
+                "🟠 <b>{}</b>",
+                tr.t("mon-up-failed", &[("step", step.name()), ("error", e)])
+            ),
+        };
+        self.alert(
+            None,
+            crate::telegram::render::fit(&format!("{head}\n\n{summary}"), tr),
+        );
+    }
+
+    pub fn announce_stopping(&self) {
+        self.alert(
+            None,
+            format!("⏹ <b>{}</b>", self.tr().t("mon-stopping", &[])),
+        );
+    }
+
+    fn core_pools_status(&self) -> Option<crate::keys::PoolsStatus> {
+        let cfg = self.core.config();
+        crate::keys::KeyPools::read_status(
+            &cfg.home,
+            &cfg.agent_keys,
+            &cfg.overseer_keys,
+            Arc::new(crate::keys::SystemClock),
+        )
+        .ok()
+    }
+
+    /// One cycle: check everything, alert on transitions, heal.
+    pub async fn cycle(&self) {
+        let started = Instant::now();
+        let report = self.core.status().await;
+        let now = Utc::now();
+        for c in &report.checks {
+            let id = CheckId::Service(c.name);
+            let ok = c.status == CheckStatus::Ok;
+            let word = match c.status {
+                CheckStatus::Ok => "ok",
+                CheckStatus::Down => "down",
+                CheckStatus::Unknown => "unknown",
+            };
+            self.observe(id, ok, &c.detail, word, now);
+        }
+        let a = &report.activity;
+        let detail = match a.last_commit_age_secs {
+            Some(age) => alerts::activity_detail(self.tr(), age, a.deadline_secs),
+            None => a.detail.clone(),
+        };
+        self.observe(
+            CheckId::Activity,
+            a.compliant,
+            &detail,
+            if a.last_commit_age_secs.is_some() {
+                "late"
+            } else {
+                "unknown"
+            },
+            now,
+        );
+        if self.settings.heal {
+            self.heal_down(&report).await;
+        }
+        *self.last_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some(CycleSummary {
+            at: now,
+            duration_ms: started.elapsed().as_millis() as u64,
+            report,
+        });
+    }
+
+    /// Feeds one observation into a check's alert state.
+    fn observe(&self, id: CheckId, ok: bool, detail: &str, word: &str, now: DateTime<Utc>) {
+        let msg = {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let s = st.entry(id).or_default();
+            s.observe(ok, detail, now, self.settings.repeat)
+        };
+        if let Some(m) = msg {
+            let html = alerts::render(self.tr(), id, &m, detail, word);
+            self.alert(Some(id), html);
+        }
+    }
+
+    /// What is down right now, and since when.
+    pub fn down(&self) -> Vec<(CheckId, DateTime<Utc>, String)> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(id, s)| s.down_since.map(|t| (*id, t, s.detail.clone())))
+            .collect()
+    }
+
+    /// Reacts to core events: key pools, a person's restart, a 409.
+    fn on_event(&self, ev: &Event) {
+        let now = Utc::now();
+        match ev {
+            Event::Key(k) => {
+                let tr = self.tr();
+                match k {
+                    KeyEvent::AllCooling {
+                        pool,
+                        next_available_in,
+                    } => {
+                        let id = CheckId::Keys(*pool);
+                        let detail = tr.raw(
+                            "mon-keys-cooling-detail",
+                            &[(
+                                "wait",
+                                &crate::core::activity::human_duration(next_available_in.as_secs()),
+                            )],
+                        );
+                        self.observe(id, false, &detail, "cooling", now);
+                    }
+                    KeyEvent::Recovered { pool } => {
+                        self.observe(CheckId::Keys(*pool), true, "", "ok", now);
+                    }
+                    KeyEvent::KeyInvalid { pool, hint, .. } => {
+                        let html = format!(
+                            "🔑 {}",
+                            tr.t(
+                                "mon-key-invalid",
+                                &[("pool", pool_name(tr, *pool).as_str()), ("key", hint)]
+                            )
+                        );
+                        self.alert(Some(CheckId::Keys(*pool)), html);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Restarted { service, by, .. } if by != "monitor" => {
+                // A person acted: healing may try again.
+                self.heal
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(service);
+            }
+            Event::TelegramConflict => {
+                let id = CheckId::Telegram;
+                let detail = self.tr().raw("mon-telegram-conflict", &[]);
+                self.observe(id, false, &detail, "conflict", now);
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the schedule until `shutdown`: the first cycle at once, never
+    /// two at a time, a failing check never stopping the loop.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut events = self.core.subscribe();
+        let me = self.clone();
+        let sd = shutdown.clone();
+        let listener = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    ev = events.recv() => match ev {
+                        Ok(ev) => me.on_event(&ev),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "monitor missed events"),
+                        Err(_) => break,
+                    },
+                    _ = sd.cancelled() => break,
+                }
+            }
+        });
+        let mut tick = tokio::time::interval(self.settings.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            // A panic in a cycle must not end the loop.
+            let me = self.clone();
+            if let Err(e) = tokio::spawn(async move { me.cycle().await }).await {
+                tracing::error!(error = %e, "a monitor cycle failed");
+            }
+        }
+        listener.abort();
+    }
+}
+
+fn pool_name(tr: Tr<'_>, p: PoolKind) -> String {
+    tr.raw(
+        match p {
+            PoolKind::Agents => "pool-agents",
+            PoolKind::Overseer => "pool-overseer",
+        },
+        &[],
+    )
+}

@@ -1,0 +1,37 @@
+//! `/mute <check|all> <duration>` (operators): silence a check's alerts.
+
+use std::sync::Arc;
+
+use super::{Request, send};
+use crate::telegram::{Ctx, Tg};
+
+pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+    let tr = req.tr(ctx);
+    let Some(monitor) = &ctx.monitor else {
+        send::message(
+            bot,
+            req.target,
+            &tr.t("monitor-unavailable", &[]),
+            None,
+            req.reply_to,
+        )
+        .await?;
+        return Ok(());
+    };
+    let check = req.arg("check").unwrap_or("all");
+    let for_ = crate::config::parse_duration(req.arg("duration").unwrap_or("")).unwrap_or_default();
+    let until = monitor.mutes.mute(check, for_);
+    req.audit(ctx, "ok", Some(&format!("muted {check} until {until}")));
+    let text = format!(
+        "🔕 {}",
+        tr.t(
+            "mute-done",
+            &[
+                ("check", check),
+                ("until", &until.format("%Y-%m-%d %H:%M UTC").to_string())
+            ]
+        )
+    );
+    send::message(bot, req.target, &text, None, req.reply_to).await?;
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! `/unmute [check|all]` (operators): hear a check's alerts again.
+
+use std::sync::Arc;
+
+use super::{Request, send};
+use crate::telegram::{Ctx, Tg};
+
+pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+    let tr = req.tr(ctx);
+    let Some(monitor) = &ctx.monitor else {
+        send::message(
+            bot,
+            req.target,
+            &tr.t("monitor-unavailable", &[]),
+            None,
+            req.reply_to,
+        )
+        .await?;
+        return Ok(());
+    };
+    let removed = monitor.mutes.unmute(req.arg("check").unwrap_or("all"));
+    req.audit(ctx, "ok", Some(&format!("unmuted {}", removed.join(","))));
+    let text = if removed.is_empty() {
+        tr.t("unmute-none", &[])
+    } else {
+        format!(
+            "🔔 {}",
+            tr.t("unmute-done", &[("checks", &removed.join(", "))])
+        )
+    };
+    send::message(bot, req.target, &text, None, req.reply_to).await?;
+    Ok(())
+}

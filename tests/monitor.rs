@@ -1,0 +1,431 @@
+//! The monitor end to end: `gasclaw run` with short intervals, the fake stack
+//! and the fake Bot API. Alerts are heard once, reminded, recovered, healed,
+//! muted, routed to topics, and never lost while Telegram is away.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gasclaw::fakes::bot_api::updates::{self, Chat, User};
+use gasclaw::fakes::bot_api::{FakeBotApi, Fault};
+
+const T: Duration = Duration::from_secs(180);
+const OWNER: i64 = OWNER_ID as i64;
+
+struct World {
+    env: TestEnv,
+    tg: FakeBotApi,
+    run: Option<tokio::process::Child>,
+}
+
+impl World {
+    async fn start(tweak: impl FnOnce(&mut TestEnv)) -> World {
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("MONITOR_INTERVAL", "1")
+            .set("ALERT_REPEAT", "1h")
+            .set("AUTO_HEAL", "off")
+            .set("HEAL_BACKOFF", "1");
+        tweak(&mut env);
+        let run = Some(env.start_run(&tg).await);
+        World { env, tg, run }
+    }
+
+    /// Texts of every message the bot sent to `chat`, in order.
+    fn texts(&self, chat: i64) -> Vec<String> {
+        self.tg
+            .calls_of("sendmessage")
+            .into_iter()
+            .filter(|c| c.chat_id() == Some(chat) && c.response_status == 200)
+            .map(|c| c.text().to_string())
+            .collect()
+    }
+
+    /// Alerts to the owner containing `needle`.
+    fn count(&self, needle: &str) -> usize {
+        self.texts(OWNER)
+            .iter()
+            .map(|t| t.matches(needle).count())
+            .sum()
+    }
+
+    async fn wait_text(&self, needle: &str, timeout: Duration) {
+        let n = needle.to_string();
+        let found = self
+            .tg
+            .wait_for(
+                |c| c.method == "sendmessage" && c.response_status == 200 && c.text().contains(&n),
+                timeout,
+            )
+            .await;
+        assert!(
+            found.is_some(),
+            "no message containing {needle:?}; sent: {:#?}",
+            self.texts(OWNER)
+        );
+    }
+
+    async fn stop(mut self) -> Option<i32> {
+        let code = sigterm(self.run.take().expect("running")).await;
+        self.tg.stop();
+        code
+    }
+}
+
+#[test]
+fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("ALERT_REPEAT", "4");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let up = w
+            .texts(OWNER)
+            .into_iter()
+            .find(|t| t.contains("Gasclaw is up"))
+            .expect("up");
+        assert!(
+            up.contains("Stack status") && up.contains("All 5 checks ok"),
+            "one-screen summary: {up}"
+        );
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        w.wait_text("<b>mayor</b> down: not running", Duration::from_secs(15))
+            .await;
+        // Several cycles pass: still one alert, then one reminder.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.count("<b>mayor</b> down"), 1, "{:#?}", w.texts(OWNER));
+        w.wait_text("<b>mayor</b> still down after", Duration::from_secs(15))
+            .await;
+        assert_eq!(w.count("still down"), 1);
+        assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
+        w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(15))
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.count("recovered after"), 1);
+        assert_eq!(w.count("<b>mayor</b> down"), 1);
+        let tg = w.tg.clone();
+        assert_eq!(w.stop().await, Some(0));
+        let stopping = tg
+            .calls_of("sendmessage")
+            .iter()
+            .filter(|c| c.text().contains("Gasclaw is stopping"))
+            .count();
+        assert_eq!(stopping, 1, "the stopping message was delivered");
+    });
+}
+
+#[test]
+fn healing_brings_a_service_back_and_says_so() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("AUTO_HEAL", "on");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        w.wait_text(
+            "<b>daemon</b> restarted by the monitor (attempt 1)",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert!(
+            w.env
+                .gt(&["daemon", "status"])
+                .stdout
+                .contains("Daemon is running")
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            w.count("restarted by the monitor"),
+            1,
+            "reported once: {:#?}",
+            w.texts(OWNER)
+        );
+        assert_eq!(
+            w.count("<b>daemon</b> recovered"),
+            0,
+            "the heal message already said it"
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("AUTO_HEAL", "on");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        w.env.fault("GT_FAIL", "mayor start");
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        w.wait_text(
+            "<b>mayor</b> needs a human: 5 restarts failed within an hour",
+            Duration::from_secs(60),
+        )
+        .await;
+        let attempts = || {
+            w.env
+                .call_lines()
+                .iter()
+                .filter(|l| l.as_str() == "gt mayor start")
+                .count()
+        };
+        let after_giving_up = attempts();
+        assert_eq!(w.count("restart attempt"), 4, "{:#?}", w.texts(OWNER));
+        assert!(
+            w.texts(OWNER)
+                .iter()
+                .any(|t| t.contains("Last error: `gt mayor start` failed")),
+            "{:#?}",
+            w.texts(OWNER)
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            attempts(),
+            after_giving_up,
+            "no more attempts after giving up"
+        );
+        // A person's /restart (after fixing the cause) lets healing resume.
+        w.env.clear_fault("GT_FAIL");
+        let o = User::new(OWNER_ID, "Owner");
+        let chat = Chat::private(&o);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::private_text(&o, "/restart mayor"));
+        let prompt =
+            w.tg.wait_for(
+                |c| c.seq > floor && c.text().contains("Restart mayor?"),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("prompt");
+        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()
+            .expect("button")
+            .to_string();
+        let id = w.tg.sent_messages(OWNER).last().expect("sent").message_id;
+        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
+        w.tg.push_update(updates::callback(&o, &msg, &data));
+        w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(20))
+            .await;
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn mute_unmute_and_the_alerts_list() {
+    run_test(T, async {
+        let w = World::start(|_| {}).await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let o = User::new(OWNER_ID, "Owner");
+        let bad = User::new(OWNER_ID, "Owner");
+        w.tg.push_update(updates::private_text(&bad, "/mute mayor soon"));
+        w.wait_text("Not understood: soon", Duration::from_secs(10))
+            .await;
+        w.tg.push_update(updates::private_text(&o, "/mute mayor 10m"));
+        w.wait_text("mayor muted until", Duration::from_secs(10))
+            .await;
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(w.count("<b>mayor</b> down"), 0, "muted");
+        w.tg.push_update(updates::private_text(&o, "/alerts"));
+        w.wait_text("Down now:", Duration::from_secs(10)).await;
+        let list = w
+            .texts(OWNER)
+            .into_iter()
+            .rev()
+            .find(|t| t.contains("Down now:"))
+            .expect("alerts");
+        assert!(
+            list.contains("mayor since") && list.contains("mayor until"),
+            "{list}"
+        );
+        w.tg.push_update(updates::private_text(&o, "/unmute mayor"));
+        w.wait_text("Unmuted: mayor", Duration::from_secs(10)).await;
+        // Unmuted: the next transition is heard.
+        assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
+        w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(15))
+            .await;
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn alerts_reach_topics_and_extra_chats() {
+    run_test(T, async {
+        let forum: i64 = -1004444444444;
+        let w = World::start(|e| {
+            e.set("ALERT_CHAT_IDS", &format!("{forum}/77:-1003333333333"));
+        })
+        .await;
+        // The fake learns that the forum is a forum from an update in it.
+        let o = User::new(OWNER_ID, "Owner");
+        w.tg.push_update(updates::topic_text(
+            &o,
+            &Chat::forum(forum, "ops"),
+            77,
+            "hello",
+        ));
+        w.tg.push_update(updates::group_text(
+            &o,
+            &Chat::supergroup(-1003333333333, "ops2"),
+            "hello",
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        let topic =
+            w.tg.wait_for(
+                |c| {
+                    c.method == "sendmessage"
+                        && c.chat_id() == Some(forum)
+                        && c.text().contains("<b>daemon</b> down")
+                },
+                Duration::from_secs(15),
+            )
+            .await
+            .expect("alert in the topic");
+        assert_eq!(topic.thread_id(), Some(77));
+        assert_eq!(topic.response_status, 200);
+        let other =
+            w.tg.wait_for(
+                |c| {
+                    c.method == "sendmessage"
+                        && c.chat_id() == Some(-1003333333333)
+                        && c.text().contains("<b>daemon</b> down")
+                },
+                Duration::from_secs(15),
+            )
+            .await
+            .expect("alert in the other chat");
+        assert_eq!(other.thread_id(), None);
+        w.wait_text("<b>daemon</b> down", Duration::from_secs(5))
+            .await;
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn activity_going_stale_and_resuming() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("ACTIVITY_DEADLINE", "3");
+        })
+        .await;
+        w.wait_text("<b>activity</b>: no commit for", Duration::from_secs(20))
+            .await;
+        let alert = w
+            .texts(OWNER)
+            .into_iter()
+            .find(|t| t.contains("no commit for"))
+            .expect("alert");
+        assert!(alert.contains("(deadline 0 min)"), "{alert}");
+        git(
+            &w.env.project,
+            &["commit", "-q", "--allow-empty", "-m", "work"],
+            None,
+        );
+        w.wait_text(
+            "<b>activity</b>: activity resumed after",
+            Duration::from_secs(15),
+        )
+        .await;
+        assert_eq!(w.count("no commit for"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn telegram_away_loses_no_alert_and_keeps_their_order() {
+    run_test(T, async {
+        let w = World::start(|_| {}).await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        w.tg.set_unreachable(true).await;
+        // Three transitions while Telegram is unreachable.
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            w.env
+                .gasclaw_home
+                .join("outbox")
+                .read_dir()
+                .expect("outbox")
+                .count()
+                >= 2,
+            "queued durably"
+        );
+        // Back, but answering 5xx, then 429.
+        w.tg.inject("sendMessage", Fault::ServerError(502));
+        w.tg.inject("sendMessage", Fault::RetryAfter(1));
+        w.tg.set_unreachable(false).await;
+        assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
+        w.wait_text("<b>mayor</b> recovered", Duration::from_secs(60))
+            .await;
+        let all = w.texts(OWNER).join("\n");
+        let mayor_down = all
+            .find("<b>mayor</b> down")
+            .expect("mayor alert delivered");
+        let daemon_down = all
+            .find("<b>daemon</b> down")
+            .expect("daemon alert delivered");
+        let recovered = all.find("<b>mayor</b> recovered").expect("recovery");
+        assert!(
+            mayor_down < daemon_down && daemon_down < recovered,
+            "order kept: {all}"
+        );
+        assert_eq!(all.matches("<b>mayor</b> down").count(), 1);
+        assert_eq!(all.matches("<b>daemon</b> down").count(), 1);
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
+    run_test(T, async {
+        let mut w = World::start(|_| {}).await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        w.tg.set_unreachable(true).await;
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        let outbox = w.env.gasclaw_home.join("outbox");
+        w.env
+            .wait_until("the alert to be queued", Duration::from_secs(15), || {
+                std::fs::read_dir(&outbox)
+                    .map(|d| d.count() > 0)
+                    .unwrap_or(false)
+            })
+            .await;
+        let mut run = w.run.take().expect("run");
+        run.kill().await.expect("kill -9");
+        let _ = run.wait().await;
+        w.tg.set_unreachable(false).await;
+        // The stack is left as it was (kill -9 stops nothing); restart gasclaw.
+        w.run = Some(w.env.command(&["run"]).spawn().expect("restart"));
+        w.wait_text("<b>mayor</b> down: not running", Duration::from_secs(30))
+            .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(30)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            w.count("<b>mayor</b> down: not running"),
+            1,
+            "exactly once: {:#?}",
+            w.texts(OWNER)
+        );
+        // The old alert came first, before the new process's own messages.
+        let texts = w.texts(OWNER);
+        let first_after_restart = texts
+            .iter()
+            .position(|t| t.contains("<b>mayor</b> down"))
+            .expect("alert");
+        let second_up = texts
+            .iter()
+            .rposition(|t| t.contains("Gasclaw is up"))
+            .expect("up");
+        assert!(first_after_restart < second_up, "{texts:#?}");
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
