@@ -137,3 +137,7 @@ mon-state-late = late
 mon-state-cooling = cooling
 mon-state-conflict = in conflict
 mon-state-ok = ok
+
+overseer-timeout = The overseer did not answer within { $secs } s. Try again, or see /status.
+overseer-unavailable = The overseer is unavailable ({ $why }). See /status for more.
+overseer-operators-only = The overseer talks to the owner and operators only.

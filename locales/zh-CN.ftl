@@ -136,3 +136,7 @@ mon-state-late = 超期
 mon-state-cooling = 冷却中
 mon-state-conflict = 冲突
 mon-state-ok = 正常
+
+overseer-timeout = 监督者在 { $secs } 秒内没有回答。请重试，或查看 /status。
+overseer-unavailable = 监督者不可用（{ $why }）。更多信息请看 /status。
+overseer-operators-only = 监督者只与所有者和操作员对话。

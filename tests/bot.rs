@@ -667,6 +667,78 @@ fn telegram_errors_are_survived() {
 }
 
 #[test]
+fn plain_text_goes_to_the_overseer_for_operators_only() {
+    run_test(T, async {
+        let w = World::start().await;
+        let o = owner();
+        // The fake gateway echoes the conversation id it was given.
+        let r = w
+            .say(updates::private_text(&o, "hello overseer"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains(&format!("echo(telegram:{OWNER_ID})"))
+                && r.text().contains("hello overseer"),
+            "{}",
+            r.text()
+        );
+        let forum = Chat::forum(FORUM, "ops");
+        let r = w
+            .say(
+                updates::topic_text(&o, &forum, 77, "@gas_bot and you?"),
+                FORUM,
+            )
+            .await;
+        assert!(
+            r.text().contains(&format!("echo(telegram:{FORUM}:77)")),
+            "{}",
+            r.text()
+        );
+        assert_eq!(r.thread_id(), Some(77));
+        // A group member's mention: a short note, nothing relayed.
+        let chat_log = w.env.fake_dir.join("openclaw-chat.jsonl");
+        let before = std::fs::read_to_string(&chat_log)
+            .unwrap_or_default()
+            .lines()
+            .count();
+        let m = User::new(MEMBER, "Member");
+        let r = w
+            .say(
+                updates::group_text(
+                    &m,
+                    &Chat::supergroup(GROUP, "ops"),
+                    "@gas_bot restart everything",
+                ),
+                GROUP,
+            )
+            .await;
+        assert_eq!(
+            r.text(),
+            "The overseer talks to the owner and operators only."
+        );
+        assert_eq!(
+            std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .lines()
+                .count(),
+            before
+        );
+        // The gateway answering an error: "unavailable" with the reason.
+        w.env.fault("OPENCLAW_CHAT_STATUS", "500");
+        let r = w
+            .say(updates::private_text(&o, "again"), OWNER_ID as i64)
+            .await;
+        assert!(
+            r.text().contains(
+                "The overseer is unavailable (the gateway answered 500: injected failure)"
+            ),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
 fn a_bad_token_fails_run_at_start_with_a_clear_message() {
     run_test(T, async {
         let tg = fake_telegram(false).await;

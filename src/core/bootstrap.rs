@@ -281,7 +281,7 @@ impl Core {
             Step::Rig => self.step_rig().await,
             Step::Agents => self.step_agents().await,
             Step::OverseerConfig => self.step_overseer_config(run).await,
-            Step::Skills => self.step_skills(run),
+            Step::Skills => self.step_skills(run).await,
             Step::Doctor => self.step_doctor(run).await,
             Step::Gateway => self.step_gateway(run).await,
             Step::Daemon => self.step_daemon(run).await,
@@ -541,25 +541,50 @@ impl Core {
         }
     }
 
-    fn step_skills(&self, run: &mut Run<'_>) -> StepResult {
+    /// Installs the skills and lets the overseer run exactly them and the
+    /// gasclaw CLI (its exec allowlist), unless `OVERSEER_EXEC=full`.
+    async fn step_skills(&self, run: &mut Run<'_>) -> StepResult {
         let changed = self
             .openclaw
             .install_skills(&SKILLS)
             .map_err(|e| e.to_string())?;
         let dir = self.openclaw.skills_dir();
-        if changed.is_empty() {
-            Ok(StepOutcome::Skipped(format!(
+        let mut allowed = 0;
+        if self.config().overseer_exec == crate::config::OverseerExec::Skills {
+            let exe = std::env::current_exe()
+                .and_then(|p| p.canonicalize())
+                .map_err(|e| format!("finding gasclaw's own path: {e}"))?;
+            for pattern in [
+                exe.display().to_string(),
+                format!("{}/*/scripts/*", dir.display()),
+            ] {
+                if self
+                    .openclaw
+                    .allowlist(&pattern)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    allowed += 1;
+                }
+            }
+        }
+        if changed.is_empty() && allowed == 0 {
+            return Ok(StepOutcome::Skipped(format!(
                 "skills in {} up to date",
                 dir.display()
-            )))
-        } else {
-            run.overseer_changed = true;
-            Ok(StepOutcome::Done(format!(
-                "installed {} files into {}",
-                changed.len(),
-                dir.display()
-            )))
+            )));
         }
+        run.overseer_changed = true;
+        Ok(StepOutcome::Done(format!(
+            "installed {} files into {}{}",
+            changed.len(),
+            dir.display(),
+            if allowed > 0 {
+                "; the overseer may run them and the gasclaw CLI (exec allowlist)"
+            } else {
+                ""
+            }
+        )))
     }
 
     async fn step_doctor(&self, run: &mut Run<'_>) -> StepResult {

@@ -69,6 +69,8 @@ pub struct Record {
     pub headers: Vec<String>,
     pub stream: bool,
     pub body_len: usize,
+    /// The request body as JSON (what the client asked the model).
+    pub body: Value,
 }
 
 #[derive(Default)]
@@ -313,10 +315,8 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let stream = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["stream"].as_bool())
-        .unwrap_or(false);
+    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let stream = parsed["stream"].as_bool().unwrap_or(false);
     let reply = {
         let mut s = script.lock().unwrap_or_else(|e| e.into_inner());
         let label = s
@@ -333,6 +333,7 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
             headers: header_names,
             stream,
             body_len: body.len(),
+            body: parsed,
         });
         let scripted = s.per_key.get_mut(&key).and_then(VecDeque::pop_front);
         scripted

@@ -143,6 +143,19 @@ pub struct DoctorReport {
     pub findings: Vec<String>,
 }
 
+/// Why the overseer did not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ChatError {
+    #[error("the gateway is not running")]
+    Down,
+    #[error("no answer within {}s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("the gateway answered {0}: {1}")]
+    Status(u16, String),
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// The gateway's liveness as `/health` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayHealth {
@@ -326,6 +339,21 @@ impl Openclaw {
             "--bind",
             "loopback",
         ]);
+        // The overseer's skills call the gasclaw CLI: put this binary's
+        // directory first on the gateway's PATH.
+        let inv = match std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            Some(dir) => {
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                let mut joined = dir.into_os_string();
+                joined.push(":");
+                joined.push(path);
+                inv.env("PATH", joined)
+            }
+            None => inv,
+        };
         let pid = self.runner.spawn_detached(&inv, &self.log_file())?;
         crate::fsutil::atomic_write(&self.pid_file(), format!("{pid}\n").as_bytes(), 0o644)
             .map_err(|e| StackError::io("writing the gateway pid file", e))?;
@@ -388,6 +416,70 @@ impl Openclaw {
             .ok()?
             .get("ready")?
             .as_bool()
+    }
+
+    /// Adds `pattern` to the main agent's exec allowlist (the least tool
+    /// permission that lets the overseer run the gasclaw CLI). Returns
+    /// whether it was new.
+    pub async fn allowlist(&self, pattern: &str) -> Result<bool, StackError> {
+        let out = self
+            .runner
+            .run_ok(&self.openclaw(Duration::from_secs(60)).args([
+                "approvals",
+                "allowlist",
+                "add",
+                pattern,
+                "--agent",
+                "main",
+            ]))
+            .await?;
+        Ok(!out.stdout.contains("Already allowlisted"))
+    }
+
+    /// One exchange with the overseer through the gateway's
+    /// OpenAI-compatible endpoint; `user` keeps a conversation per chat.
+    pub async fn chat(
+        &self,
+        token: &SecretString,
+        user: &str,
+        text: &str,
+        timeout: Duration,
+    ) -> Result<String, ChatError> {
+        let url = format!("http://127.0.0.1:{}/v1/chat/completions", self.port);
+        let body = json!({"model": "openclaw", "messages": [{"role": "user", "content": text}], "user": user});
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| ChatError::Failed(e.to_string()))?;
+        let send = client
+            .post(&url)
+            .bearer_auth(token.expose_secret())
+            .json(&body)
+            .send();
+        let resp = match tokio::time::timeout(timeout, send).await {
+            Err(_) => return Err(ChatError::Timeout(timeout)),
+            Ok(Err(e)) if e.is_connect() => return Err(ChatError::Down),
+            Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),
+            Ok(Ok(r)) => r,
+        };
+        let status = resp.status();
+        let text = match tokio::time::timeout(timeout, resp.text()).await {
+            Err(_) => return Err(ChatError::Timeout(timeout)),
+            Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),
+            Ok(Ok(t)) => t,
+        };
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !status.is_success() {
+            let msg = v["error"]["message"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| text.chars().take(200).collect());
+            return Err(ChatError::Status(status.as_u16(), msg));
+        }
+        v["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ChatError::Failed("the answer had no message content".into()))
     }
 
     pub async fn version(&self, timeout: Duration) -> Result<String, StackError> {

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod confirm;
 pub mod grammar;
 mod handlers;
+pub mod overseer;
 pub mod render;
 pub mod send;
 

@@ -451,6 +451,56 @@ pub fn alerts(tr: Tr<'_>, down: &[(String, String, String)], muted: &[(String, S
     fit(s.trim_end(), tr)
 }
 
+/// Splits plain text into escaped parts of at most `limit` characters each,
+/// at a line break or a space when possible: never inside a word (unless
+/// the word alone is longer than a message) and never inside an HTML entity
+/// (escaping happens after the split).
+pub fn split_text(text: &str, limit: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut current_len = 0;
+    // Words with the whitespace that follows them.
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let end = rest.find(char::is_whitespace).map(|i| {
+            rest[i..]
+                .find(|c: char| !c.is_whitespace())
+                .map(|j| i + j)
+                .unwrap_or(rest.len())
+        });
+        let (word, tail) = rest.split_at(end.unwrap_or(rest.len()));
+        rest = tail;
+        let escaped = esc(word);
+        let n = escaped.chars().count();
+        if current_len + n > limit && !current.is_empty() {
+            parts.push(current.trim_end().to_string());
+            current.clear();
+            current_len = 0;
+        }
+        if n > limit {
+            // One enormous word: cut it on character boundaries, before
+            // escaping, so no entity is split.
+            let mut chunk = String::new();
+            for c in word.chars() {
+                let e = esc(&c.to_string());
+                if chunk.chars().count() + e.chars().count() > limit {
+                    parts.push(std::mem::take(&mut chunk));
+                }
+                chunk.push_str(&e);
+            }
+            current_len = chunk.chars().count();
+            current = chunk;
+            continue;
+        }
+        current.push_str(&escaped);
+        current_len += n;
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim_end().to_string());
+    }
+    parts
+}
+
 /// A program's output in a preformatted block.
 pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
     let body = if output.trim().is_empty() {

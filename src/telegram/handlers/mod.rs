@@ -5,6 +5,7 @@
 mod activity;
 mod agents;
 mod alerts;
+mod ask;
 mod bootstrap;
 mod exec;
 mod help;
@@ -95,8 +96,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         return Ok(());
     };
     let Some(parsed) = grammar::parse(text) else {
-        // Plain text: the overseer conversation (its own issue).
-        return Ok(());
+        return plain_text(&bot, &msg, &me, &ctx, from, text).await;
     };
     let username = me.user.username.as_deref().unwrap_or(&ctx.username);
     if !grammar::is_for_me(&parsed, username) {
@@ -177,6 +177,85 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         return ask_confirmation(&ctx, &bot, req).await;
     }
     execute(&ctx, &bot, req, None).await
+}
+
+/// Plain text: relayed to the overseer from the owner and operators in a
+/// DM, or in an allowed group when it mentions the bot or replies to it.
+async fn plain_text(
+    bot: &Tg,
+    msg: &Message,
+    me: &Me,
+    ctx: &Arc<Ctx>,
+    from: &teloxide::types::User,
+    text: &str,
+) -> anyhow::Result<()> {
+    let target = target_of(msg);
+    let lang = ctx.lang(from.language_code.as_deref());
+    let tr = Tr::new(&ctx.locales, lang);
+    let private = msg.chat.is_private();
+    let role = match ctx.access(from.id.0, msg.chat.id.0, private) {
+        Access::Allowed(r) => r,
+        Access::Ignore => return Ok(()),
+        Access::StrangerDm => {
+            if ctx.should_refuse(from.id.0) {
+                send::message(
+                    bot,
+                    target,
+                    &tr.t("stranger", &[("id", &from.id.0.to_string())]),
+                    None,
+                    None,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
+    };
+    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
+    let mention = format!("@{username}");
+    let mentions_me = text
+        .to_ascii_lowercase()
+        .contains(&mention.to_ascii_lowercase());
+    let replies_to_me = msg
+        .reply_to_message()
+        .and_then(|m| m.from.as_ref())
+        .is_some_and(|u| u.id == me.user.id);
+    if !private && !mentions_me && !replies_to_me {
+        return Ok(());
+    }
+    if role < Role::Operator {
+        send::message(
+            bot,
+            target,
+            &tr.t("overseer-operators-only", &[]),
+            None,
+            Some(msg.id),
+        )
+        .await?;
+        return Ok(());
+    }
+    // The mention addresses the bot; the overseer gets the question.
+    let question = strip_mention(text, &mention);
+    if question.is_empty() {
+        return Ok(());
+    }
+    let name = from
+        .username
+        .clone()
+        .unwrap_or_else(|| from.first_name.clone());
+    let who = super::overseer::Speaker {
+        id: from.id.0,
+        name: &name,
+        role,
+        lang,
+    };
+    super::overseer::relay(ctx, bot, target, msg.id, who, &question).await
+}
+
+fn strip_mention(text: &str, mention: &str) -> String {
+    match regex::Regex::new(&format!("(?i){}\\b", regex::escape(mention))) {
+        Ok(re) => re.replace_all(text, "").trim().to_string(),
+        Err(_) => text.trim().to_string(),
+    }
 }
 
 /// The human-readable action for a confirmation prompt.
@@ -347,6 +426,7 @@ pub async fn execute(
         Action::Mute => mute::run(ctx, bot, &req).await,
         Action::Unmute => unmute::run(ctx, bot, &req).await,
         Action::Alerts => alerts::run(ctx, bot, &req).await,
+        Action::Ask => ask::run(ctx, bot, &req).await,
         _ => {
             // Catalogue actions built in other issues answer here until then.
             let tr = req.tr(ctx);

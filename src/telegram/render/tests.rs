@@ -246,3 +246,32 @@ fn long_output_is_cut_with_a_note_and_stays_valid() {
     let html = fit(&format!("<b>{}</b>", esc(&line)), tr);
     crate::fakes::bot_api::parse_html(&html).unwrap();
 }
+
+#[test]
+fn split_text_keeps_words_and_entities_whole() {
+    let text: String = (0..1000).map(|i| format!("w{i}&<x> ")).collect();
+    let parts = split_text(&text, 500);
+    assert!(parts.len() > 10);
+    for p in &parts {
+        assert!(p.chars().count() <= 500, "{}", p.chars().count());
+        crate::fakes::bot_api::parse_html(p).unwrap();
+    }
+    let joined = parts
+        .join(" ")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    assert_eq!(
+        joined.split_whitespace().collect::<Vec<_>>(),
+        text.split_whitespace().collect::<Vec<_>>()
+    );
+    // One word longer than a message is cut, never inside an entity.
+    let parts = split_text(&"&".repeat(1000), 100);
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.chars().count() <= 100 && crate::fakes::bot_api::parse_html(p).is_ok())
+    );
+    assert_eq!(parts.concat().matches("&amp;").count(), 1000);
+    assert!(split_text("   ", 10).is_empty());
+}

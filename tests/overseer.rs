@@ -1,0 +1,218 @@
+//! Talking to the overseer from Telegram, end to end with the real OpenClaw
+//! gateway: its model provider is gasclaw's key proxy, the proxy's upstream
+//! is a fake Kimi. One gateway serves every scenario (it takes ~20 s and
+//! ~1 GB to start), run in order.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use gasclaw::fakes::bot_api::Call;
+use gasclaw::fakes::bot_api::updates::{self, Chat, User};
+use gasclaw::fakes::kimi::{FakeKimi, Reply};
+
+const OPERATOR: u64 = 7002;
+const STRANGER: u64 = 7666;
+const FORUM: i64 = -1009876543210;
+const UNLISTED: i64 = -1005555555555;
+const WAIT: Duration = Duration::from_secs(90);
+
+/// Every text the fake model saw in the last request (system prompt aside).
+fn last_model_messages(kimi: &FakeKimi) -> String {
+    kimi.requests()
+        .last()
+        .map(|r| r.body["messages"].to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_overseer_answers_operators_in_their_chat_and_topic() {
+    run_test(Duration::from_secs(900), async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        kimi.label(OVERSEER_KEY, "O");
+        for k in AGENT_KEYS {
+            kimi.label(k, "agent");
+        }
+        kimi.set_default(Reply::Ok("OVERSEER-SAYS-HI".into()));
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_real_openclaw();
+        env.use_telegram(&tg);
+        env.set("KIMI_BASE_URL", &kimi.base_url())
+            .set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string())
+            .set("TELEGRAM_GROUP_IDS", &FORUM.to_string())
+            .set("MONITOR_INTERVAL", "1h")
+            .set("AUTO_HEAL", "off")
+            .set("OVERSEER_TIMEOUT", "45");
+        let run = env.start_run(&tg).await;
+        let owner = User::new(OWNER_ID, "Owner");
+        let next_reply = |chat: i64, floor: u64| {
+            let tg = tg.clone();
+            async move {
+                tg.wait_for(
+                    |c: &Call| {
+                        c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(chat)
+                    },
+                    WAIT,
+                )
+                .await
+                .unwrap_or_else(|| panic!("no reply in {chat}"))
+            }
+        };
+        let floor = || tg.calls().last().map(|c| c.seq).unwrap_or(0);
+
+        // 1. An owner's DM: answered with the model's text, replying to it,
+        //    with "typing…" while waiting, through the overseer's own key.
+        let f = floor();
+        let dm = updates::private_text(&owner, "how is the town doing?");
+        let dm_id = dm["message"]["message_id"].as_i64().expect("id");
+        tg.push_update(dm);
+        let r = next_reply(OWNER_ID as i64, f).await;
+        assert_eq!(r.text(), "OVERSEER-SAYS-HI");
+        assert_eq!(r.body["reply_parameters"]["message_id"], dm_id);
+        assert!(
+            tg.calls_of("sendchataction")
+                .iter()
+                .any(|c| c.seq > f && c.body["action"] == "typing")
+        );
+        let seen = kimi.requests();
+        assert!(
+            seen.iter().all(|q| q.key == "O"),
+            "the overseer draws from its own pool: {:?}",
+            seen.iter().map(|q| &q.key).collect::<Vec<_>>()
+        );
+        assert!(last_model_messages(&kimi).contains("how is the town doing?"));
+
+        // 2. A mention in a forum topic, and a reply to the bot there.
+        let forum = Chat::forum(FORUM, "ops");
+        let op = User::new(OPERATOR, "Op");
+        let f = floor();
+        tg.push_update(updates::topic_text(
+            &op,
+            &forum,
+            77,
+            "@gas_bot which agents run?",
+        ));
+        let r = next_reply(FORUM, f).await;
+        assert_eq!((r.text(), r.thread_id()), ("OVERSEER-SAYS-HI", Some(77)));
+        assert!(last_model_messages(&kimi).contains("which agents run?"));
+        assert!(
+            !last_model_messages(&kimi).contains("@gas_bot"),
+            "the mention is not part of the question"
+        );
+        let bot_msg = serde_json::json!({"message_id": tg.sent_messages(FORUM).last().expect("sent").message_id, "date": 1_767_300_000,
+            "chat": forum.0, "text": "OVERSEER-SAYS-HI", "message_thread_id": 77, "is_topic_message": true,
+            "from": {"id": tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}});
+        let f = floor();
+        tg.push_update(updates::reply_to(
+            updates::topic_text(&op, &forum, 77, "and the mayor?"),
+            &bot_msg,
+        ));
+        let r = next_reply(FORUM, f).await;
+        assert_eq!((r.text(), r.thread_id()), ("OVERSEER-SAYS-HI", Some(77)));
+
+        // 3. Strangers and unlisted groups reach nothing.
+        let before = kimi.requests().len();
+        tg.push_update(updates::private_text(
+            &User::new(STRANGER, "Eve"),
+            "tell me your secrets",
+        ));
+        tg.push_update(updates::group_text(
+            &owner,
+            &Chat::supergroup(UNLISTED, "x"),
+            "@gas_bot hello",
+        ));
+        tg.push_update(updates::group_text(
+            &op,
+            &forum,
+            "no mention, not for the bot",
+        ));
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(
+            kimi.requests().len(),
+            before,
+            "nothing reached the overseer"
+        );
+
+        // 4. Each chat keeps its own conversation.
+        let f = floor();
+        tg.push_update(updates::private_text(
+            &owner,
+            "remember the word PINEAPPLE-QX",
+        ));
+        next_reply(OWNER_ID as i64, f).await;
+        assert!(last_model_messages(&kimi).contains("PINEAPPLE-QX"));
+        let f = floor();
+        tg.push_update(updates::private_text(&op, "/ask what word did I say?"));
+        next_reply(OPERATOR as i64, f).await;
+        let b = last_model_messages(&kimi);
+        assert!(
+            b.contains("what word did I say?") && !b.contains("PINEAPPLE-QX"),
+            "conversations leaked between chats: {b}"
+        );
+
+        // 5. A 5,000-character answer arrives split, in order, words whole.
+        let long: String = (0..850).map(|i| format!("w{i:04} ")).collect::<String>();
+        assert!(long.len() > 4500);
+        kimi.set_default(Reply::Ok(long.trim().to_string()));
+        let f = floor();
+        tg.push_update(updates::private_text(&owner, "long answer please"));
+        next_reply(OWNER_ID as i64, f).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let parts: Vec<String> = tg
+            .calls_of("sendmessage")
+            .into_iter()
+            .filter(|c| c.seq > f && c.chat_id() == Some(OWNER_ID as i64))
+            .map(|c| c.text().to_string())
+            .collect();
+        assert!(parts.len() >= 2, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.chars().count() <= 4096));
+        assert_eq!(
+            parts.join(" ").split_whitespace().collect::<Vec<_>>(),
+            long.split_whitespace().collect::<Vec<_>>(),
+            "in order, no word broken"
+        );
+
+        // 6. A slow model: the bounded wait ends with a clear message.
+        kimi.set_default(Reply::Hang);
+        let f = floor();
+        tg.push_update(updates::private_text(&owner, "are you there?"));
+        let r = next_reply(OWNER_ID as i64, f).await;
+        assert!(
+            r.text().contains("did not answer within 45 s"),
+            "{}",
+            r.text()
+        );
+
+        // 7. The gateway stopped mid-conversation: "unavailable", see /status.
+        kimi.set_default(Reply::Ok("OVERSEER-SAYS-HI".into()));
+        let pid: i32 = env
+            .read(env.gasclaw_home.join("gateway.pid"))
+            .trim()
+            .parse()
+            .expect("pid");
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        env.wait_until("the gateway to be gone", Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", env.ports.gateway)).is_err()
+        })
+        .await;
+        let f = floor();
+        tg.push_update(updates::private_text(&owner, "still there?"));
+        let r = next_reply(OWNER_ID as i64, f).await;
+        assert!(
+            r.text()
+                .contains("The overseer is unavailable (the gateway is not running)")
+                && r.text().contains("/status"),
+            "{}",
+            r.text()
+        );
+
+        assert_eq!(sigterm(run).await, Some(0));
+        tg.stop();
+        kimi.stop();
+    });
+}
