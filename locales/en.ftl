@@ -141,3 +141,15 @@ mon-state-ok = ok
 overseer-timeout = The overseer did not answer within { $secs } s. Try again, or see /status.
 overseer-unavailable = The overseer is unavailable ({ $why }). See /status for more.
 overseer-operators-only = The overseer talks to the owner and operators only.
+
+versions-title = Versions
+version-missing = not installed
+version-unknown = unknown ({ $why })
+version-pinned = pinned { $version }
+tasks-title = Open tasks ({ $n }, newest first)
+tasks-none = No open tasks.
+task-meta = { $status } · { $priority } · by { $by } · { $at }
+task-created = Created { $id }: { $title }
+task-closed = Closed { $id }: { $title }
+task-not-found = No task matches { $id }.
+tasks-no-db = The town has no task database yet: run /bootstrap first.

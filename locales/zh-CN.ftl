@@ -140,3 +140,15 @@ mon-state-ok = 正常
 overseer-timeout = 监督者在 { $secs } 秒内没有回答。请重试，或查看 /status。
 overseer-unavailable = 监督者不可用（{ $why }）。更多信息请看 /status。
 overseer-operators-only = 监督者只与所有者和操作员对话。
+
+versions-title = 版本
+version-missing = 未安装
+version-unknown = 未知（{ $why }）
+version-pinned = 固定版本 { $version }
+tasks-title = 未完成的任务（{ $n } 个，最新的在前）
+tasks-none = 没有未完成的任务。
+task-meta = { $status } · { $priority } · 创建者 { $by } · { $at }
+task-created = 已创建 { $id }：{ $title }
+task-closed = 已关闭 { $id }：{ $title }
+task-not-found = 没有与 { $id } 匹配的任务。
+tasks-no-db = 小镇还没有任务数据库：请先运行 /bootstrap。

@@ -138,6 +138,11 @@ settings! {
     overseer_timeout => "OVERSEER_TIMEOUT",
     overseer_exec => "OVERSEER_EXEC",
     log_level => "LOG_LEVEL",
+    gt_version => "GT_VERSION",
+    dolt_version => "DOLT_VERSION",
+    bd_version => "BD_VERSION",
+    openclaw_version => "OPENCLAW_VERSION",
+    claude_version => "CLAUDE_VERSION",
 }
 
 /// The names of variables that hold secrets: they are removed from every
@@ -169,6 +174,16 @@ pub struct TelegramConfig {
 pub struct ChatTarget {
     pub chat_id: i64,
     pub thread_id: Option<i32>,
+}
+
+/// The versions the image pins (what `gasclaw update --check` compares with).
+#[derive(Debug, Clone)]
+pub struct Pins {
+    pub gt: String,
+    pub dolt: String,
+    pub bd: String,
+    pub openclaw: String,
+    pub claude: String,
 }
 
 /// Whether the overseer agent may run arbitrary shell commands.
@@ -213,6 +228,7 @@ pub struct Config {
     pub overseer_timeout: Duration,
     pub overseer_exec: OverseerExec,
     pub log_level: Option<String>,
+    pub pins: Pins,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -383,6 +399,11 @@ impl Config {
                 "LOG_LEVEL",
                 self.log_level.clone().unwrap_or_else(|| "info".into()),
             ),
+            ("GT_VERSION", self.pins.gt.clone()),
+            ("DOLT_VERSION", self.pins.dolt.clone()),
+            ("BD_VERSION", self.pins.bd.clone()),
+            ("OPENCLAW_VERSION", self.pins.openclaw.clone()),
+            ("CLAUDE_VERSION", self.pins.claude.clone()),
         ];
         rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
         rows.into_iter().map(|(v, val)| (v, val, src(v))).collect()
@@ -617,6 +638,13 @@ impl Parser {
             );
         }
 
+        let pins = Pins {
+            gt: self.version_pin("GT_VERSION", "1.0.1"),
+            dolt: self.version_pin("DOLT_VERSION", "2.3.1"),
+            bd: self.version_pin("BD_VERSION", "1.0.5"),
+            openclaw: self.version_pin("OPENCLAW_VERSION", "2026.9.6"),
+            claude: self.version_pin("CLAUDE_VERSION", "2.1.332"),
+        };
         let ports = [
             ("DOLT_PORT", dolt_port),
             ("GATEWAY_PORT", gateway_port),
@@ -671,8 +699,25 @@ impl Parser {
             overseer_timeout,
             overseer_exec,
             log_level,
+            pins,
             sources,
         }
+    }
+
+    fn version_pin(&mut self, var: &'static str, default: &str) -> String {
+        let v = self
+            .get(var)
+            .unwrap_or(default)
+            .trim_start_matches('v')
+            .to_string();
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            self.problem(var, format!("`{v}` is not a version like 1.2.3"));
+        }
+        v
     }
 
     fn keys(&mut self, var: &'static str) -> Vec<SecretString> {

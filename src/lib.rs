@@ -12,6 +12,7 @@ pub mod core;
 pub mod demo;
 pub mod fakes;
 pub mod fsutil;
+pub mod http;
 pub mod i18n;
 pub mod keys;
 pub mod logging;

@@ -96,6 +96,7 @@ pub async fn start_bot(
     pools: Option<Arc<KeyPools>>,
     monitor: Option<Arc<Monitor>>,
     locales: Arc<Locales>,
+    telemetry: Arc<crate::telegram::Telemetry>,
     bot: Tg,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -109,7 +110,14 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx = match crate::telegram::context(core, pools, monitor, locales, username.clone()) {
+        let ctx = match crate::telegram::context(
+            core,
+            pools,
+            monitor,
+            locales,
+            telemetry,
+            username.clone(),
+        ) {
             Ok(c) => c,
             Err(e) => {
                 let _ = ready_tx.send(Err(e.into()));
@@ -133,18 +141,39 @@ pub async fn start_bot(
 pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     let stop = CancellationToken::new();
-    let (pools, _proxy, mut tasks) = start_keys(&core, &stop).await?;
+    let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;
     let bot = crate::telegram::build_bot(&core)?;
     let outbox =
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
     tasks.push(tokio::spawn(outbox.clone().run(bot.clone(), stop.clone())));
     let locales = Arc::new(Locales::embedded());
     let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
+    let telemetry = Arc::new(crate::telegram::Telemetry::default());
+    let http_addr = core.config().http_addr;
+    let listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .with_context(|| format!("GASCLAW_HTTP_ADDR: cannot listen on {http_addr}"))?;
+    let state = Arc::new(crate::http::HttpState {
+        monitor: monitor.clone(),
+        pools: pools.clone(),
+        proxy: proxy.metrics(),
+        outbox: outbox.clone(),
+        telemetry: telemetry.clone(),
+        interval: core.config().monitor_interval,
+    });
+    let sd = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = crate::http::serve(listener, state, sd).await {
+            tracing::error!(error = %e, "the health endpoint stopped");
+        }
+    }));
+    tracing::info!(addr = %http_addr, "health and metrics endpoint listening");
     let bot_task = match start_bot(
         core.clone(),
         Some(pools.clone()),
         Some(monitor.clone()),
         locales,
+        telemetry,
         bot.clone(),
         stop.clone(),
     )

@@ -40,6 +40,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The agents and whether each runs.
+    Agents {
+        /// Print one JSON object instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
     /// Restart one service.
     Restart {
         /// One of: dolt, daemon, mayor, gateway, agents.
@@ -57,8 +63,25 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<KeysAction>,
     },
-    /// Exit 0 when every service is healthy, 1 otherwise (for containers).
+    /// Exit 0 when `gasclaw run` is healthy (its /healthz), 1 otherwise (for containers).
     Healthcheck,
+    /// Compare installed versions of gt, dolt, bd, openclaw and claude with the pinned ones.
+    Update {
+        /// Report only (the only mode: gasclaw never upgrades blindly).
+        #[arg(long, required = true)]
+        check: bool,
+        /// Print one JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The town's tasks (beads): list open ones, show, create, close.
+    Tasks {
+        #[command(subcommand)]
+        action: Option<TasksAction>,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +94,18 @@ pub enum KeysAction {
         #[arg(long, value_enum, default_value = "agents")]
         pool: PoolArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksAction {
+    /// Open tasks, newest first.
+    List,
+    /// One task.
+    Show { id: String },
+    /// Create a task.
+    New { title: Vec<String> },
+    /// Close a task.
+    Done { id: String },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -144,6 +179,19 @@ async fn dispatch(cli: Cli) -> ExitCode {
         print!("{}", render::config(&config));
         return ExitCode::SUCCESS;
     }
+    if let Command::Healthcheck = cli.command {
+        // Asks the running gasclaw; never touches the state itself.
+        return match crate::http::healthcheck(config.http_addr).await {
+            Ok(_) => {
+                println!("healthy");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("unhealthy: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let core = match core(config) {
         Ok(c) => c,
         Err(code) => return code,
@@ -154,9 +202,11 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Status { json } => status(&core, json).await,
         Command::Restart { service } => restart(&core, service).await,
         Command::Stop => stop(&core).await,
-        Command::Healthcheck => healthcheck(&core).await,
         Command::Keys { json, action } => keys(&core, json, action).await,
-        Command::Config | Command::Demo => ExitCode::SUCCESS,
+        Command::Update { json, .. } => update_check(&core, json).await,
+        Command::Agents { json } => agents(&core, json).await,
+        Command::Tasks { action, json } => tasks(&core, action, json).await,
+        Command::Config | Command::Demo | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
 
@@ -233,23 +283,6 @@ async fn stop(core: &Core) -> ExitCode {
     }
 }
 
-async fn healthcheck(core: &Core) -> ExitCode {
-    let report = core.health().await;
-    let down: Vec<String> = report
-        .checks
-        .iter()
-        .filter(|c| c.status != crate::core::health::CheckStatus::Ok)
-        .map(|c| format!("{} {}", c.name, c.status.as_str()))
-        .collect();
-    if down.is_empty() {
-        println!("healthy");
-        ExitCode::SUCCESS
-    } else {
-        println!("unhealthy: {}", down.join(", "));
-        ExitCode::FAILURE
-    }
-}
-
 async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
     let cfg = core.config();
     if let Some(KeysAction::Clear { key, pool }) = action {
@@ -312,6 +345,102 @@ async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
         print!("{}", render::keys(&status));
     }
     ExitCode::SUCCESS
+}
+
+async fn agents(core: &Core, json: bool) -> ExitCode {
+    let r = core.agents(core.config().check_timeout).await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else if let Some(e) = &r.error {
+        println!("cannot list the agents: {e}");
+    } else {
+        for a in &r.agents {
+            println!(
+                "{:<24} {}",
+                a.name,
+                if a.running { "running" } else { "stopped" }
+            );
+        }
+    }
+    if r.error.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn update_check(core: &Core, json: bool) -> ExitCode {
+    let v = core.versions().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for p in &v {
+            let installed = p
+                .installed
+                .clone()
+                .or_else(|| p.problem.clone())
+                .unwrap_or_default();
+            let pinned = p.pinned.clone().unwrap_or_else(|| "-".into());
+            let verdict = if p.differs() { "DIFFERS" } else { "ok" };
+            println!(
+                "{:<9} installed {:<22} pinned {:<10} {verdict}",
+                p.program, installed, pinned
+            );
+        }
+    }
+    if v.iter().any(|p| p.differs()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn tasks(core: &Core, action: Option<TasksAction>, json: bool) -> ExitCode {
+    use crate::stack::beads::Bead;
+    let print = |beads: Vec<Bead>| {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&beads).unwrap_or_default()
+            );
+        } else if beads.is_empty() {
+            println!("no open tasks");
+        } else {
+            for b in beads {
+                println!(
+                    "{:<12} P{} {:<12} {}",
+                    b.id,
+                    b.priority.unwrap_or(2),
+                    b.status.unwrap_or_default(),
+                    b.title
+                );
+            }
+        }
+    };
+    let result = match action.unwrap_or(TasksAction::List) {
+        TasksAction::List => core.beads.open(50).await,
+        TasksAction::Show { id } => core.beads.show(&id).await.map(|b| vec![b]),
+        TasksAction::New { title } => core
+            .beads
+            .create(&title.join(" "), "gasclaw-cli")
+            .await
+            .map(|b| vec![b]),
+        TasksAction::Done { id } => core
+            .beads
+            .close(&id, "closed with gasclaw tasks done")
+            .await
+            .map(|b| vec![b]),
+    };
+    match result {
+        Ok(b) => {
+            print(b);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gasclaw: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `gasclaw run`: see [`crate::run`].

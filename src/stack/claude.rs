@@ -155,3 +155,17 @@ mod tests {
         assert_eq!(s["skipDangerousModePermissionPrompt"], true);
     }
 }
+
+/// `claude --version` → `2.1.197`.
+pub async fn version(
+    runner: &super::Runner,
+    timeout: std::time::Duration,
+) -> Result<String, StackError> {
+    let out = runner
+        .run_ok(&super::Invocation::new("claude", timeout).arg("--version"))
+        .await?;
+    super::parse_semver(&out.stdout).ok_or_else(|| StackError::Unexpected {
+        program: "claude",
+        detail: format!("--version printed {:?}", out.stdout.trim()),
+    })
+}

@@ -48,6 +48,64 @@ pub struct Target {
     pub thread_id: Option<i32>,
 }
 
+/// What the bot reports to `/healthz` and `/metrics`.
+#[derive(Default)]
+pub struct Telemetry {
+    commands: Mutex<std::collections::BTreeMap<(String, String), u64>>,
+    polling: std::sync::atomic::AtomicBool,
+    last_error: Mutex<Option<(Instant, String)>>,
+}
+
+/// The bot's health as `/healthz` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BotHealth {
+    pub polling: bool,
+    pub last_error: Option<String>,
+    pub last_error_secs_ago: Option<u64>,
+}
+
+impl Telemetry {
+    pub fn command(&self, name: &str, outcome: &str) {
+        let mut m = self.commands.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((name.to_string(), outcome.to_string()))
+            .or_default() += 1;
+    }
+
+    pub fn commands(&self) -> Vec<((String, String), u64)> {
+        self.commands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    fn started_polling(&self) {
+        self.polling
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn polling_failed(&self, why: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), why));
+    }
+
+    /// Polling, and no polling error in the last minute.
+    pub fn bot(&self) -> BotHealth {
+        let err = self
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let ago = err.as_ref().map(|(t, _)| t.elapsed().as_secs());
+        BotHealth {
+            polling: self.polling.load(std::sync::atomic::Ordering::Relaxed)
+                && ago.is_none_or(|a| a > 60),
+            last_error: err.map(|(_, e)| e),
+            last_error_secs_ago: ago,
+        }
+    }
+}
+
 /// Everything handlers share. Never `Debug`: it holds the bot token.
 pub struct Ctx {
     pub core: Arc<Core>,
@@ -56,6 +114,7 @@ pub struct Ctx {
     pub locales: Arc<Locales>,
     pub catalogue: Arc<Catalogue>,
     pub confirms: confirm::Confirmations,
+    pub telemetry: Arc<Telemetry>,
     pub audit: audit::Audit,
     pub username: String,
     strangers: Mutex<HashMap<u64, Instant>>,
@@ -191,6 +250,7 @@ fn truncate(s: &str, n: usize) -> String {
 /// Logs update-listener errors; a 409 means another process polls this token.
 struct ListenerErrors {
     core: Arc<Core>,
+    telemetry: Arc<Telemetry>,
 }
 
 impl ErrorHandler<RequestError> for ListenerErrors {
@@ -199,6 +259,7 @@ impl ErrorHandler<RequestError> for ListenerErrors {
         error: RequestError,
     ) -> futures_util::future::BoxFuture<'static, ()> {
         Box::pin(async move {
+            self.telemetry.polling_failed(send::describe(&error));
             match &error {
                 RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
                     tracing::error!(
@@ -260,7 +321,9 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
     });
     let errors = Arc::new(ListenerErrors {
         core: ctx.core.clone(),
+        telemetry: ctx.telemetry.clone(),
     });
+    ctx.telemetry.started_polling();
     if let Err(e) = dispatcher
         .try_dispatch_with_listener(listener, errors)
         .await
@@ -276,6 +339,7 @@ pub fn context(
     pools: Option<Arc<KeyPools>>,
     monitor: Option<Arc<crate::monitor::Monitor>>,
     locales: Arc<Locales>,
+    telemetry: Arc<Telemetry>,
     username: String,
 ) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
     let home = core.config().home.clone();
@@ -287,6 +351,7 @@ pub fn context(
         locales,
         catalogue: Arc::new(catalogue),
         confirms: confirm::Confirmations::default(),
+        telemetry,
         audit: audit::Audit::new(home.join("audit.log")),
         username,
         strangers: Mutex::default(),

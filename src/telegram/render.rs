@@ -501,6 +501,79 @@ pub fn split_text(text: &str, limit: usize) -> Vec<String> {
     parts
 }
 
+pub fn versions(tr: Tr<'_>, v: &[crate::core::versions::ProgramVersion]) -> String {
+    let mut s = format!("<b>{}</b>\n", tr.t("versions-title", &[]));
+    for p in v {
+        let installed = match (&p.installed, &p.problem) {
+            (Some(i), _) => esc(i),
+            (None, Some(why)) if why == "not installed" => tr.t("version-missing", &[]),
+            (None, Some(why)) => tr.t("version-unknown", &[("why", why)]),
+            (None, None) => tr.t("version-missing", &[]),
+        };
+        let pin = match (&p.pinned, p.differs()) {
+            (Some(pin), true) => format!(" ⚠️ {}", tr.t("version-pinned", &[("version", pin)])),
+            _ => String::new(),
+        };
+        s.push_str(&format!("<code>{}</code> {installed}{pin}\n", p.program));
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn tasks(tr: Tr<'_>, list: &[crate::stack::beads::Bead]) -> String {
+    if list.is_empty() {
+        return tr.t("tasks-none", &[]);
+    }
+    let mut s = format!(
+        "<b>{}</b>\n",
+        tr.t("tasks-title", &[("n", &list.len().to_string())])
+    );
+    for b in list {
+        s.push_str(&format!(
+            "<code>{}</code> P{} {} <i>{}</i>\n",
+            esc(&b.id),
+            b.priority.unwrap_or(2),
+            esc(&b.title),
+            esc(b.status.as_deref().unwrap_or("open"))
+        ));
+    }
+    fit(s.trim_end(), tr)
+}
+
+pub fn task(tr: Tr<'_>, b: &crate::stack::beads::Bead) -> String {
+    let mut s = format!("<b>{}</b> <code>{}</code>\n", esc(&b.title), esc(&b.id));
+    s.push_str(
+        &tr.t(
+            "task-meta",
+            &[
+                ("status", b.status.as_deref().unwrap_or("open")),
+                ("priority", &format!("P{}", b.priority.unwrap_or(2))),
+                ("by", b.created_by.as_deref().unwrap_or("?")),
+                (
+                    "at",
+                    b.created_at
+                        .as_deref()
+                        .map(|t| t.get(..16).unwrap_or(t))
+                        .unwrap_or("?"),
+                ),
+            ],
+        ),
+    );
+    if let Some(d) = b.description.as_deref().filter(|d| !d.is_empty()) {
+        s.push_str(&format!("\n\n{}", esc(d)));
+    }
+    fit(&s, tr)
+}
+
+pub fn beads_error(tr: Tr<'_>, e: &crate::stack::beads::BeadsError) -> String {
+    use crate::stack::beads::BeadsError;
+    let text = match e {
+        BeadsError::NoDatabase => tr.t("tasks-no-db", &[]),
+        BeadsError::NotFound(id) => tr.t("task-not-found", &[("id", id)]),
+        other => tr.t("error-internal", &[("error", &other.to_string())]),
+    };
+    format!("⚠️ {text}")
+}
+
 /// A program's output in a preformatted block.
 pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
     let body = if output.trim().is_empty() {

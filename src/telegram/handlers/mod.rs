@@ -7,14 +7,19 @@ mod agents;
 mod alerts;
 mod ask;
 mod bootstrap;
+mod done;
 mod exec;
 mod help;
 mod keys;
 mod mute;
+mod newtask;
 mod restart;
 mod status;
 mod stop;
+mod task;
+mod tasks;
 mod unmute;
+mod version;
 
 use std::sync::Arc;
 
@@ -124,6 +129,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         }
     };
     let Some(spec) = ctx.catalogue.get(&parsed.name) else {
+        ctx.telemetry.command("unknown", "unknown");
         send::message(
             &bot,
             target,
@@ -135,6 +141,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         return Ok(());
     };
     if role < spec.role {
+        ctx.telemetry.command(&spec.name, "refused");
         let text = tr.t(
             "not-allowed",
             &[
@@ -149,6 +156,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     let args = match spec.parse_args(parsed.args) {
         Ok(a) => a,
         Err(e) => {
+            ctx.telemetry.command(&spec.name, "usage");
             send::message(
                 &bot,
                 target,
@@ -427,21 +435,14 @@ pub async fn execute(
         Action::Unmute => unmute::run(ctx, bot, &req).await,
         Action::Alerts => alerts::run(ctx, bot, &req).await,
         Action::Ask => ask::run(ctx, bot, &req).await,
-        _ => {
-            // Catalogue actions built in other issues answer here until then.
-            let tr = req.tr(ctx);
-            send::message(
-                bot,
-                req.target,
-                &tr.t("unknown-command", &[("name", &req.spec.name)]),
-                None,
-                req.reply_to,
-            )
-            .await
-            .map(|_| ())
-            .map_err(Into::into)
-        }
+        Action::Version => version::run(ctx, bot, &req).await,
+        Action::Tasks => tasks::run(ctx, bot, &req).await,
+        Action::Task => task::run(ctx, bot, &req).await,
+        Action::Newtask => newtask::run(ctx, bot, &req).await,
+        Action::Done => done::run(ctx, bot, &req).await,
     };
+    ctx.telemetry
+        .command(&name, if result.is_ok() { "ok" } else { "error" });
     if let Err(e) = result {
         // A short reply to the person, the cause in the log.
         tracing::error!(command = %name, error = %format!("{e:#}"), "command failed");

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Open tasks (beads) as JSON, newest first.
+exec gasclaw tasks list --json

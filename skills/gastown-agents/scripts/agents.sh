@@ -1,0 +1,3 @@
+#!/bin/sh
+# The agents and whether each runs, as JSON.
+exec gasclaw agents --json

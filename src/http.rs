@@ -1,0 +1,286 @@
+//! `GASCLAW_HTTP_ADDR`: `/healthz` (200 when the bot polls and the monitor
+//! cycles, with the last cycle as JSON) and `/metrics` (Prometheus text:
+//! checks, alerts, commands, proxy requests, key cooldowns). The metrics are
+//! built from the live state at each scrape, so nothing is counted twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::health::CheckStatus;
+use crate::keys::KeyPools;
+use crate::keys::proxy::ProxyMetrics;
+use crate::monitor::Monitor;
+use crate::notify::Outbox;
+use crate::telegram::Telemetry;
+
+pub struct HttpState {
+    pub monitor: Arc<Monitor>,
+    pub pools: Arc<KeyPools>,
+    pub proxy: Arc<ProxyMetrics>,
+    pub outbox: Arc<Outbox>,
+    pub telemetry: Arc<Telemetry>,
+    pub interval: Duration,
+}
+
+pub fn router(state: Arc<HttpState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<HttpState>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn healthz(State(s): State<Arc<HttpState>>) -> Response {
+    let cycle = s.monitor.last_cycle();
+    let now = chrono::Utc::now();
+    // A cycle is due every interval; allow a slow one (healing) some slack.
+    let max_age = s.interval * 3 + Duration::from_secs(60);
+    let cycle_age = cycle
+        .as_ref()
+        .map(|c| (now - c.at).num_seconds().max(0) as u64);
+    let monitor_ok = cycle_age.is_some_and(|a| a <= max_age.as_secs());
+    let bot = s.telemetry.bot();
+    let ok = monitor_ok && bot.polling;
+    let body = json!({
+        "ok": ok,
+        "bot": bot,
+        "monitor": {"ok": monitor_ok, "last_cycle_age_secs": cycle_age, "last_cycle": cycle},
+        "alerts_queued": s.outbox.len(),
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+type Labels = Vec<(String, String)>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn gauge_family() -> Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>> {
+    Family::default()
+}
+
+fn counter_family() -> Family<Labels, Counter> {
+    Family::default()
+}
+
+async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
+    let mut reg = Registry::default();
+
+    let up = gauge_family();
+    let latency = gauge_family();
+    let mut cycle_ts = None;
+    if let Some(c) = s.monitor.last_cycle() {
+        for check in &c.report.checks {
+            let l = labels(&[("check", check.name.name())]);
+            up.get_or_create(&l)
+                .set(if check.status == CheckStatus::Ok {
+                    1.0
+                } else {
+                    0.0
+                });
+            latency
+                .get_or_create(&l)
+                .set(check.latency_ms as f64 / 1000.0);
+        }
+        cycle_ts = Some((
+            c.at.timestamp() as f64,
+            c.report.activity.last_commit_age_secs,
+        ));
+    }
+    reg.register(
+        "gasclaw_check_up",
+        "1 when the check is ok, 0 when down or unknown",
+        up,
+    );
+    reg.register(
+        "gasclaw_check_latency_seconds",
+        "How long the check took",
+        latency,
+    );
+    if let Some((ts, age)) = cycle_ts {
+        let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+        g.set(ts);
+        reg.register(
+            "gasclaw_monitor_last_cycle_timestamp_seconds",
+            "When the monitor last cycled",
+            g,
+        );
+        if let Some(age) = age {
+            let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+            g.set(age as f64);
+            reg.register(
+                "gasclaw_activity_last_commit_age_seconds",
+                "Age of the agents' newest commit",
+                g,
+            );
+        }
+    }
+
+    let sent: Counter = Counter::default();
+    sent.inc_by(
+        s.outbox
+            .stats
+            .sent
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    reg.register("gasclaw_alerts_sent", "Alerts Telegram accepted", sent);
+    let dropped: Counter = Counter::default();
+    dropped.inc_by(
+        s.outbox
+            .stats
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    reg.register(
+        "gasclaw_alerts_dropped",
+        "Alerts Telegram refused as invalid",
+        dropped,
+    );
+    let queued: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+    queued.set(s.outbox.len() as f64);
+    reg.register(
+        "gasclaw_alerts_queued",
+        "Alerts waiting in the outbox",
+        queued,
+    );
+
+    let commands = counter_family();
+    for ((name, outcome), n) in s.telemetry.commands() {
+        commands
+            .get_or_create(&labels(&[("command", &name), ("outcome", &outcome)]))
+            .inc_by(n);
+    }
+    reg.register(
+        "gasclaw_commands",
+        "Chat commands by name and outcome",
+        commands,
+    );
+
+    let snap = s.proxy.snapshot();
+    let requests = counter_family();
+    for (status, hint, n) in &snap.requests {
+        let key = if hint.is_empty() {
+            "none"
+        } else {
+            hint.as_str()
+        };
+        requests
+            .get_or_create(&labels(&[("status", &status.to_string()), ("key", key)]))
+            .inc_by(*n);
+    }
+    reg.register(
+        "gasclaw_proxy_requests",
+        "Proxied model requests by status and key hint",
+        requests,
+    );
+    let retries: Counter = Counter::default();
+    retries.inc_by(snap.retries);
+    reg.register(
+        "gasclaw_proxy_retries",
+        "Requests replayed on another key",
+        retries,
+    );
+    let upstream_errors: Counter = Counter::default();
+    upstream_errors.inc_by(snap.upstream_errors);
+    reg.register(
+        "gasclaw_proxy_upstream_errors",
+        "Upstream unreachable or timing out",
+        upstream_errors,
+    );
+
+    let cooldown = gauge_family();
+    let pool_keys = gauge_family();
+    let status = s.pools.status();
+    for (pool, p) in [("agents", &status.agents), ("overseer", &status.overseer)] {
+        for k in &p.keys {
+            cooldown
+                .get_or_create(&labels(&[("pool", pool), ("key", &k.hint)]))
+                .set(k.cooldown_secs_left.unwrap_or(0) as f64);
+        }
+        for (state, n) in [
+            ("available", p.available),
+            ("cooling", p.cooling),
+            ("invalid", p.invalid),
+        ] {
+            pool_keys
+                .get_or_create(&labels(&[("pool", pool), ("state", state)]))
+                .set(n as f64);
+        }
+    }
+    reg.register(
+        "gasclaw_key_cooldown_seconds",
+        "Seconds until a key is usable again (0: available)",
+        cooldown,
+    );
+    reg.register("gasclaw_pool_keys", "Keys per pool and state", pool_keys);
+
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+/// `gasclaw healthcheck`: asks the running gasclaw's `/healthz`.
+pub async fn healthcheck(addr: std::net::SocketAddr) -> Result<String, String> {
+    let url = format!("http://{addr}/healthz");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client.get(&url).send().await.map_err(|e| {
+        format!(
+            "{url}: {}",
+            if e.is_connect() {
+                "nothing listens (is gasclaw run up?)".to_string()
+            } else {
+                e.to_string()
+            }
+        )
+    })?;
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("{url} answered {status}: {body}"))
+    }
+}

@@ -1,0 +1,31 @@
+//! `/newtask <title>` (operators): a new bead, created by the person.
+
+use std::sync::Arc;
+
+use super::{Request, send};
+use crate::telegram::{Ctx, Tg, render};
+
+pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+    let tr = req.tr(ctx);
+    let actor = format!("telegram:{}", req.user);
+    let text = match ctx
+        .core
+        .beads
+        .create(req.arg("title").unwrap_or(""), &actor)
+        .await
+    {
+        Ok(b) => {
+            req.audit(ctx, "ok", Some(&b.id));
+            format!(
+                "✅ {}",
+                tr.t("task-created", &[("id", &b.id), ("title", &b.title)])
+            )
+        }
+        Err(e) => {
+            req.audit(ctx, "failed", Some(&e.to_string()));
+            render::beads_error(tr, &e)
+        }
+    };
+    send::message(bot, req.target, &text, None, req.reply_to).await?;
+    Ok(())
+}

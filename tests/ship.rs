@@ -1,0 +1,485 @@
+//! Shipping it: the OpenClaw skills (front matter, and every script run
+//! against the fake stack), Beads in chat, versions and the update check,
+//! and the HTTP endpoints (`/healthz`, `/metrics` parsed as Prometheus text).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+use gasclaw::fakes::bot_api::updates::{self, User};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(180);
+
+/// The front matter of a SKILL.md as key → raw value.
+fn front_matter(text: &str) -> BTreeMap<String, String> {
+    let body = text
+        .strip_prefix("---\n")
+        .expect("SKILL.md starts with ---");
+    let end = body.find("\n---\n").expect("front matter ends with ---");
+    body[..end]
+        .lines()
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn skills() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo_root().join("skills"))
+        .expect("skills/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_skill_has_valid_front_matter_and_its_scripts() {
+    let names: Vec<String> = skills()
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ais-orchestrator",
+            "gastown-agents",
+            "gastown-health",
+            "gastown-keys",
+            "gastown-update"
+        ]
+    );
+    for dir in skills() {
+        let text = std::fs::read_to_string(dir.join("SKILL.md")).expect("SKILL.md");
+        let fm = front_matter(&text);
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        assert_eq!(
+            fm.get("name"),
+            Some(&name),
+            "{name}: name must match the directory"
+        );
+        assert!(
+            fm.get("description").is_some_and(|d| d.len() > 20),
+            "{name}: description"
+        );
+        assert!(
+            matches!(
+                fm.get("user-invocable").map(String::as_str),
+                Some("true" | "false")
+            ),
+            "{name}"
+        );
+        let meta: Value = serde_json::from_str(fm.get("metadata").expect("metadata"))
+            .expect("metadata is one-line JSON");
+        assert_eq!(
+            meta["openclaw"]["requires"]["bins"],
+            serde_json::json!(["gasclaw"]),
+            "{name}"
+        );
+        assert!(
+            fm.keys().all(
+                |k| ["name", "description", "user-invocable", "metadata"].contains(&k.as_str())
+            ),
+            "{name}: {fm:?}"
+        );
+        // Every script the instructions name exists and is executable.
+        for word in text.split_whitespace() {
+            if let Some(rest) = word.trim_matches('`').strip_prefix("{baseDir}/") {
+                let script = dir.join(rest.trim_end_matches(['`', ',', '.', ';']));
+                let mode = std::fs::metadata(&script)
+                    .unwrap_or_else(|_| panic!("{name}: {} missing", script.display()))
+                    .permissions();
+                use std::os::unix::fs::PermissionsExt;
+                assert!(
+                    mode.mode() & 0o111 != 0,
+                    "{} not executable",
+                    script.display()
+                );
+            }
+        }
+    }
+}
+
+async fn script(env: &TestEnv, skill: &str, name: &str, args: &[&str]) -> (Option<i32>, String) {
+    // Scripts run as the gateway runs them: from the installed copy, with
+    // gasclaw on PATH.
+    let path = env
+        .home
+        .join(".openclaw/skills")
+        .join(skill)
+        .join("scripts")
+        .join(name);
+    assert!(path.exists(), "{} not installed", path.display());
+    let bin = gasclaw_bin();
+    let dir = bin.parent().expect("bin dir");
+    let out = tokio::process::Command::new(&path)
+        .args(args)
+        .env_clear()
+        .envs(&env.vars)
+        .env("PATH", format!("{}:{}", dir.display(), env.vars["PATH"]))
+        .output()
+        .await
+        .expect("run script");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A sample's number, whatever type the parser gave it (OpenMetrics
+/// counters read as untyped by a 0.0.4 parser).
+fn num(v: &prometheus_parse::Value) -> f64 {
+    match v {
+        prometheus_parse::Value::Counter(x)
+        | prometheus_parse::Value::Gauge(x)
+        | prometheus_parse::Value::Untyped(x) => *x,
+        _ => f64::NAN,
+    }
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn skill_scripts_run_against_the_fake_stack() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        // The installed copies keep their run bits.
+        use std::os::unix::fs::PermissionsExt;
+        let m = std::fs::metadata(
+            env.home
+                .join(".openclaw/skills/gastown-health/scripts/status.sh"),
+        )
+        .expect("installed");
+        assert_eq!(m.permissions().mode() & 0o777, 0o755);
+        // The fake openclaw lists them as eligible (gasclaw on PATH).
+        let (code, out) = script(&env, "gastown-health", "status.sh", &[]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(json(&out)["checks"].as_array().map(Vec::len), Some(5));
+        let (code, out) = script(&env, "gastown-keys", "keys.sh", &[]).await;
+        assert_eq!(code, Some(0));
+        assert_eq!(json(&out)["agents"]["total"], 2);
+        let (code, out) = script(&env, "gastown-update", "check.sh", &[]).await;
+        let v = json(&out);
+        assert_eq!(v.as_array().map(Vec::len), Some(6), "{v}");
+        // The fakes report other versions than the pins: reported, exit 1.
+        assert_eq!(code, Some(1));
+        let (code, out) = script(&env, "gastown-agents", "agents.sh", &[]).await;
+        assert_eq!(code, Some(0));
+        assert!(json(&out)["agents"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x["name"] == "mayor" && x["running"] == true)
+        }));
+        let (code, out) = script(&env, "gastown-agents", "restart.sh", &["mayor"]).await;
+        assert_eq!(code, Some(0), "{out}");
+        let (code, _) = script(&env, "gastown-agents", "restart.sh", &["rm -rf"]).await;
+        assert_eq!(code, Some(2));
+        let (code, out) = script(
+            &env,
+            "ais-orchestrator",
+            "newtask.sh",
+            &["Write", "the", "parser"],
+        )
+        .await;
+        assert_eq!(code, Some(0), "{out}");
+        let id = json(&out)[0]["id"].as_str().expect("id").to_string();
+        assert!(id.starts_with("hq-"), "{id}");
+        let (_, out) = script(&env, "ais-orchestrator", "tasks.sh", &[]).await;
+        assert_eq!(json(&out)[0]["title"], "Write the parser");
+        let (_, out) = script(&env, "ais-orchestrator", "task.sh", &[&id]).await;
+        assert_eq!(json(&out)[0]["id"], id.as_str());
+        let (code, out) = script(&env, "ais-orchestrator", "done.sh", &[&id]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(json(&out)[0]["status"], "closed");
+        let (_, out) = script(&env, "ais-orchestrator", "tasks.sh", &[]).await;
+        assert_eq!(json(&out), serde_json::json!([]));
+        // The exec allowlist holds exactly gasclaw and the skills' scripts.
+        let approvals = env.json(env.home.join(".openclaw/fake-approvals.json"));
+        let patterns: Vec<&str> = approvals["agents"]["main"]["allowlist"]
+            .as_array()
+            .expect("allowlist")
+            .iter()
+            .filter_map(|e| e["pattern"].as_str())
+            .collect();
+        assert_eq!(patterns.len(), 2, "{patterns:?}");
+        assert!(
+            patterns[0].ends_with("/gasclaw") && patterns[1].ends_with("/skills/*/scripts/*"),
+            "{patterns:?}"
+        );
+        let cfg = env.json(env.home.join(".openclaw/openclaw.json"));
+        assert_eq!(cfg["tools"]["exec"]["mode"], "allowlist");
+    });
+}
+
+#[test]
+fn beads_versions_and_the_http_endpoints_through_run() {
+    run_test(T, async {
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_ALLOW_IDS", "7002")
+            .set("MONITOR_INTERVAL", "2");
+        let run = env.start_run(&tg).await;
+        let owner = User::new(OWNER_ID, "Owner");
+        let say = |text: &str| {
+            let tg = tg.clone();
+            let floor = tg.calls().last().map(|c| c.seq).unwrap_or(0);
+            tg.push_update(updates::private_text(&owner, text));
+            async move {
+                tg.wait_for(
+                    |c| {
+                        c.seq > floor
+                            && c.method == "sendmessage"
+                            && c.chat_id() == Some(OWNER_ID as i64)
+                    },
+                    Duration::from_secs(20),
+                )
+                .await
+                .expect("reply")
+                .text()
+                .to_string()
+            }
+        };
+        // Beads in chat.
+        assert_eq!(say("/tasks").await, "No open tasks.");
+        let created = say("/newtask Fix the flaky test").await;
+        assert!(
+            created.starts_with("✅ Created hq-") && created.ends_with(": Fix the flaky test"),
+            "{created}"
+        );
+        let id = created
+            .trim_start_matches("✅ Created ")
+            .split(':')
+            .next()
+            .expect("id")
+            .to_string();
+        say("/newtask Second thing").await;
+        let list = say("/tasks").await;
+        assert!(list.contains("Open tasks (2, newest first)"), "{list}");
+        assert!(
+            list.find("Second thing") < list.find("Fix the flaky test"),
+            "newest first: {list}"
+        );
+        let one = say(&format!("/task {id}")).await;
+        assert!(
+            one.contains("<b>Fix the flaky test</b>") && one.contains("by telegram:Owner"),
+            "{one}"
+        );
+        assert!(
+            say(&format!("/done {id}"))
+                .await
+                .contains(&format!("Closed {id}"))
+        );
+        assert_eq!(say("/task hq-zzzz").await, "⚠️ No task matches hq-zzzz.");
+        let member_tries = {
+            let stranger_op = User::new(7002, "Op");
+            let floor = tg.calls().last().map(|c| c.seq).unwrap_or(0);
+            tg.push_update(updates::private_text(&stranger_op, "/done hq-abcd"));
+            tg.wait_for(
+                |c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(7002),
+                Duration::from_secs(20),
+            )
+            .await
+            .expect("reply")
+            .text()
+            .to_string()
+        };
+        assert!(
+            member_tries.contains("No task matches"),
+            "operators may close: {member_tries}"
+        );
+        env.fault("BD_DOWN", "1");
+        let down = say("/tasks").await;
+        assert!(down.contains("connection refused"), "{down}");
+        env.clear_fault("BD_DOWN");
+
+        // Versions: every program, with a timeout, "not installed" when missing.
+        let v = say("/version").await;
+        for p in ["gasclaw", "gt", "dolt", "bd", "openclaw", "claude"] {
+            assert!(v.contains(&format!("<code>{p}</code>")), "{v}");
+        }
+        assert!(
+            v.contains("1.0.1")
+                && v.contains("2.3.1")
+                && v.contains("1.0.5")
+                && v.contains("2026.9.6"),
+            "{v}"
+        );
+        assert!(
+            v.contains("pinned 2.1.332"),
+            "the fake claude's 2.1.197 differs from the pin: {v}"
+        );
+
+        // /healthz: 200 once the bot polls and the monitor cycled.
+        let base = format!("http://127.0.0.1:{}", env.ports.http);
+        let mut health = Value::Null;
+        for _ in 0..50 {
+            let r = reqwest::get(format!("{base}/healthz"))
+                .await
+                .expect("healthz");
+            if r.status() == 200 {
+                health = r.json().await.expect("json");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(health["ok"], true, "{health}");
+        assert_eq!(health["bot"]["polling"], true);
+        assert_eq!(
+            health["monitor"]["last_cycle"]["report"]["checks"]
+                .as_array()
+                .map(Vec::len),
+            Some(5)
+        );
+        let hc = env.gasclaw(&["healthcheck"], T).await;
+        assert_eq!(hc.code, Some(0), "{hc:?}");
+
+        // /metrics parses as Prometheus text with the promised families.
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+        let names: std::collections::BTreeSet<&str> =
+            scrape.samples.iter().map(|s| s.metric.as_str()).collect();
+        for m in [
+            "gasclaw_check_up",
+            "gasclaw_check_latency_seconds",
+            "gasclaw_alerts_sent_total",
+            "gasclaw_alerts_queued",
+            "gasclaw_commands_total",
+            "gasclaw_key_cooldown_seconds",
+            "gasclaw_pool_keys",
+        ] {
+            assert!(names.contains(m), "{m} missing from {names:?}");
+        }
+        let mayor_up = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "gasclaw_check_up" && s.labels.get("check") == Some("mayor"))
+            .expect("mayor check");
+        assert_eq!(num(&mayor_up.value), 1.0);
+        let tasks_ok = scrape
+            .samples
+            .iter()
+            .find(|s| {
+                s.metric == "gasclaw_commands_total"
+                    && s.labels.get("command") == Some("tasks")
+                    && s.labels.get("outcome") == Some("ok")
+            })
+            .expect("commands by name and outcome");
+        assert!(num(&tasks_ok.value) >= 3.0, "{:?}", tasks_ok.value);
+        for s in secrets() {
+            assert!(
+                !text.contains(s)
+                    && !serde_json::to_string(&health)
+                        .unwrap_or_default()
+                        .contains(s)
+            );
+        }
+
+        assert_eq!(sigterm(run).await, Some(0));
+        // Down: healthcheck says so.
+        let hc = env.gasclaw(&["healthcheck"], T).await;
+        assert_eq!(hc.code, Some(1), "{hc:?}");
+        assert!(hc.stdout.contains("nothing listens"), "{hc:?}");
+        tg.stop();
+    });
+}
+
+#[test]
+fn proxy_requests_show_in_metrics_by_status_and_key_hint() {
+    run_test(T, async {
+        let kimi = gasclaw::fakes::kimi::FakeKimi::start().await.expect("kimi");
+        kimi.script(
+            AGENT_KEYS[0],
+            "A",
+            vec![gasclaw::fakes::kimi::Reply::RateLimited { retry_after: None }],
+        );
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("KIMI_BASE_URL", &kimi.base_url());
+        let run = env.start_run(&tg).await;
+        let settings = env.json(env.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        let r = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/v1/messages", env.ports.proxy))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200);
+        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("parse");
+        let by = |metric: &str, pairs: &[(&str, &str)]| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == metric && pairs.iter().all(|(k, v)| s.labels.get(k) == Some(v))
+                })
+                .map(|s| s.value.clone())
+        };
+        let n = |m: &str, l: &[(&str, &str)]| {
+            by(m, l)
+                .map(|v| num(&v))
+                .unwrap_or_else(|| panic!("{m} {l:?} missing: {text}"))
+        };
+        assert_eq!(
+            n(
+                "gasclaw_proxy_requests_total",
+                &[("status", "200"), ("key", "…0002")]
+            ),
+            1.0
+        );
+        assert_eq!(n("gasclaw_proxy_retries_total", &[]), 1.0);
+        assert!(
+            n(
+                "gasclaw_key_cooldown_seconds",
+                &[("pool", "agents"), ("key", "…0001")]
+            ) > 250.0
+        );
+        assert_eq!(
+            n(
+                "gasclaw_pool_keys",
+                &[("pool", "agents"), ("state", "cooling")]
+            ),
+            1.0
+        );
+        assert_eq!(sigterm(run).await, Some(0));
+        tg.stop();
+        kimi.stop();
+    });
+}
