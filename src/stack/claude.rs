@@ -109,6 +109,20 @@ fn write_json(path: &Path, v: &Map<String, Value>) -> Result<bool, StackError> {
     .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
 }
 
+/// `claude --version` → `2.1.197`.
+pub async fn version(
+    runner: &super::Runner,
+    timeout: std::time::Duration,
+) -> Result<String, StackError> {
+    let out = runner
+        .run_ok(&super::Invocation::new("claude", timeout).arg("--version"))
+        .await?;
+    super::parse_semver(&out.stdout).ok_or_else(|| StackError::Unexpected {
+        program: "claude",
+        detail: format!("--version printed {:?}", out.stdout.trim()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,18 +168,4 @@ mod tests {
         assert_eq!(s["permissions"]["defaultMode"], "bypassPermissions");
         assert_eq!(s["skipDangerousModePermissionPrompt"], true);
     }
-}
-
-/// `claude --version` → `2.1.197`.
-pub async fn version(
-    runner: &super::Runner,
-    timeout: std::time::Duration,
-) -> Result<String, StackError> {
-    let out = runner
-        .run_ok(&super::Invocation::new("claude", timeout).arg("--version"))
-        .await?;
-    super::parse_semver(&out.stdout).ok_or_else(|| StackError::Unexpected {
-        program: "claude",
-        detail: format!("--version printed {:?}", out.stdout.trim()),
-    })
 }
