@@ -68,7 +68,7 @@ mod tests {
             owner_id: 1,
             allow_ids: vec![2],
             group_ids: vec![-100],
-            api_url: "https://api.telegram.org/".parse().unwrap(),
+            api_url: "https://api.telegram.org/".parse().expect("test value"),
             rate_limit: true,
         }
     }

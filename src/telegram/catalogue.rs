@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn builtin_catalogue_loads() {
-        let c = Catalogue::load(None).unwrap();
+        let c = Catalogue::load(None).expect("test value");
         for n in [
             "start",
             "help",
@@ -408,10 +408,10 @@ mod tests {
         ] {
             assert!(c.get(n).is_some(), "{n}");
         }
-        let r = c.get("restart").unwrap();
+        let r = c.get("restart").expect("test value");
         assert!(r.confirm && r.role == Role::Operator);
         assert_eq!(r.usage(), "/restart <dolt|daemon|mayor|gateway|agents>");
-        assert_eq!(c.get("stop").unwrap().role, Role::Owner);
+        assert_eq!(c.get("stop").expect("test value").role, Role::Owner);
         assert!(
             c.for_role(Role::Member)
                 .iter()
@@ -421,9 +421,12 @@ mod tests {
 
     #[test]
     fn arguments_are_validated() {
-        let c = Catalogue::load(None).unwrap();
-        let r = c.get("restart").unwrap();
-        assert_eq!(r.parse_args("  Mayor ").unwrap()[0].value, "mayor");
+        let c = Catalogue::load(None).expect("test value");
+        let r = c.get("restart").expect("test value");
+        assert_eq!(
+            r.parse_args("  Mayor ").expect("test value")[0].value,
+            "mayor"
+        );
         let e = r.parse_args("").unwrap_err();
         assert_eq!(e.valid, ["dolt", "daemon", "mayor", "gateway", "agents"]);
         let e = r.parse_args("deacon").unwrap_err();
@@ -432,34 +435,34 @@ mod tests {
             r.parse_args("mayor now").is_err(),
             "extra words are refused"
         );
-        let k = c.get("keys").unwrap();
-        assert!(k.parse_args("").unwrap().is_empty());
-        let v = k.parse_args("clear …abcd").unwrap();
+        let k = c.get("keys").expect("test value");
+        assert!(k.parse_args("").expect("test value").is_empty());
+        let v = k.parse_args("clear …abcd").expect("test value");
         assert_eq!(
             (v[0].value.as_str(), v[1].value.as_str()),
             ("clear", "…abcd")
         );
         assert!(k.parse_args("clear a;b").is_err());
-        let logs = c.get("logs").unwrap();
+        let logs = c.get("logs").expect("test value");
         assert_eq!(
-            logs.parse_args("daemon").unwrap()[0].value,
+            logs.parse_args("daemon").expect("test value")[0].value,
             "{gt_root}/daemon/daemon.log"
         );
     }
 
     #[test]
     fn operator_files_extend_and_bad_ones_name_their_file() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test value");
         std::fs::write(
             dir.path().join("feed.toml"),
             "name = \"feed\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"gt\"\nargv = [\"feed\", \"--plain\", \"-n\", \"{count}\"]\n[description]\nen = \"Town events\"\n[[args]]\nname = \"count\"\nkind = \"pattern\"\npattern = \"^[0-9]{1,3}$\"\n",
         )
-        .unwrap();
-        let c = Catalogue::load(Some(dir.path())).unwrap();
-        let f = c.get("feed").unwrap();
+        .expect("test value");
+        let c = Catalogue::load(Some(dir.path())).expect("test value");
+        let f = c.get("feed").expect("test value");
         assert_eq!(f.description_in("zh-CN").as_deref(), Some("Town events"));
         assert!(f.parse_args("20").is_ok() && f.parse_args("x").is_err());
-        std::fs::write(dir.path().join("bad.toml"), "name = \"bad\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"x\"\nargv = [\"{nope}\"]\nhelp = \"k\"\n").unwrap();
+        std::fs::write(dir.path().join("bad.toml"), "name = \"bad\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"x\"\nargv = [\"{nope}\"]\nhelp = \"k\"\n").expect("test value");
         let e = Catalogue::load(Some(dir.path())).unwrap_err();
         assert!(
             e.to_string().contains("bad.toml") && e.to_string().contains("{nope}"),
@@ -469,7 +472,7 @@ mod tests {
             dir.path().join("bad.toml"),
             "name = \"bad\"\nrole = \"boss\"\naction = \"help\"\nhelp = \"k\"\n",
         )
-        .unwrap();
+        .expect("test value");
         assert!(Catalogue::load(Some(dir.path())).is_err());
     }
 }

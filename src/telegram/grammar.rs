@@ -42,18 +42,21 @@ mod tests {
 
     #[test]
     fn commands_and_addressees() {
-        let p = parse("/restart  mayor ").unwrap();
+        let p = parse("/restart  mayor ").expect("test value");
         assert_eq!(
             (p.name.as_str(), p.addressee, p.args),
             ("restart", None, "mayor")
         );
-        let p = parse("/Status@Gas_Bot").unwrap();
+        let p = parse("/Status@Gas_Bot").expect("test value");
         assert_eq!(
             (p.name.as_str(), p.addressee, p.args),
             ("status", Some("Gas_Bot"), "")
         );
         assert!(is_for_me(&p, "gas_bot"));
-        assert!(!is_for_me(&parse("/status@other_bot").unwrap(), "gas_bot"));
+        assert!(!is_for_me(
+            &parse("/status@other_bot").expect("test value"),
+            "gas_bot"
+        ));
         assert!(parse("hello").is_none());
         assert!(parse("/").is_none());
         assert!(parse("/ status").is_none());

@@ -95,7 +95,7 @@ fn each_locale(f: impl Fn(Tr<'_>) -> String, name: &str) {
 
 #[test]
 fn snapshots() {
-    let cat = Catalogue::load(None).unwrap();
+    let cat = Catalogue::load(None).expect("test value");
     each_locale(
         |tr| help(tr, Role::Owner, &cat.for_role(Role::Owner)),
         "help-owner",
@@ -140,7 +140,7 @@ fn snapshots() {
         },
         "agents-error",
     );
-    let restart = cat.get("restart").unwrap();
+    let restart = cat.get("restart").expect("test value");
     each_locale(
         |tr| usage_error(tr, &restart, &restart.parse_args("deacon").unwrap_err()),
         "usage",
@@ -240,11 +240,11 @@ fn long_output_is_cut_with_a_note_and_stays_valid() {
     let html = exec_output(tr, "seq", &big);
     assert!(html.chars().count() <= MAX_TEXT);
     assert!(html.contains("cut here"));
-    crate::fakes::bot_api::parse_html(&html).unwrap();
+    crate::fakes::bot_api::parse_html(&html).expect("test value");
     // One huge line with entities: never split an entity or a tag.
     let line = "&".repeat(5000);
     let html = fit(&format!("<b>{}</b>", esc(&line)), tr);
-    crate::fakes::bot_api::parse_html(&html).unwrap();
+    crate::fakes::bot_api::parse_html(&html).expect("test value");
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn split_text_keeps_words_and_entities_whole() {
     assert!(parts.len() > 10);
     for p in &parts {
         assert!(p.chars().count() <= 500, "{}", p.chars().count());
-        crate::fakes::bot_api::parse_html(p).unwrap();
+        crate::fakes::bot_api::parse_html(p).expect("test value");
     }
     let joined = parts
         .join(" ")
