@@ -15,9 +15,10 @@ use teloxide::prelude::*;
 fn a_burst_of_100_alerts_to_one_group_draws_no_429() {
     common::run_test(Duration::from_secs(120), async {
         let tg = common::fake_telegram(true).await;
-        let bot = Bot::new(tg.token())
-            .set_api_url(tg.url().parse().expect("url"))
-            .throttle(gasclaw::telegram::limits(true));
+        let bot = gasclaw::telegram::Tg::new(
+            Bot::new(tg.token()).set_api_url(tg.url().parse().expect("url")),
+            true,
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = Arc::new(Outbox::open(dir.path()).expect("outbox"));
         let group = ChatTarget {

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod confirm;
 pub mod grammar;
 mod handlers;
+pub mod limit;
 pub mod overseer;
 pub mod render;
 pub mod send;
@@ -20,8 +21,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::{Dispatcher, UpdateFilterExt};
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
@@ -36,9 +35,39 @@ use crate::keys::KeyPools;
 use auth::{Access, Role};
 use catalogue::Catalogue;
 
-/// The bot type every handler takes: outgoing sends are rate limited below
-/// Telegram's limits (unless `TELEGRAM_RATE_LIMIT=off`).
-pub type Tg = Throttle<Bot>;
+/// The bot every handler takes: teloxide's `Bot` plus the limiter that keeps
+/// outgoing messages below Telegram's limits (`send::message` waits on it;
+/// `TELEGRAM_RATE_LIMIT=off` disables it). Never `Debug`: the bot holds the
+/// token.
+#[derive(Clone)]
+pub struct Tg {
+    bot: Bot,
+    limiter: Arc<limit::Limiter>,
+}
+
+impl Tg {
+    pub fn new(bot: Bot, rate_limit: bool) -> Tg {
+        Tg {
+            bot,
+            limiter: Arc::new(limit::Limiter::new(rate_limit)),
+        }
+    }
+
+    pub fn bot(&self) -> &Bot {
+        &self.bot
+    }
+
+    pub fn limiter(&self) -> &limit::Limiter {
+        &self.limiter
+    }
+}
+
+impl std::ops::Deref for Tg {
+    type Target = Bot;
+    fn deref(&self) -> &Bot {
+        &self.bot
+    }
+}
 
 /// Where a reply goes: the chat, and the forum topic when the message came
 /// from one.
@@ -148,7 +177,7 @@ impl Ctx {
 }
 
 /// Builds the bot: token and API URL from the configuration, its own HTTP
-/// client (timeouts above the long-poll timeout), and the throttle.
+/// client (timeouts above the long-poll timeout), and the rate limiter.
 pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
     let cfg = &core.config().telegram;
     let client = teloxide::net::default_reqwest_settings()
@@ -157,27 +186,7 @@ pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
         .context("building the Telegram HTTP client")?;
     let bot =
         Bot::with_client(cfg.bot_token.expose_secret(), client).set_api_url(cfg.api_url.clone());
-    Ok(bot.throttle(limits(cfg.rate_limit)))
-}
-
-/// The outgoing limits: Telegram's (~1/s per chat, 20/min per group, 30/s
-/// overall), or effectively none when rate limiting is switched off.
-pub fn limits(rate_limit: bool) -> Limits {
-    if rate_limit {
-        Limits {
-            messages_per_sec_chat: 1,
-            messages_per_min_chat: 20,
-            messages_per_min_channel_or_supergroup: 20,
-            messages_per_sec_overall: 30,
-        }
-    } else {
-        Limits {
-            messages_per_sec_chat: 10_000,
-            messages_per_min_chat: 600_000,
-            messages_per_min_channel_or_supergroup: 600_000,
-            messages_per_sec_overall: 10_000,
-        }
-    }
+    Ok(Tg::new(bot, cfg.rate_limit))
 }
 
 /// Asks Telegram who we are. A bad token is fatal (clear message); network
@@ -282,15 +291,15 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
     let handler = dptree::entry()
         .branch(Update::filter_message().endpoint(handlers::on_message))
         .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), handler)
-        .dependencies(dptree::deps![ctx.clone()])
+    let mut dispatcher = Dispatcher::builder(bot.bot().clone(), handler)
+        .dependencies(dptree::deps![ctx.clone(), bot.clone()])
         // Edited messages, channel posts and the rest are ignored quietly.
         .default_handler(|_| async {})
         .error_handler(Arc::new(|e: anyhow::Error| async move {
             tracing::error!(error = %format!("{e:#}"), "a handler failed");
         }))
         .build();
-    let listener = Polling::builder(bot.clone())
+    let listener = Polling::builder(bot.bot().clone())
         .timeout(Duration::from_secs(10))
         .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
         .backoff_strategy(|n| {

@@ -1,5 +1,5 @@
 //! Sending and editing with Telegram's errors handled: 429 waits for
-//! `retry_after` (edits and callback answers bypass the throttle), 5xx and
+//! `retry_after`, 5xx and
 //! network errors retry with backoff, "not modified" is success, anything
 //! else is reported to the caller.
 
@@ -66,6 +66,8 @@ pub async fn message(
 ) -> Result<Message, RequestError> {
     let mut last = None;
     for attempt in 0..ATTEMPTS {
+        // Every attempt is a send Telegram counts.
+        bot.limiter().acquire(to.chat_id).await;
         let mut req = bot
             .send_message(ChatId(to.chat_id), html.to_string())
             .parse_mode(ParseMode::Html);
