@@ -447,24 +447,25 @@ impl Openclaw {
     ) -> Result<String, ChatError> {
         let url = format!("http://127.0.0.1:{}/v1/chat/completions", self.port);
         let body = json!({"model": "openclaw", "messages": [{"role": "user", "content": text}], "user": user});
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| ChatError::Failed(e.to_string()))?;
-        let send = client
+        // One shared client (building one per call costs milliseconds).
+        let send = self
+            .http
             .post(&url)
+            .timeout(timeout)
             .bearer_auth(token.expose_secret())
             .json(&body)
             .send();
         let resp = match tokio::time::timeout(timeout, send).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) if e.is_connect() => return Err(ChatError::Down),
+            Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
         let text = match tokio::time::timeout(timeout, resp.text()).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
+            Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),
             Ok(Ok(t)) => t,
         };

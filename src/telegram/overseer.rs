@@ -47,7 +47,13 @@ pub async fn relay(
     let stop_typing = typing.clone();
     let b = bot.clone();
     // Telegram shows "typing…" for about 5 s: refresh it until the answer.
+    // A quick answer needs none, so the first one waits a moment (and the
+    // question goes to the gateway without competing with it).
     let typing_task = tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            _ = typing.cancelled() => return,
+        }
         loop {
             let mut req = b.send_chat_action(ChatId(target.chat_id), ChatAction::Typing);
             if let Some(t) = target.thread_id {
