@@ -40,6 +40,20 @@ fn skills() -> Vec<PathBuf> {
 }
 
 #[test]
+fn tasks_without_a_town_say_so_clearly() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        let out = env.gasclaw(&["tasks"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stderr
+                .contains("the town has no task database yet (run bootstrap)"),
+            "{out:?}"
+        );
+    });
+}
+
+#[test]
 fn every_skill_has_valid_front_matter_and_its_scripts() {
     let names: Vec<String> = skills()
         .iter()
@@ -212,7 +226,7 @@ fn skill_scripts_run_against_the_fake_stack() {
         let (_, out) = script(&env, "ais-orchestrator", "tasks.sh", &[]).await;
         assert_eq!(json(&out), serde_json::json!([]));
         // The exec allowlist holds exactly gasclaw and the skills' scripts.
-        let approvals = env.json(env.home.join(".openclaw/fake-approvals.json"));
+        let approvals = env.json(env.home.join(".openclaw/exec-approvals.json"));
         let patterns: Vec<&str> = approvals["agents"]["main"]["allowlist"]
             .as_array()
             .expect("allowlist")

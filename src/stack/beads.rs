@@ -102,7 +102,9 @@ impl Beads {
             .unwrap_or_else(|| out.error_message());
         Err(if err.contains("no beads database") {
             BeadsError::NoDatabase
-        } else if err.contains("no issue found") {
+        } else if err.contains("no issue found") || err.contains("no issues found") {
+            // `show` says "no issues found matching the provided IDs";
+            // `close`/`update` say "no issue found matching \"id\"".
             BeadsError::NotFound(subject.to_string())
         } else {
             BeadsError::Failed(err.trim_start_matches("Error: ").to_string())
