@@ -38,10 +38,20 @@ fn fakes_dir() -> anyhow::Result<PathBuf> {
     )
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// Four distinct free loopback ports (all held until all are chosen).
+fn free_ports() -> anyhow::Result<[u16; 4]> {
+    let held = [
+        std::net::TcpListener::bind("127.0.0.1:0")?,
+        std::net::TcpListener::bind("127.0.0.1:0")?,
+        std::net::TcpListener::bind("127.0.0.1:0")?,
+        std::net::TcpListener::bind("127.0.0.1:0")?,
+    ];
+    Ok([
+        held[0].local_addr()?.port(),
+        held[1].local_addr()?.port(),
+        held[2].local_addr()?.port(),
+        held[3].local_addr()?.port(),
+    ])
 }
 
 /// Telegram HTML to terminal text.
@@ -102,6 +112,7 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     let kimi = FakeKimi::start().await?;
+    let ports = free_ports()?;
     let mut env: BTreeMap<&str, String> = BTreeMap::new();
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", fakes.display());
     for (k, v) in [
@@ -124,10 +135,10 @@ pub async fn run() -> anyhow::Result<()> {
         ("GT_RIG_URL", project.display().to_string()),
         ("PROJECT_DIR", project.display().to_string()),
         ("GT_AGENT_COUNT", "3".into()),
-        ("DOLT_PORT", free_port()?.to_string()),
-        ("GATEWAY_PORT", free_port()?.to_string()),
-        ("KIMI_PROXY_PORT", free_port()?.to_string()),
-        ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", free_port()?)),
+        ("DOLT_PORT", ports[0].to_string()),
+        ("GATEWAY_PORT", ports[1].to_string()),
+        ("KIMI_PROXY_PORT", ports[2].to_string()),
+        ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", ports[3])),
         ("GASCLAW_HOME", home.join(".gasclaw").display().to_string()),
         (
             "FAKE_STACK_DIR",

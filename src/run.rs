@@ -147,7 +147,12 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
     tasks.push(tokio::spawn(outbox.clone().run(bot.clone(), stop.clone())));
     let locales = Arc::new(Locales::embedded());
-    let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
+    let monitor = Monitor::new(
+        core.clone(),
+        outbox.clone(),
+        locales.clone(),
+        Some(pools.clone()),
+    );
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
     let http_addr = core.config().http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)

@@ -429,3 +429,62 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
         assert_eq!(w.stop().await, Some(0));
     });
 }
+
+#[test]
+fn key_pool_events_are_alerted_and_recover() {
+    run_test(T, async {
+        let kimi = gasclaw::fakes::kimi::FakeKimi::start().await.expect("kimi");
+        // Key 1 is refused as invalid, then key 2 answers 429: all cooling.
+        kimi.script(
+            AGENT_KEYS[0],
+            "A",
+            vec![gasclaw::fakes::kimi::Reply::Unauthorized],
+        );
+        kimi.script(
+            AGENT_KEYS[1],
+            "B",
+            vec![gasclaw::fakes::kimi::Reply::RateLimited { retry_after: None }],
+        );
+        let w = World::start(|e| {
+            e.set("KIMI_BASE_URL", &kimi.base_url())
+                .set("KEY_COOLDOWN", "4");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let settings = w.env.json(w.env.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        let r = reqwest::Client::new()
+            .post(format!(
+                "http://127.0.0.1:{}/v1/messages",
+                w.env.ports.proxy
+            ))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 429);
+        w.wait_text(
+            "key …0001 was refused by Kimi as invalid",
+            Duration::from_secs(15),
+        )
+        .await;
+        w.wait_text(
+            "<b>agent keys</b>: all cooling, the first returns in",
+            Duration::from_secs(15),
+        )
+        .await;
+        // The cooldown (4 s) ends; the next cycle notices.
+        w.wait_text(
+            "<b>agent keys</b>: available again after",
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(w.count("all cooling"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.stop().await, Some(0));
+        kimi.stop();
+    });
+}

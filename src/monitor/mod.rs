@@ -107,10 +107,18 @@ pub struct Monitor {
     heal: Mutex<BTreeMap<Service, heal::HealState>>,
     pub mutes: Mutes,
     last_cycle: Mutex<Option<CycleSummary>>,
+    /// The live key pools (in `gasclaw run`): reading their status each
+    /// cycle is what notices cooldowns ending and raises "recovered".
+    pools: Option<Arc<crate::keys::KeyPools>>,
 }
 
 impl Monitor {
-    pub fn new(core: Arc<Core>, outbox: Arc<Outbox>, locales: Arc<Locales>) -> Arc<Monitor> {
+    pub fn new(
+        core: Arc<Core>,
+        outbox: Arc<Outbox>,
+        locales: Arc<Locales>,
+        pools: Option<Arc<crate::keys::KeyPools>>,
+    ) -> Arc<Monitor> {
         let cfg = core.config();
         let mut recipients = vec![ChatTarget {
             chat_id: cfg.telegram.owner_id as i64,
@@ -141,6 +149,7 @@ impl Monitor {
             heal: Mutex::default(),
             mutes,
             last_cycle: Mutex::default(),
+            pools,
         })
     }
 
@@ -198,6 +207,9 @@ impl Monitor {
     }
 
     fn core_pools_status(&self) -> Option<crate::keys::PoolsStatus> {
+        if let Some(p) = &self.pools {
+            return Some(p.status());
+        }
         let cfg = self.core.config();
         crate::keys::KeyPools::read_status(
             &cfg.home,
@@ -211,6 +223,10 @@ impl Monitor {
     /// One cycle: check everything, alert on transitions, heal.
     pub async fn cycle(&self) {
         let started = Instant::now();
+        if let Some(p) = &self.pools {
+            // Ends cooldowns whose time has come (events follow).
+            let _ = p.status();
+        }
         let report = self.core.status().await;
         let now = Utc::now();
         for c in &report.checks {

@@ -228,19 +228,24 @@ fn checks(tr: Tr<'_>, checks: &[crate::core::health::Check]) -> String {
     s
 }
 
+/// "Agents: 2 of 3 available, 1 cooling, 0 invalid".
+fn pool_line(tr: Tr<'_>, name_key: &str, pool: &crate::keys::PoolStatus) -> String {
+    tr.t(
+        "keys-pool",
+        &[
+            ("pool", &tr.raw(name_key, &[])),
+            ("available", &pool.available.to_string()),
+            ("total", &pool.total.to_string()),
+            ("cooling", &pool.cooling.to_string()),
+            ("invalid", &pool.invalid.to_string()),
+        ],
+    )
+}
+
 fn pools_summary(tr: Tr<'_>, p: &PoolsStatus) -> String {
     let mut s = String::new();
     for (key, pool) in [("pool-agents", &p.agents), ("pool-overseer", &p.overseer)] {
-        s.push_str(&tr.t(
-            "keys-pool",
-            &[
-                ("pool", &tr.raw(key, &[])),
-                ("available", &pool.available.to_string()),
-                ("total", &pool.total.to_string()),
-                ("cooling", &pool.cooling.to_string()),
-                ("invalid", &pool.invalid.to_string()),
-            ],
-        ));
+        s.push_str(&pool_line(tr, key, pool));
         s.push('\n');
     }
     s
@@ -269,16 +274,7 @@ pub fn activity(tr: Tr<'_>, a: &ActivityReport) -> String {
 pub fn keys(tr: Tr<'_>, p: &PoolsStatus) -> String {
     let mut s = format!("<b>{}</b>\n", tr.t("keys-title", &[]));
     for (key, pool) in [("pool-agents", &p.agents), ("pool-overseer", &p.overseer)] {
-        s.push_str(&tr.t(
-            "keys-pool",
-            &[
-                ("pool", &tr.raw(key, &[])),
-                ("available", &pool.available.to_string()),
-                ("total", &pool.total.to_string()),
-                ("cooling", &pool.cooling.to_string()),
-                ("invalid", &pool.invalid.to_string()),
-            ],
-        ));
+        s.push_str(&pool_line(tr, key, pool));
         s.push('\n');
         for k in &pool.keys {
             let uses = k.uses.to_string();

@@ -59,8 +59,18 @@ pub fn node_bin_dir() -> PathBuf {
 
 /// A free loopback port (the OS picks it; the listener is closed at once).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    free_ports(1)[0]
+}
+
+/// `n` distinct free loopback ports: every listener is held until all are
+/// chosen, so the OS cannot hand out the same port twice.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
 }
 
 pub struct Ports {
@@ -143,11 +153,12 @@ impl TestEnv {
             &["commit", "-q", "--allow-empty", "-m", "first"],
             None,
         );
+        let p = free_ports(4);
         let ports = Ports {
-            dolt: free_port(),
-            gateway: free_port(),
-            proxy: free_port(),
-            http: free_port(),
+            dolt: p[0],
+            gateway: p[1],
+            proxy: p[2],
+            http: p[3],
         };
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
@@ -284,7 +295,13 @@ impl TestEnv {
             .expect("gt on PATH");
         let mut all = vec![];
         all.extend_from_slice(args);
-        self.tool(exe.to_str().expect("utf8"), &all, &self.town.clone())
+        // gt finds the town through GT_ROOT when the cwd is elsewhere.
+        let cwd = if self.town.is_dir() {
+            self.town.clone()
+        } else {
+            self.dir.path().to_path_buf()
+        };
+        self.tool(exe.to_str().expect("utf8"), &all, &cwd)
     }
 
     /// The fakes' call log.

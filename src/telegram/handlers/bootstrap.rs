@@ -24,17 +24,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
     let first = render::bootstrap_progress(tr, &[], &[], None);
-    let id = match status {
-        Some(id) => {
-            send::edit(bot, req.target.chat_id, id, &first, None).await?;
-            id
-        }
-        None => {
-            send::message(bot, req.target, &first, None, req.reply_to)
-                .await?
-                .id
-        }
-    };
+    let id = super::status_message(bot, &req, status, &first).await?;
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

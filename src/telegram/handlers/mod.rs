@@ -455,6 +455,46 @@ pub async fn execute(
     Ok(())
 }
 
+/// Shows `text` in the message to edit in place (the confirmation prompt),
+/// or in a new reply; returns its id for the later edits.
+pub async fn status_message(
+    bot: &Tg,
+    req: &Request,
+    status: Option<MessageId>,
+    text: &str,
+) -> anyhow::Result<MessageId> {
+    Ok(match status {
+        Some(id) => {
+            send::edit(bot, req.target.chat_id, id, text, None).await?;
+            id
+        }
+        None => {
+            send::message(bot, req.target, text, None, req.reply_to)
+                .await?
+                .id
+        }
+    })
+}
+
+/// The monitor, or a reply saying it only runs inside `gasclaw run`.
+pub async fn monitor_or_say<'a>(
+    ctx: &'a Ctx,
+    bot: &Tg,
+    req: &Request,
+) -> anyhow::Result<Option<&'a Arc<crate::monitor::Monitor>>> {
+    if ctx.monitor.is_none() {
+        send::message(
+            bot,
+            req.target,
+            &req.tr(ctx).t("monitor-unavailable", &[]),
+            None,
+            req.reply_to,
+        )
+        .await?;
+    }
+    Ok(ctx.monitor.as_ref())
+}
+
 /// An error for a chat reply: Telegram errors described without internals.
 fn short_error(e: &anyhow::Error) -> String {
     match e.downcast_ref::<teloxide::RequestError>() {

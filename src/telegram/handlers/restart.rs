@@ -18,17 +18,7 @@ pub async fn run(
     let service: Service = req.arg("service").unwrap_or("").parse()?;
     let tr = req.tr(ctx);
     let text = format!("🔄 {}", tr.t("restarting", &[("service", service.name())]));
-    let id = match status {
-        Some(id) => {
-            send::edit(bot, req.target.chat_id, id, &text, None).await?;
-            id
-        }
-        None => {
-            send::message(bot, req.target, &text, None, req.reply_to)
-                .await?
-                .id
-        }
-    };
+    let id = super::status_message(bot, &req, status, &text).await?;
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
         let tr = req.tr(&ctx);

@@ -15,17 +15,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
     let text = format!("⏹ {}", tr.t("stopping", &[]));
-    let id = match status {
-        Some(id) => {
-            send::edit(bot, req.target.chat_id, id, &text, None).await?;
-            id
-        }
-        None => {
-            send::message(bot, req.target, &text, None, req.reply_to)
-                .await?
-                .id
-        }
-    };
+    let id = super::status_message(bot, &req, status, &text).await?;
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
         let report = ctx.core.stop().await;

@@ -7,15 +7,7 @@ use crate::telegram::{Ctx, Tg};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let Some(monitor) = &ctx.monitor else {
-        send::message(
-            bot,
-            req.target,
-            &tr.t("monitor-unavailable", &[]),
-            None,
-            req.reply_to,
-        )
-        .await?;
+    let Some(monitor) = super::monitor_or_say(ctx, bot, req).await? else {
         return Ok(());
     };
     let removed = monitor.mutes.unmute(req.arg("check").unwrap_or("all"));
