@@ -488,3 +488,103 @@ fn key_pool_events_are_alerted_and_recover() {
         kimi.stop();
     });
 }
+
+/// Waits until `/healthz` reports a finished monitor cycle.
+async fn first_cycle_done(w: &World) {
+    let url = format!("http://127.0.0.1:{}/healthz", w.env.ports.http);
+    let done = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(r) = reqwest::get(&url).await
+                && let Ok(v) = r.json::<serde_json::Value>().await
+                && !v["monitor"]["last_cycle"].is_null()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "no monitor cycle within 30 s");
+}
+
+#[test]
+fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
+    run_test(T, async {
+        use gasclaw::fakes::kimi::{FakeKimi, Reply};
+        let kimi = FakeKimi::start().await.expect("kimi");
+        // Key 1 is out (invalid); key 2 answers 429 three times, each time
+        // just after its 2 s cooldown ended: the pool flaps
+        // cooling → available → cooling three times within one 40 s cycle.
+        kimi.script(AGENT_KEYS[0], "A", vec![Reply::Unauthorized]);
+        kimi.script(
+            AGENT_KEYS[1],
+            "B",
+            vec![Reply::RateLimited { retry_after: None }; 3],
+        );
+        let w = World::start(|e| {
+            e.set("KIMI_BASE_URL", &kimi.base_url())
+                .set("KEY_COOLDOWN", "2")
+                .set("MONITOR_INTERVAL", "40");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        first_cycle_done(&w).await;
+        let settings = w.env.json(w.env.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("token")
+            .to_string();
+        let client = reqwest::Client::new();
+        for round in 0..3 {
+            let r = client
+                .post(format!(
+                    "http://127.0.0.1:{}/v1/messages",
+                    w.env.ports.proxy
+                ))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(r.status(), 429, "round {round}");
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
+        }
+        // The next cycle finds the pool usable and says so, once.
+        w.wait_text(
+            "<b>agent keys</b>: available again after",
+            Duration::from_secs(50),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(w.count("all cooling"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count("available again"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.stop().await, Some(0));
+        kimi.stop();
+    });
+}
+
+#[test]
+fn a_second_poller_is_alerted_and_its_end_is_recovered() {
+    run_test(T, async {
+        let w = World::start(|_| {}).await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
+        w.wait_text(
+            "another process is polling this bot token",
+            Duration::from_secs(40),
+        )
+        .await;
+        // The other poller is gone after two 409s; a minute without one
+        // is the monitor's proof, then it says so once.
+        w.wait_text("<b>telegram</b> recovered after", Duration::from_secs(100))
+            .await;
+        assert_eq!(
+            w.count("another process is polling"),
+            1,
+            "{:#?}",
+            w.texts(OWNER)
+        );
+        assert_eq!(w.count("<b>telegram</b> recovered"), 1);
+        assert_eq!(w.stop().await, Some(0));
+    });
+}

@@ -155,10 +155,19 @@ pub fn render(tr: Tr<'_>, id: CheckId, t: &Transition, detail: &str, word: &str)
                 )
             )
         }
-        (CheckId::Keys(_), Transition::Down | Transition::StillDown { .. }) => {
+        (CheckId::Keys(_), Transition::Down) => {
             format!(
                 "🔑 <b>{check}</b>: {}",
-                tr.t("mon-keys-cooling", &[("detail", detail)])
+                crate::telegram::render::esc(detail)
+            )
+        }
+        (CheckId::Keys(_), Transition::StillDown { for_ }) => {
+            format!(
+                "🔑 <b>{check}</b>: {}",
+                tr.t(
+                    "mon-keys-still",
+                    &[("for", &human_duration(for_.as_secs())), ("detail", detail)]
+                )
             )
         }
         (CheckId::Keys(_), Transition::Recovered { after }) => {

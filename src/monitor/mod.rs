@@ -25,8 +25,9 @@ use crate::telegram::render::Tr;
 
 pub use alerts::{AlertState, CheckId, Transition, render as render_alert};
 
-/// One sample of every kind of alert, for the locale snapshots.
-pub fn alerts_render_samples() -> Vec<(CheckId, Transition, String, &'static str)> {
+/// One sample of every kind of alert, for the locale snapshots. Details
+/// from programs stay as they are; gasclaw's own are localized.
+pub fn alerts_render_samples(tr: Tr<'_>) -> Vec<(CheckId, Transition, String, &'static str)> {
     use std::time::Duration;
     let m = Duration::from_secs(300);
     vec![
@@ -51,7 +52,7 @@ pub fn alerts_render_samples() -> Vec<(CheckId, Transition, String, &'static str
         (
             CheckId::Activity,
             Transition::Down,
-            "no commit for 65 min (deadline 60 min)".into(),
+            alerts::activity_detail(tr, 65 * 60, 3600),
             "late",
         ),
         (
@@ -63,8 +64,14 @@ pub fn alerts_render_samples() -> Vec<(CheckId, Transition, String, &'static str
         (
             CheckId::Keys(PoolKind::Agents),
             Transition::Down,
-            "the first returns in 4m 10s".into(),
+            tr.raw("mon-keys-cooling-detail", &[("wait", "4m 10s")]),
             "cooling",
+        ),
+        (
+            CheckId::Keys(PoolKind::Overseer),
+            Transition::StillDown { for_: m },
+            tr.raw("mon-keys-invalid-detail", &[]),
+            "invalid",
         ),
         (
             CheckId::Keys(PoolKind::Agents),
@@ -110,6 +117,30 @@ pub struct Monitor {
     /// The live key pools (in `gasclaw run`): reading their status each
     /// cycle is what notices cooldowns ending and raises "recovered".
     pools: Option<Arc<crate::keys::KeyPools>>,
+    /// When Telegram last answered 409 (another poller on the token).
+    last_conflict: Mutex<Option<Instant>>,
+}
+
+/// With another poller on the token, teloxide's polling meets a 409 at
+/// least every ~40 s (10 s long poll + at most 30 s backoff); a minute
+/// without one means the bot is alone again.
+const CONFLICT_QUIET: Duration = Duration::from_secs(60);
+
+/// Whether a pool has a usable key, and if not, why.
+fn pool_health(tr: Tr<'_>, p: &crate::keys::PoolStatus) -> (bool, String) {
+    if p.available > 0 || p.total == 0 {
+        return (true, String::new());
+    }
+    match p.keys.iter().filter_map(|k| k.cooldown_secs_left).min() {
+        Some(s) => (
+            false,
+            tr.raw(
+                "mon-keys-cooling-detail",
+                &[("wait", &crate::core::activity::human_duration(s))],
+            ),
+        ),
+        None => (false, tr.raw("mon-keys-invalid-detail", &[])),
+    }
 }
 
 impl Monitor {
@@ -150,6 +181,7 @@ impl Monitor {
             mutes,
             last_cycle: Mutex::default(),
             pools,
+            last_conflict: Mutex::default(),
         })
     }
 
@@ -223,12 +255,26 @@ impl Monitor {
     /// One cycle: check everything, alert on transitions, heal.
     pub async fn cycle(&self) {
         let started = Instant::now();
-        if let Some(p) = &self.pools {
-            // Ends cooldowns whose time has come (events follow).
-            let _ = p.status();
-        }
         let report = self.core.status().await;
         let now = Utc::now();
+        if let Some(p) = &self.pools {
+            // Sampled once per cycle (reading the status also ends the
+            // cooldowns whose time has come): a pool that flaps between
+            // cycles is one observation, not a message per flip. Going
+            // down is also alerted at once, from the pool's event.
+            let st = p.status();
+            for (kind, ps) in [
+                (PoolKind::Agents, &st.agents),
+                (PoolKind::Overseer, &st.overseer),
+            ] {
+                let (ok, detail) = pool_health(self.tr(), ps);
+                self.observe(CheckId::Keys(kind), ok, &detail, "cooling", now);
+            }
+        }
+        let conflict = *self.last_conflict.lock().unwrap_or_else(|e| e.into_inner());
+        if conflict.is_none_or(|t| t.elapsed() >= CONFLICT_QUIET) {
+            self.observe(CheckId::Telegram, true, "", "ok", now);
+        }
         for c in &report.checks {
             let id = CheckId::Service(c.name);
             let ok = c.status == CheckStatus::Ok;
@@ -309,9 +355,8 @@ impl Monitor {
                         );
                         self.observe(id, false, &detail, "cooling", now);
                     }
-                    KeyEvent::Recovered { pool } => {
-                        self.observe(CheckId::Keys(*pool), true, "", "ok", now);
-                    }
+                    // Recovery is the cycle's to say (see `cycle`), so a
+                    // pool flapping within a cycle is heard once.
                     KeyEvent::KeyInvalid { pool, hint, .. } => {
                         let html = format!(
                             "🔑 {}",
@@ -333,6 +378,8 @@ impl Monitor {
                     .remove(service);
             }
             Event::TelegramConflict => {
+                *self.last_conflict.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Instant::now());
                 let id = CheckId::Telegram;
                 let detail = self.tr().raw("mon-telegram-conflict", &[]);
                 self.observe(id, false, &detail, "conflict", now);

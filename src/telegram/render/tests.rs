@@ -224,9 +224,15 @@ fn snapshots() {
     );
     each_locale(|tr| alerts(tr, &[], &[]), "alerts-empty");
     use crate::monitor::alerts_render_samples;
-    for (i, (id, t, detail, word)) in alerts_render_samples().into_iter().enumerate() {
+    let l = Locales::embedded();
+    let n = alerts_render_samples(Tr::new(&l, "en")).len();
+    for i in 0..n {
+        let (id, ..) = alerts_render_samples(Tr::new(&l, "en"))[i].clone();
         each_locale(
-            |tr| crate::monitor::render_alert(tr, id, &t, &detail, word),
+            |tr| {
+                let (id, t, detail, word) = alerts_render_samples(tr)[i].clone();
+                crate::monitor::render_alert(tr, id, &t, &detail, word)
+            },
             &format!("monitor-{i:02}-{}", id.mute_name()),
         );
     }
