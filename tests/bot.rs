@@ -771,6 +771,53 @@ fn a_bad_token_fails_run_at_start_with_a_clear_message() {
 }
 
 #[test]
+fn long_work_in_one_chat_never_blocks_another() {
+    run_test(T, async {
+        let w = World::start().await;
+        // Starting the mayor takes 8 s.
+        w.env.fault("GT_SLOW", "mayor start=8");
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = w
+            .say(updates::private_text(&o, "/restart mayor"), OWNER_ID as i64)
+            .await;
+        let msg = bot_message(&w, &chat, &prompt);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
+        w.tg.wait_for(
+            |c| c.seq > floor && c.text().contains("Restarting mayor"),
+            WAIT,
+        )
+        .await
+        .expect("started");
+        // A member asks in the group while the restart runs.
+        let group = Chat::group(GROUP, "team");
+        let member = User::new(MEMBER, "Member");
+        let asked = std::time::Instant::now();
+        let r = w
+            .say(updates::group_text(&member, &group, "/activity"), GROUP)
+            .await;
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "the group waited {:?} for the DM's restart",
+            asked.elapsed()
+        );
+        assert!(!r.text().is_empty());
+        assert!(
+            !w.tg
+                .calls()
+                .iter()
+                .any(|c| c.text().contains("mayor restarted:")),
+            "the restart was still running when the group was answered"
+        );
+        w.tg.wait_for(|c| c.text().contains("mayor restarted:"), WAIT)
+            .await
+            .expect("the restart finished");
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
 fn sigterm_during_a_running_command_exits_cleanly() {
     run_test(T, async {
         let w = World::start().await;

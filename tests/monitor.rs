@@ -588,3 +588,92 @@ fn a_second_poller_is_alerted_and_its_end_is_recovered() {
         assert_eq!(w.stop().await, Some(0));
     });
 }
+
+#[test]
+fn healing_and_a_persons_restart_never_work_on_a_service_at_once() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("AUTO_HEAL", "on");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        // Starting the mayor takes 4 s; the monitor's heal starts it.
+        w.env.fault("GT_SLOW", "mayor start=4");
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        let acts = || -> Vec<(f64, String)> {
+            w.env
+                .calls()
+                .iter()
+                .filter_map(|c| {
+                    let argv: Vec<&str> = c["argv"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|x| x.as_str())
+                        .collect();
+                    let line = argv.join(" ");
+                    (c["prog"] == "gt"
+                        && (line.starts_with("mayor start") || line.starts_with("mayor stop")))
+                    .then(|| (c["ts"].as_f64().unwrap_or(0.0), line))
+                })
+                .collect()
+        };
+        // The heal's slow `mayor start`: the first start after our stop.
+        let before = acts().len();
+        let heal_start = || {
+            acts()
+                .into_iter()
+                .enumerate()
+                .skip(before)
+                .find(|(_, (_, l))| l.starts_with("mayor start"))
+        };
+        w.env
+            .wait_until(
+                "the monitor starts healing the mayor",
+                Duration::from_secs(20),
+                || heal_start().is_some(),
+            )
+            .await;
+        let (heal_index, (heal_started, _)) = heal_start().expect("heal");
+        // Meanwhile a person asks for the same restart, and confirms.
+        let o = User::new(OWNER_ID, "Owner");
+        let chat = Chat::private(&o);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::private_text(&o, "/restart mayor"));
+        let prompt =
+            w.tg.wait_for(
+                |c| c.seq > floor && c.text().contains("Restart mayor?"),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("prompt");
+        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()
+            .expect("button")
+            .to_string();
+        let id = w.tg.sent_messages(OWNER).last().expect("sent").message_id;
+        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
+        w.tg.push_update(updates::callback(&o, &msg, &data));
+        w.tg.wait_for(
+            |c| {
+                c.text().contains("mayor restarted:")
+                    || c.text().contains("Restarting mayor failed")
+            },
+            Duration::from_secs(40),
+        )
+        .await
+        .expect("the person's restart finished");
+        // The person's restart touched the mayor only after the heal's
+        // 4-second start had finished.
+        let a = acts();
+        let persons = a
+            .get(heal_index + 1)
+            .unwrap_or_else(|| panic!("the person's restart ran no gt command: {a:?}"));
+        assert!(
+            persons.0 >= heal_started + 3.9,
+            "the person's `{}` began {:.2} s after the heal's start: {a:?}",
+            persons.1,
+            persons.0 - heal_started
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
