@@ -85,6 +85,30 @@ impl World {
         assert!(got.is_none(), "expected silence, got {got:?}");
     }
 
+    /// SIGTERM, then the exit code and everything `gasclaw run` logged.
+    async fn stop_with_log(&mut self) -> (Option<i32>, String) {
+        let mut run = self.run.take().expect("running");
+        let pid = run.id().expect("pid") as i32;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("kill");
+        let out = tokio::time::timeout(Duration::from_secs(30), async {
+            let status = run.wait().await.expect("wait");
+            let mut err = String::new();
+            if let Some(mut e) = run.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = e.read_to_string(&mut err).await;
+            }
+            (status.code(), err)
+        })
+        .await
+        .expect("exit");
+        self.tg.stop();
+        out
+    }
+
     async fn stop(mut self) -> Option<i32> {
         let code = sigterm(self.run.take().expect("running")).await;
         self.tg.stop();
@@ -644,25 +668,8 @@ fn telegram_errors_are_survived() {
                 .any(|c| c.response_status == 409)
         );
         let mut w = w;
-        let mut run = w.run.take().expect("run");
-        let pid = run.id().expect("pid") as i32;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .expect("kill");
-        let out = tokio::time::timeout(Duration::from_secs(30), async {
-            let status = run.wait().await.expect("wait");
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                let _ = e.read_to_string(&mut err).await;
-            }
-            (status, err)
-        })
-        .await
-        .expect("exit");
-        assert_eq!(out.0.code(), Some(0));
+        let out = w.stop_with_log().await;
+        assert_eq!(out.0, Some(0));
         assert!(
             out.1.contains("another process is polling this bot token"),
             "409 logged clearly: {}",
@@ -814,6 +821,50 @@ fn long_work_in_one_chat_never_blocks_another() {
             .await
             .expect("the restart finished");
         assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_failing_command_is_a_short_reply_and_a_log_line() {
+    run_test(T, async {
+        let mut w = World::start().await;
+        w.env.fault("GT_FAIL", "daemon start");
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = w
+            .say(
+                updates::private_text(&o, "/restart daemon"),
+                OWNER_ID as i64,
+            )
+            .await;
+        let msg = bot_message(&w, &chat, &prompt);
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
+        let failed =
+            w.tg.wait_for(
+                |c| c.seq > floor && c.text().contains("Restarting daemon failed"),
+                Duration::from_secs(40),
+            )
+            .await
+            .expect("the failure was reported to the person");
+        assert!(
+            failed.text().contains("`gt daemon start` failed")
+                && failed.text().chars().count() < 600,
+            "short, with the program's error: {}",
+            failed.text()
+        );
+        // The bot still answers.
+        let r = w
+            .say(updates::private_text(&o, "/activity"), OWNER_ID as i64)
+            .await;
+        assert!(!r.text().is_empty());
+        let (code, log) = w.stop_with_log().await;
+        assert_eq!(code, Some(0));
+        assert!(
+            log.contains("restart failed") && log.contains("`gt daemon start` failed"),
+            "the cause is logged: {log}"
+        );
+        assert!(!log.contains("panicked"), "{log}");
     });
 }
 

@@ -60,6 +60,10 @@ impl Core {
             Ok(r) => Err(format!("{}; then {}", r.action, r.check.detail)),
             Err(e) => Err(e.to_string()),
         };
+        match &event_result {
+            Ok(action) => tracing::info!(service = %service, by, action = %action, "restarted"),
+            Err(e) => tracing::warn!(service = %service, by, error = %e, "restart failed"),
+        }
         self.publish(Event::Restarted {
             service,
             by: by.to_string(),
