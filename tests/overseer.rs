@@ -184,6 +184,14 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             "{}",
             r.text()
         );
+        // Telegram shows "typing…" for about 5 s: it was refreshed
+        // throughout the 45 s wait.
+        let typing = tg
+            .calls_of("sendchataction")
+            .iter()
+            .filter(|c| c.seq > f && c.body["action"] == "typing")
+            .count();
+        assert!(typing >= 9, "typing… sent {typing} times in 45 s");
 
         // 7. The gateway stopped mid-conversation: "unavailable", see /status.
         kimi.set_default(Reply::Ok("OVERSEER-SAYS-HI".into()));
