@@ -528,6 +528,47 @@ fn a_wedged_dolt_and_an_spa_gateway_are_down() {
 }
 
 #[test]
+fn a_missing_program_is_named_not_an_os_error() {
+    run_test(T, async {
+        // Every fake but `gt` on PATH.
+        let without_gt = |env: &mut TestEnv| {
+            let fakes = repo_root().join("tests/fakes/bin");
+            for prog in ["dolt", "bd", "openclaw", "claude"] {
+                std::os::unix::fs::symlink(fakes.join(prog), env.bin.join(prog)).expect("symlink");
+            }
+            let path = format!("{}:/usr/bin:/bin", env.bin.display());
+            env.set("PATH", &path);
+        };
+        // A running town whose `gt` went missing.
+        let mut env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        without_gt(&mut env);
+        let out = env.gasclaw(&["status", "--json"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        let v = status_json(&out);
+        for name in ["daemon", "mayor", "agents"] {
+            let c = check(&v, name);
+            assert_ne!(c["status"], "ok", "{v}");
+            assert!(
+                c["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("`gt` not found on PATH"),
+                "{name}: {v}"
+            );
+        }
+        let _ = env.gasclaw(&["stop"], T).await;
+        // A fresh bootstrap without `gt`.
+        let mut env = TestEnv::new();
+        without_gt(&mut env);
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_ne!(out.code, Some(0), "{out:?}");
+        assert!(out.all().contains("`gt` not found on PATH"), "{out:?}");
+        assert!(!out.all().contains("No such file or directory"), "{out:?}");
+    });
+}
+
+#[test]
 fn a_hanging_program_hits_its_timeout_and_is_killed() {
     run_test(T, async {
         let mut env = TestEnv::new();
