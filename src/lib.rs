@@ -21,3 +21,22 @@ pub mod notify;
 pub mod run;
 pub mod stack;
 pub mod telegram;
+
+/// What every async unit test runs under: a bound, so a hang fails the
+/// test instead of stalling the suite.
+#[cfg(test)]
+pub(crate) mod testing {
+    pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+        bounded_for(std::time::Duration::from_secs(60), f).await
+    }
+
+    /// For tests on paused (virtual) time that legitimately wait long.
+    pub async fn bounded_for<F: std::future::Future>(
+        limit: std::time::Duration,
+        f: F,
+    ) -> F::Output {
+        tokio::time::timeout(limit, f)
+            .await
+            .unwrap_or_else(|_| panic!("the test did not finish within {limit:?}"))
+    }
+}

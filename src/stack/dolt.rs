@@ -219,51 +219,60 @@ mod tests {
 
     #[tokio::test]
     async fn greeting_means_serving() {
-        let port = serve_once(Some(greeting())).await;
-        let p = tokio::time::timeout(Duration::from_secs(5), probe(port))
-            .await
-            .unwrap();
-        assert_eq!(
-            p,
-            Probe::Serving {
-                version: "8.0.33".into()
-            }
-        );
+        crate::testing::bounded(async {
+            let port = serve_once(Some(greeting())).await;
+            let p = tokio::time::timeout(Duration::from_secs(5), probe(port))
+                .await
+                .unwrap();
+            assert_eq!(
+                p,
+                Probe::Serving {
+                    version: "8.0.33".into()
+                }
+            );
+        })
+        .await
     }
 
     #[tokio::test]
     async fn err_packet_means_refusing() {
-        let mut payload = vec![0xff, 0x10, 0x04];
-        payload.extend_from_slice(b"#08004Too many connections");
-        let mut pkt = (payload.len() as u32).to_le_bytes()[..3].to_vec();
-        pkt.push(0);
-        pkt.extend(payload);
-        let port = serve_once(Some(pkt)).await;
-        let p = tokio::time::timeout(Duration::from_secs(5), probe(port))
-            .await
-            .unwrap();
-        assert_eq!(
-            p,
-            Probe::Refusing {
-                code: 1040,
-                message: "Too many connections".into()
-            }
-        );
+        crate::testing::bounded(async {
+            let mut payload = vec![0xff, 0x10, 0x04];
+            payload.extend_from_slice(b"#08004Too many connections");
+            let mut pkt = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+            pkt.push(0);
+            pkt.extend(payload);
+            let port = serve_once(Some(pkt)).await;
+            let p = tokio::time::timeout(Duration::from_secs(5), probe(port))
+                .await
+                .unwrap();
+            assert_eq!(
+                p,
+                Probe::Refusing {
+                    code: 1040,
+                    message: "Too many connections".into()
+                }
+            );
+        })
+        .await
     }
 
     #[tokio::test]
     async fn silence_means_wedged_and_nothing_means_down() {
-        let port = serve_once(None).await;
-        let p = tokio::time::timeout(Duration::from_secs(10), probe(port))
-            .await
-            .unwrap();
-        assert!(matches!(p, Probe::Wedged { .. }), "{p:?}");
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let free = l.local_addr().unwrap().port();
-        drop(l);
-        let p = tokio::time::timeout(Duration::from_secs(5), probe(free))
-            .await
-            .unwrap();
-        assert!(matches!(p, Probe::Down { .. }), "{p:?}");
+        crate::testing::bounded(async {
+            let port = serve_once(None).await;
+            let p = tokio::time::timeout(Duration::from_secs(10), probe(port))
+                .await
+                .unwrap();
+            assert!(matches!(p, Probe::Wedged { .. }), "{p:?}");
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let free = l.local_addr().unwrap().port();
+            drop(l);
+            let p = tokio::time::timeout(Duration::from_secs(5), probe(free))
+                .await
+                .unwrap();
+            assert!(matches!(p, Probe::Down { .. }), "{p:?}");
+        })
+        .await
     }
 }

@@ -491,109 +491,128 @@ mod tests {
 
     #[tokio::test]
     async fn captures_output_and_exit_code() {
-        let r = runner();
-        let out = r
-            .run(
-                &Invocation::new("sh", Duration::from_secs(5))
-                    .args(["-c", "echo out; echo 'Error: boom' >&2; exit 3"]),
-            )
-            .await
-            .unwrap();
-        assert_eq!(out.code, Some(3));
-        assert_eq!(out.stdout.trim(), "out");
-        assert_eq!(out.error_message(), "Error: boom");
-        let err = out.ok().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`sh -c echo out; echo 'Error: boom' >&2; exit 3` failed (exit 3): Error: boom"
-        );
+        crate::testing::bounded(async {
+            let r = runner();
+            let out = r
+                .run(
+                    &Invocation::new("sh", Duration::from_secs(5))
+                        .args(["-c", "echo out; echo 'Error: boom' >&2; exit 3"]),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.code, Some(3));
+            assert_eq!(out.stdout.trim(), "out");
+            assert_eq!(out.error_message(), "Error: boom");
+            let err = out.ok().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "`sh -c echo out; echo 'Error: boom' >&2; exit 3` failed (exit 3): Error: boom"
+            );
+        })
+        .await
     }
 
     #[tokio::test]
     async fn missing_program_is_named() {
-        let err = runner()
-            .run(&Invocation::new(
-                "gt-does-not-exist",
-                Duration::from_secs(1),
-            ))
-            .await
-            .unwrap_err();
-        assert_eq!(err.to_string(), "`gt-does-not-exist` not found on PATH");
+        crate::testing::bounded(async {
+            let err = runner()
+                .run(&Invocation::new(
+                    "gt-does-not-exist",
+                    Duration::from_secs(1),
+                ))
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), "`gt-does-not-exist` not found on PATH");
+        })
+        .await
     }
 
     #[tokio::test]
     async fn timeout_kills_the_whole_group() {
-        let dir = tempfile::tempdir().unwrap();
-        let pidfile = dir.path().join("grandchild.pid");
-        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
-        let err = tokio::time::timeout(
-            Duration::from_secs(10),
-            runner().run(&Invocation::new("sh", Duration::from_millis(500)).args(["-c", &script])),
-        )
-        .await
-        .unwrap()
-        .unwrap_err();
-        assert!(matches!(err, ExecError::Timeout { .. }), "{err}");
-        let pid: u32 = std::fs::read_to_string(&pidfile)
+        crate::testing::bounded(async {
+            let dir = tempfile::tempdir().unwrap();
+            let pidfile = dir.path().join("grandchild.pid");
+            let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+            let err = tokio::time::timeout(
+                Duration::from_secs(10),
+                runner()
+                    .run(&Invocation::new("sh", Duration::from_millis(500)).args(["-c", &script])),
+            )
+            .await
             .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        // SIGKILL is asynchronous; give the kernel a moment.
-        for _ in 0..50 {
-            if !pid_alive(pid) {
-                break;
+            .unwrap_err();
+            assert!(matches!(err, ExecError::Timeout { .. }), "{err}");
+            let pid: u32 = std::fs::read_to_string(&pidfile)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            // SIGKILL is asynchronous; give the kernel a moment.
+            for _ in 0..50 {
+                if !pid_alive(pid) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!pid_alive(pid), "grandchild {pid} survived the timeout");
+            assert!(!pid_alive(pid), "grandchild {pid} survived the timeout");
+        })
+        .await
     }
 
     #[tokio::test]
     async fn secrets_are_redacted_and_explicit_env_applies() {
-        // SAFETY-free: the variable is only read by the child we spawn.
-        let out = runner()
-            .run(
-                &Invocation::new("sh", Duration::from_secs(5))
-                    .args([
-                        "-c",
-                        "echo key=sk-super-secret; echo scrub=${GASCLAW_TEST_SECRET:-gone}",
-                    ])
-                    .env("GASCLAW_TEST_SECRET", "present"),
-            )
-            .await
-            .unwrap();
-        assert!(out.stdout.contains("key=[redacted]"));
-        // Invocation env is applied after the scrub, so explicit env wins;
-        // inherited values are what the scrub removes.
-        assert!(out.stdout.contains("scrub=present"));
+        crate::testing::bounded(async {
+            // SAFETY-free: the variable is only read by the child we spawn.
+            let out = runner()
+                .run(
+                    &Invocation::new("sh", Duration::from_secs(5))
+                        .args([
+                            "-c",
+                            "echo key=sk-super-secret; echo scrub=${GASCLAW_TEST_SECRET:-gone}",
+                        ])
+                        .env("GASCLAW_TEST_SECRET", "present"),
+                )
+                .await
+                .unwrap();
+            assert!(out.stdout.contains("key=[redacted]"));
+            // Invocation env is applied after the scrub, so explicit env wins;
+            // inherited values are what the scrub removes.
+            assert!(out.stdout.contains("scrub=present"));
+        })
+        .await
     }
 
     #[tokio::test]
     async fn output_is_bounded() {
-        let out = runner()
-            .run(
-                &Invocation::new("sh", Duration::from_secs(10))
-                    .args(["-c", "head -c 2000000 /dev/zero | tr '\\0' x"]),
-            )
-            .await
-            .unwrap();
-        assert!(out.success());
-        assert_eq!(out.stdout.len(), MAX_CAPTURE);
+        crate::testing::bounded(async {
+            let out = runner()
+                .run(
+                    &Invocation::new("sh", Duration::from_secs(10))
+                        .args(["-c", "head -c 2000000 /dev/zero | tr '\\0' x"]),
+                )
+                .await
+                .unwrap();
+            assert!(out.success());
+            assert_eq!(out.stdout.len(), MAX_CAPTURE);
+        })
+        .await
     }
 
     #[tokio::test]
     async fn detached_grandchild_holding_the_pipe_does_not_hang() {
-        let out = tokio::time::timeout(
-            Duration::from_secs(5),
-            runner().run(
-                &Invocation::new("sh", Duration::from_secs(5))
-                    .args(["-c", "setsid sleep 3 & echo started"]),
-            ),
-        )
+        crate::testing::bounded(async {
+            let out = tokio::time::timeout(
+                Duration::from_secs(5),
+                runner().run(
+                    &Invocation::new("sh", Duration::from_secs(5))
+                        .args(["-c", "setsid sleep 3 & echo started"]),
+                ),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(out.stdout.contains("started"));
+        })
         .await
-        .unwrap()
-        .unwrap();
-        assert!(out.stdout.contains("started"));
     }
 }

@@ -109,30 +109,34 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn spaces_sends_per_chat_and_group() {
-        let l = Limiter::new(true);
-        let t0 = tokio::time::Instant::now();
-        l.acquire(7).await;
-        l.acquire(8).await;
-        assert!(
-            t0.elapsed() < Duration::from_millis(10),
-            "different chats go at once"
-        );
-        l.acquire(7).await;
-        assert!(t0.elapsed() >= PER_CHAT.window, "the same chat waits");
-        let l = Limiter::new(true);
-        let t0 = tokio::time::Instant::now();
-        for _ in 0..21 {
-            l.acquire(-100).await;
-        }
-        assert!(
-            t0.elapsed() >= PER_GROUP.window,
-            "the 21st message to a group waits a minute"
-        );
-        let off = Limiter::new(false);
-        let t0 = tokio::time::Instant::now();
-        for _ in 0..100 {
-            off.acquire(1).await;
-        }
-        assert!(t0.elapsed() < Duration::from_millis(10));
+        // Virtual time: minutes of rate-limit windows pass in milliseconds.
+        crate::testing::bounded_for(Duration::from_secs(3600), async {
+            let l = Limiter::new(true);
+            let t0 = tokio::time::Instant::now();
+            l.acquire(7).await;
+            l.acquire(8).await;
+            assert!(
+                t0.elapsed() < Duration::from_millis(10),
+                "different chats go at once"
+            );
+            l.acquire(7).await;
+            assert!(t0.elapsed() >= PER_CHAT.window, "the same chat waits");
+            let l = Limiter::new(true);
+            let t0 = tokio::time::Instant::now();
+            for _ in 0..21 {
+                l.acquire(-100).await;
+            }
+            assert!(
+                t0.elapsed() >= PER_GROUP.window,
+                "the 21st message to a group waits a minute"
+            );
+            let off = Limiter::new(false);
+            let t0 = tokio::time::Instant::now();
+            for _ in 0..100 {
+                off.acquire(1).await;
+            }
+            assert!(t0.elapsed() < Duration::from_millis(10));
+        })
+        .await
     }
 }
