@@ -85,6 +85,28 @@ impl World {
         assert!(got.is_none(), "expected silence, got {got:?}");
     }
 
+    /// The owner asks for `/restart <service>` in the DM and confirms; returns
+    /// once the bot says it is restarting.
+    async fn owner_restarts(&self, service: &str) {
+        let o = owner();
+        let chat = Chat::private(&o);
+        let prompt = self
+            .say(
+                updates::private_text(&o, &format!("/restart {service}")),
+                OWNER_ID as i64,
+            )
+            .await;
+        let msg = bot_message(self, &chat, &prompt);
+        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        self.tg
+            .push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
+        let started = format!("Restarting {service}");
+        self.tg
+            .wait_for(|c| c.seq > floor && c.text().contains(&started), WAIT)
+            .await
+            .expect("started");
+    }
+
     /// SIGTERM, then the exit code and everything `gasclaw run` logged.
     async fn stop_with_log(&mut self) -> (Option<i32>, String) {
         let mut run = self.run.take().expect("running");
@@ -783,20 +805,7 @@ fn long_work_in_one_chat_never_blocks_another() {
         let w = World::start().await;
         // Starting the mayor takes 8 s.
         w.env.fault("GT_SLOW", "mayor start=8");
-        let o = owner();
-        let chat = Chat::private(&o);
-        let prompt = w
-            .say(updates::private_text(&o, "/restart mayor"), OWNER_ID as i64)
-            .await;
-        let msg = bot_message(&w, &chat, &prompt);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
-        w.tg.wait_for(
-            |c| c.seq > floor && c.text().contains("Restarting mayor"),
-            WAIT,
-        )
-        .await
-        .expect("started");
+        w.owner_restarts("mayor").await;
         // A member asks in the group while the restart runs.
         let group = Chat::group(GROUP, "team");
         let member = User::new(MEMBER, "Member");
@@ -873,20 +882,7 @@ fn sigterm_during_a_running_command_exits_cleanly() {
     run_test(T, async {
         let w = World::start().await;
         w.env.fault("GT_SLOW", "mayor start=3");
-        let o = owner();
-        let chat = Chat::private(&o);
-        let prompt = w
-            .say(updates::private_text(&o, "/restart mayor"), OWNER_ID as i64)
-            .await;
-        let msg = bot_message(&w, &chat, &prompt);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
-        w.tg.wait_for(
-            |c| c.seq > floor && c.text().contains("Restarting mayor"),
-            WAIT,
-        )
-        .await
-        .expect("started");
+        w.owner_restarts("mayor").await;
         let start = std::time::Instant::now();
         assert_eq!(w.stop().await, Some(0));
         assert!(

@@ -67,6 +67,35 @@ impl World {
         );
     }
 
+    /// The owner sends `/restart mayor` and presses "confirm".
+    async fn owner_restarts_mayor(&self) {
+        let o = User::new(OWNER_ID, "Owner");
+        let chat = Chat::private(&o);
+        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        self.tg
+            .push_update(updates::private_text(&o, "/restart mayor"));
+        let prompt = self
+            .tg
+            .wait_for(
+                |c| c.seq > floor && c.text().contains("Restart mayor?"),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("prompt");
+        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            .as_str()
+            .expect("button")
+            .to_string();
+        let id = self
+            .tg
+            .sent_messages(OWNER)
+            .last()
+            .expect("sent")
+            .message_id;
+        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
+        self.tg.push_update(updates::callback(&o, &msg, &data));
+    }
+
     async fn stop(mut self) -> Option<i32> {
         let code = sigterm(self.run.take().expect("running")).await;
         self.tg.stop();
@@ -192,24 +221,7 @@ fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
         );
         // A person's /restart (after fixing the cause) lets healing resume.
         w.env.clear_fault("GT_FAIL");
-        let o = User::new(OWNER_ID, "Owner");
-        let chat = Chat::private(&o);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::private_text(&o, "/restart mayor"));
-        let prompt =
-            w.tg.wait_for(
-                |c| c.seq > floor && c.text().contains("Restart mayor?"),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("prompt");
-        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            .as_str()
-            .expect("button")
-            .to_string();
-        let id = w.tg.sent_messages(OWNER).last().expect("sent").message_id;
-        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
-        w.tg.push_update(updates::callback(&o, &msg, &data));
+        w.owner_restarts_mayor().await;
         w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(20))
             .await;
         assert_eq!(w.stop().await, Some(0));
@@ -635,24 +647,7 @@ fn healing_and_a_persons_restart_never_work_on_a_service_at_once() {
             .await;
         let (heal_index, (heal_started, _)) = heal_start().expect("heal");
         // Meanwhile a person asks for the same restart, and confirms.
-        let o = User::new(OWNER_ID, "Owner");
-        let chat = Chat::private(&o);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::private_text(&o, "/restart mayor"));
-        let prompt =
-            w.tg.wait_for(
-                |c| c.seq > floor && c.text().contains("Restart mayor?"),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("prompt");
-        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            .as_str()
-            .expect("button")
-            .to_string();
-        let id = w.tg.sent_messages(OWNER).last().expect("sent").message_id;
-        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
-        w.tg.push_update(updates::callback(&o, &msg, &data));
+        w.owner_restarts_mayor().await;
         w.tg.wait_for(
             |c| {
                 c.text().contains("mayor restarted:")
