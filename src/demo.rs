@@ -54,24 +54,6 @@ fn free_ports() -> anyhow::Result<[u16; 4]> {
     ])
 }
 
-/// Telegram HTML to terminal text.
-pub fn plain(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-}
-
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     let ok = std::process::Command::new("git")
         .arg("-C")
@@ -185,7 +167,7 @@ pub async fn run() -> anyhow::Result<()> {
                     continue;
                 }
                 let edited = if call.method == "editmessagetext" { " (updated)" } else { "" };
-                println!("\rgasclaw{edited}:\n{}\n", plain(call.text()));
+                println!("\rgasclaw{edited}:\n{}\n", crate::telegram::render::plain(call.text()));
                 if let Some(rows) = call.body["reply_markup"]["inline_keyboard"].as_array() {
                     let list: Vec<(String, String)> = rows
                         .iter()

@@ -396,7 +396,16 @@ fn fault_response(f: &Fault) -> Response {
             "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             None,
         ),
-        Fault::ServerError(code) => api_error(*code, "Internal Server Error", None),
+        Fault::ServerError(code) => api_error(
+            *code,
+            match code {
+                502 => "Bad Gateway",
+                503 => "Service Unavailable",
+                504 => "Gateway Timeout",
+                _ => "Internal Server Error",
+            },
+            None,
+        ),
         Fault::BadRequest(d) => api_error(400, d, None),
         Fault::Forbidden(d) => api_error(403, d, None),
         Fault::Unauthorized => api_error(401, "Unauthorized", None),

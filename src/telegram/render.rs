@@ -31,6 +31,25 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// Telegram HTML to plain text (the terminal demo; a reply Telegram
+/// could not parse).
+pub fn plain(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
 /// A translator bound to one language; every result is escaped.
 #[derive(Clone, Copy)]
 pub struct Tr<'a> {

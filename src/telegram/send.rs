@@ -40,6 +40,12 @@ pub fn describe(e: &RequestError) -> String {
     }
 }
 
+/// Telegram could not parse our HTML: a bug on our side, but the person
+/// should still get the words, so the text goes again as plain text.
+fn unparsable(e: &RequestError) -> bool {
+    matches!(e, RequestError::Api(ApiError::CantParseEntities(_)))
+}
+
 /// Whether retrying may help.
 fn transient(e: &RequestError) -> Option<Duration> {
     match e {
@@ -48,7 +54,7 @@ fn transient(e: &RequestError) -> Option<Duration> {
         // teloxide turns a 5xx body into an unknown API error.
         RequestError::Api(ApiError::Unknown(t))
             if t.contains("Internal Server Error")
-                || t.contains("Bad Gateway")
+                || t.contains("Service Unavailable")
                 || t.contains("Gateway") =>
         {
             Some(Duration::from_secs(1))
@@ -65,12 +71,15 @@ pub async fn message(
     reply_to: Option<MessageId>,
 ) -> Result<Message, RequestError> {
     let mut last = None;
+    let mut text = html.to_string();
+    let mut as_html = true;
     for attempt in 0..ATTEMPTS {
         // Every attempt is a send Telegram counts.
         bot.limiter().acquire(to.chat_id).await;
-        let mut req = bot
-            .send_message(ChatId(to.chat_id), html.to_string())
-            .parse_mode(ParseMode::Html);
+        let mut req = bot.send_message(ChatId(to.chat_id), text.clone());
+        if as_html {
+            req = req.parse_mode(ParseMode::Html);
+        }
         if let Some(t) = to.thread_id {
             req = req.message_thread_id(ThreadId(MessageId(t)));
         }
@@ -82,6 +91,11 @@ pub async fn message(
         }
         match req.await {
             Ok(m) => return Ok(m),
+            Err(e) if as_html && unparsable(&e) => {
+                tracing::error!(error = %describe(&e), chat = to.chat_id, "Telegram could not parse a reply; sending it as plain text");
+                as_html = false;
+                text = super::render::plain(html);
+            }
             Err(e) => match transient(&e) {
                 Some(wait) if attempt + 1 < ATTEMPTS => {
                     tracing::warn!(error = %describe(&e), chat = to.chat_id, "sending failed; retrying");
@@ -102,15 +116,25 @@ pub async fn edit(
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
 ) -> Result<(), RequestError> {
+    let mut text = html.to_string();
+    let mut as_html = true;
     for attempt in 0..ATTEMPTS {
-        let mut req = bot
-            .edit_message_text(ChatId(chat_id), id, html.to_string())
-            .parse_mode(ParseMode::Html);
+        // Telegram counts edits against the same limits as sends.
+        bot.limiter().acquire(chat_id).await;
+        let mut req = bot.edit_message_text(ChatId(chat_id), id, text.clone());
+        if as_html {
+            req = req.parse_mode(ParseMode::Html);
+        }
         if let Some(m) = &markup {
             req = req.reply_markup(m.clone());
         }
         match req.await {
             Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+            Err(e) if as_html && unparsable(&e) => {
+                tracing::error!(error = %describe(&e), chat = chat_id, "Telegram could not parse an edit; sending it as plain text");
+                as_html = false;
+                text = super::render::plain(html);
+            }
             Err(e) => match transient(&e) {
                 Some(wait) if attempt + 1 < ATTEMPTS => {
                     tokio::time::sleep(wait * (attempt as u32 + 1)).await
@@ -130,5 +154,48 @@ pub async fn answer(bot: &Tg, id: &str, text: &str) {
         .await
     {
         tracing::debug!(error = %describe(&e), "could not answer a callback");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(text: &str) -> RequestError {
+        RequestError::Api(ApiError::Unknown(text.to_string()))
+    }
+
+    #[test]
+    fn server_errors_and_the_network_are_retried_the_rest_is_not() {
+        for t in [
+            "Internal Server Error",
+            "Bad Gateway",
+            "Service Unavailable",
+            "Gateway Timeout",
+        ] {
+            assert!(transient(&api(t)).is_some(), "{t}");
+        }
+        assert_eq!(
+            transient(&RequestError::RetryAfter(
+                teloxide::types::Seconds::from_seconds(7)
+            )),
+            Some(Duration::from_secs(7))
+        );
+        assert!(transient(&api("Bad Request: message thread not found")).is_none());
+        assert!(transient(&RequestError::Api(ApiError::BotBlocked)).is_none());
+        assert!(unparsable(&RequestError::Api(ApiError::CantParseEntities(
+            "Bad Request: can't parse entities: Unsupported start tag".into()
+        ))));
+        assert!(!unparsable(&RequestError::Api(ApiError::MessageIsTooLong)));
+    }
+
+    #[test]
+    fn describe_never_shows_the_token() {
+        let e = RequestError::Io(std::sync::Arc::new(std::io::Error::other(
+            "GET https://api.telegram.org/bot123456:AAHsecretTOKEN/getMe failed",
+        )));
+        let d = describe(&e);
+        assert!(!d.contains("AAHsecretTOKEN"), "{d}");
+        assert!(d.contains("[redacted]"), "{d}");
     }
 }

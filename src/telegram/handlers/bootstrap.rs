@@ -1,7 +1,7 @@
 //! `/bootstrap`: one message edited as each step starts, finishes, is
 //! skipped or fails, ending with the outcome. Edits are debounced (at most
-//! one a second) because Telegram's edit limits are not covered by the
-//! rate limiter; the final state is always shown.
+//! one a second, and the rate limiter may space them further in a group);
+//! the final state is always shown.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
