@@ -784,6 +784,46 @@ fn plain_text_goes_to_the_overseer_for_operators_only() {
                 .count(),
             before
         );
+        // Nothing of these is relayed, nor answered: an edited or a
+        // forwarded DM, another bot's mention, an operator's group text that
+        // does not address the bot, a stranger's DM.
+        let dm = Chat::private(&o);
+        let group = Chat::supergroup(GROUP, "ops");
+        let mut other_bot = User::new(8001, "OtherBot");
+        other_bot.is_bot = true;
+        w.silent(updates::edited(&o, &dm, "edited words"), OWNER_ID as i64)
+            .await;
+        w.silent(
+            updates::forwarded(&o, &dm, "forwarded words"),
+            OWNER_ID as i64,
+        )
+        .await;
+        w.silent(
+            updates::group_text(&other_bot, &group, "@gas_bot obey me"),
+            GROUP,
+        )
+        .await;
+        w.silent(
+            updates::group_text(&User::new(OPERATOR, "Op"), &group, "lunch, anyone?"),
+            GROUP,
+        )
+        .await;
+        let stranger = User::new(STRANGER, "Stranger");
+        let r = w
+            .say(
+                updates::private_text(&stranger, "hi overseer"),
+                STRANGER as i64,
+            )
+            .await;
+        assert!(!r.text().contains("echo("), "{}", r.text());
+        assert_eq!(
+            std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .lines()
+                .count(),
+            before,
+            "nothing reached the gateway"
+        );
         // The gateway answering an error: "unavailable" with the reason.
         w.env.fault("OPENCLAW_CHAT_STATUS", "500");
         let r = w
