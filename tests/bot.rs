@@ -693,6 +693,37 @@ fn telegram_errors_are_survived() {
             "{}",
             plain.text()
         );
+        // The forum topic was deleted: the reply goes to the chat itself.
+        w.tg.inject(
+            "sendMessage",
+            Fault::BadRequest("Bad Request: message thread not found".into()),
+        );
+        let forum = Chat::forum(FORUM, "ops");
+        let r = w
+            .say(updates::topic_text(&o, &forum, 77, "/activity"), FORUM)
+            .await;
+        let delivered =
+            w.tg.wait_for(
+                |c| c.seq >= r.seq && c.chat_id() == Some(FORUM) && c.response_status == 200,
+                WAIT,
+            )
+            .await
+            .expect("delivered to the chat");
+        assert_eq!(delivered.thread_id(), None);
+        // The group became a supergroup: the reply follows it.
+        const UPGRADED: i64 = -1004444444444;
+        w.tg.inject("sendMessage", Fault::Migrated(UPGRADED));
+        let group = Chat::group(GROUP, "team");
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        w.tg.push_update(updates::group_text(&o, &group, "/activity"));
+        let moved =
+            w.tg.wait_for(
+                |c| c.seq > floor && c.method == "sendmessage" && c.response_status == 200,
+                WAIT,
+            )
+            .await
+            .expect("delivered after the migration");
+        assert_eq!(moved.chat_id(), Some(UPGRADED));
         // 409 on getUpdates: logged, and the bot keeps serving.
         w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
         let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);

@@ -92,6 +92,8 @@ pub enum Fault {
     BadRequest(String),
     Forbidden(String),
     Unauthorized,
+    /// The group became a supergroup with this id.
+    Migrated(i64),
     Times(Box<Fault>, usize),
 }
 
@@ -409,6 +411,11 @@ fn fault_response(f: &Fault) -> Response {
         Fault::BadRequest(d) => api_error(400, d, None),
         Fault::Forbidden(d) => api_error(403, d, None),
         Fault::Unauthorized => api_error(401, "Unauthorized", None),
+        Fault::Migrated(to) => api_error(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            Some(json!({"migrate_to_chat_id": to})),
+        ),
         Fault::Times(f, _) => fault_response(f),
     }
 }

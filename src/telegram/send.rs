@@ -63,9 +63,15 @@ fn transient(e: &RequestError) -> Option<Duration> {
     }
 }
 
+/// The forum topic is gone (deleted or closed for good): the message goes
+/// to the chat itself rather than nowhere.
+fn topic_gone(e: &RequestError) -> bool {
+    matches!(e, RequestError::Api(ApiError::Unknown(t)) if t.contains("message thread not found"))
+}
+
 pub async fn message(
     bot: &Tg,
-    to: Target,
+    mut to: Target,
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
     reply_to: Option<MessageId>,
@@ -95,6 +101,22 @@ pub async fn message(
                 tracing::error!(error = %describe(&e), chat = to.chat_id, "Telegram could not parse a reply; sending it as plain text");
                 as_html = false;
                 text = super::render::plain(html);
+            }
+            Err(e) if to.thread_id.is_some() && topic_gone(&e) => {
+                tracing::warn!(
+                    chat = to.chat_id,
+                    topic = to.thread_id,
+                    "the forum topic is gone; sending to the chat itself"
+                );
+                to.thread_id = None;
+            }
+            Err(RequestError::MigrateToChatId(new)) if new.0 != to.chat_id => {
+                tracing::warn!(
+                    chat = to.chat_id,
+                    now = new.0,
+                    "the group became a supergroup; sending there (update TELEGRAM_GROUP_IDS / ALERT_CHAT_IDS)"
+                );
+                to.chat_id = new.0;
             }
             Err(e) => match transient(&e) {
                 Some(wait) if attempt + 1 < ATTEMPTS => {
