@@ -249,6 +249,100 @@ fn roles_get_what_they_may_have() {
 }
 
 #[test]
+fn every_role_against_every_command_of_the_catalogue() {
+    run_test(T, async {
+        let w = World::start_with(|e| {
+            e.set("TELEGRAM_RATE_LIMIT", "off");
+        })
+        .await;
+        // The least role of each built-in command, as the issue grants them:
+        // members read, operators act, only the owner stops.
+        let expected = |name: &str| match name {
+            "stop" => "owner",
+            "ask" | "bootstrap" | "done" | "logs" | "mute" | "newtask" | "restart" | "unmute" => {
+                "operator"
+            }
+            _ => "member",
+        };
+        let mut names: Vec<String> = std::fs::read_dir(repo_root().join("commands"))
+            .expect("commands/")
+            .filter_map(|e| {
+                let p = e.ok()?.path();
+                (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
+            })
+            .collect();
+        names.sort();
+        assert!(names.len() >= 18, "{names:?}");
+        let owner = owner();
+        let operator = User::new(OPERATOR, "Op");
+        let member = User::new(MEMBER, "Member");
+        let group = Chat::supergroup(GROUP, "ops");
+        for name in &names {
+            let command = format!("/{name}");
+            let least = expected(name);
+            // (who, their role's rank, the update, the chat it answers in)
+            let cases = [
+                (
+                    "owner",
+                    3,
+                    updates::private_text(&owner, &command),
+                    OWNER_ID as i64,
+                ),
+                (
+                    "operator",
+                    2,
+                    updates::private_text(&operator, &command),
+                    OPERATOR as i64,
+                ),
+                (
+                    "member",
+                    1,
+                    updates::group_text(&member, &group, &command),
+                    GROUP,
+                ),
+            ];
+            let needed = match least {
+                "owner" => 3,
+                "operator" => 2,
+                _ => 1,
+            };
+            for (who, rank, update, chat) in cases {
+                let r = w.say(update, chat).await;
+                let refused = r.text().contains(&format!("{command} needs the"));
+                assert_eq!(
+                    refused,
+                    rank < needed,
+                    "{who} → {command} (needs {least}): {}",
+                    r.text()
+                );
+                if refused {
+                    assert!(
+                        r.text().contains(&format!("needs the {least} role")),
+                        "{}",
+                        r.text()
+                    );
+                }
+            }
+        }
+        // A stranger gets one refusal for all of them, and nothing else.
+        let stranger = User::new(STRANGER, "Eve");
+        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        for name in &names {
+            w.tg.push_update(updates::private_text(&stranger, &format!("/{name}")));
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let to_stranger: Vec<_> =
+            w.tg.calls()
+                .into_iter()
+                .filter(|c| c.seq > floor && c.chat_id() == Some(STRANGER as i64))
+                .collect();
+        assert_eq!(to_stranger.len(), 1, "{to_stranger:?}");
+        assert!(to_stranger[0].text().contains("This bot is private"));
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
 fn only_commands_for_this_bot_from_real_messages_run() {
     run_test(T, async {
         let w = World::start().await;
