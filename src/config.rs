@@ -58,8 +58,9 @@ pub enum Source {
 }
 
 /// A value from the TOML file: operators may write lists as arrays or as
-/// colon-separated strings, numbers as numbers or strings.
-#[derive(Debug, Clone, Deserialize)]
+/// colon-separated strings, numbers as numbers or strings. No `Debug`: it
+/// may hold a key.
+#[derive(Clone, Deserialize)]
 #[serde(untagged)]
 enum FileValue {
     Str(String),
@@ -87,7 +88,8 @@ impl FileValue {
 /// list of names read from the environment come from the same table.
 macro_rules! settings {
     ($($field:ident => $var:literal),* $(,)?) => {
-        #[derive(Debug, Default, Deserialize)]
+        // No `Debug`: the file may hold keys and the bot token.
+        #[derive(Default, Deserialize)]
         #[serde(deny_unknown_fields)]
         struct FileConfig {
             $( #[serde(default)] $field: Option<FileValue>, )*
