@@ -39,6 +39,92 @@ fn skills() -> Vec<PathBuf> {
     v
 }
 
+/// `gasclaw update --check --json` as program → (installed, pinned, problem).
+fn versions(out: &Out) -> BTreeMap<String, (Value, Value, Value)> {
+    let v: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("update --check --json is not JSON ({e}): {out:?}"));
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|p| {
+            (
+                p["program"].as_str().expect("program").to_string(),
+                (
+                    p["installed"].clone(),
+                    p["pinned"].clone(),
+                    p["problem"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn update_check_reports_what_differs_from_the_pins() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        // The fakes' versions: the pins, but claude (2.1.197 vs 2.1.332).
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        assert_eq!(out.code, Some(1), "a difference is exit 1: {out:?}");
+        let v = versions(&out);
+        for p in ["gt", "dolt", "bd", "openclaw"] {
+            assert_eq!(v[p].0, v[p].1, "{p}: {v:?}");
+        }
+        assert_eq!(v["claude"].0, "2.1.197");
+        assert_eq!(v["claude"].1, "2.1.332");
+        let table = env.gasclaw(&["update", "--check"], T).await;
+        let claude = table
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("claude"))
+            .unwrap_or_default();
+        assert!(claude.contains("DIFFERS"), "{}", table.stdout);
+        assert_eq!(
+            table.stdout.matches("DIFFERS").count(),
+            1,
+            "{}",
+            table.stdout
+        );
+        // Pinned to what is installed: nothing to report, exit 0.
+        env.set("CLAUDE_VERSION", "2.1.197");
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        // A missing program is "not installed"; a hanging one is cut off
+        // at CHECK_TIMEOUT and named, the others still answer.
+        let fakes = repo_root().join("tests/fakes/bin");
+        for prog in ["gt", "dolt", "claude"] {
+            std::os::unix::fs::symlink(fakes.join(prog), env.bin.join(prog)).expect("symlink");
+        }
+        let hang = env.bin.join("openclaw");
+        std::fs::write(&hang, "#!/bin/sh\nexec sleep 600\n").expect("write");
+
+        std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let path = format!("{}:/usr/bin:/bin", env.bin.display());
+        env.set("PATH", &path).set("CHECK_TIMEOUT", "2");
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        assert!(
+            out.elapsed < Duration::from_secs(8),
+            "took {:?}",
+            out.elapsed
+        );
+        assert_eq!(out.code, Some(1), "{out:?}");
+        let v = versions(&out);
+        assert_eq!(v["bd"].0, Value::Null);
+        assert_eq!(v["bd"].2, "not installed");
+        assert_eq!(v["openclaw"].0, Value::Null);
+        assert!(
+            v["openclaw"]
+                .2
+                .as_str()
+                .unwrap_or("")
+                .contains("`openclaw --version` timed out after 2s"),
+            "{v:?}"
+        );
+        assert_eq!(v["gt"].0, "1.0.1");
+    });
+}
+
 #[test]
 fn tasks_without_a_town_say_so_clearly() {
     run_test(T, async {

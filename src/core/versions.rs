@@ -1,13 +1,9 @@
 //! Installed versions of gasclaw and the programs it runs, and how they
 //! compare with the pinned ones (no blind upgrades: only a report).
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::Core;
-
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramVersion {
@@ -31,15 +27,17 @@ impl ProgramVersion {
 }
 
 impl Core {
-    /// Every version, concurrently, each under its own timeout.
+    /// Every version, concurrently, each under its own timeout
+    /// (`CHECK_TIMEOUT`).
     pub async fn versions(&self) -> Vec<ProgramVersion> {
         let pins = &self.config().pins;
+        let t = self.config().check_timeout;
         let (gt, dolt, bd, oc, cl) = tokio::join!(
-            self.gastown.version(TIMEOUT),
-            self.dolt.version(TIMEOUT),
-            self.beads.version(TIMEOUT),
-            self.openclaw.version(TIMEOUT),
-            crate::stack::claude::version(self.runner(), TIMEOUT),
+            self.gastown.version(t),
+            self.dolt.version(t),
+            self.beads.version(t),
+            self.openclaw.version(t),
+            crate::stack::claude::version(self.runner(), t),
         );
         let mut out = vec![ProgramVersion {
             program: "gasclaw",

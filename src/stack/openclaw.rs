@@ -206,6 +206,13 @@ impl Openclaw {
     }
 
     fn openclaw(&self, timeout: Duration) -> Invocation {
+        // Before the first bootstrap the state directory does not exist yet,
+        // and a missing cwd would fail every call (even `--version`).
+        if !self.state_dir.exists()
+            && let Err(e) = crate::fsutil::ensure_dir(&self.state_dir, 0o700)
+        {
+            tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create OpenClaw's state directory");
+        }
         Invocation::new("openclaw", timeout)
             // A controlled cwd: OpenClaw reads `./.env` from its cwd.
             .cwd(&self.state_dir)

@@ -500,7 +500,7 @@ impl TestEnv {
                         && c.chat_id() == Some(owner)
                         && c.text().contains("Gasclaw ")
                 },
-                Duration::from_secs(30),
+                Duration::from_secs(60),
             )
             .await;
         assert!(up.is_some(), "no start-up message");
@@ -510,12 +510,16 @@ impl TestEnv {
     /// Waits until no bootstrap holds its lock and the mayor runs.
     pub async fn wait_bootstrapped(&self) {
         let lock = self.gasclaw_home.join("bootstrap.lock");
-        self.wait_until("run's bootstrap to finish", Duration::from_secs(60), || {
-            let free = std::fs::File::open(&lock)
-                .map(|f| f.try_lock().is_ok())
-                .unwrap_or(false);
-            free && self.gt(&["mayor", "status", "--running"]).stdout.trim() == "true"
-        })
+        self.wait_until(
+            "run's bootstrap to finish",
+            Duration::from_secs(120),
+            || {
+                let free = std::fs::File::open(&lock)
+                    .map(|f| f.try_lock().is_ok())
+                    .unwrap_or(false);
+                free && self.gt(&["mayor", "status", "--running"]).stdout.trim() == "true"
+            },
+        )
         .await;
     }
 }
