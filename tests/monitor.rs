@@ -33,6 +33,16 @@ impl World {
         World { env, tg, run }
     }
 
+    /// Started with healing on, and up.
+    async fn healing() -> World {
+        let w = World::start(|e| {
+            e.set("AUTO_HEAL", "on");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        w
+    }
+
     /// Texts of every message the bot sent to `chat`, in order.
     fn texts(&self, chat: i64) -> Vec<String> {
         self.tg
@@ -149,11 +159,7 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
 #[test]
 fn healing_brings_a_service_back_and_says_so() {
     run_test(T, async {
-        let w = World::start(|e| {
-            e.set("AUTO_HEAL", "on");
-        })
-        .await;
-        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let w = World::healing().await;
         assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
         w.wait_text(
             "<b>daemon</b> restarted by the monitor (attempt 1)",
@@ -185,11 +191,7 @@ fn healing_brings_a_service_back_and_says_so() {
 #[test]
 fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
     run_test(T, async {
-        let w = World::start(|e| {
-            e.set("AUTO_HEAL", "on");
-        })
-        .await;
-        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let w = World::healing().await;
         w.env.fault("GT_FAIL", "mayor start");
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         w.wait_text(
@@ -604,11 +606,7 @@ fn a_second_poller_is_alerted_and_its_end_is_recovered() {
 #[test]
 fn healing_and_a_persons_restart_never_work_on_a_service_at_once() {
     run_test(T, async {
-        let w = World::start(|e| {
-            e.set("AUTO_HEAL", "on");
-        })
-        .await;
-        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        let w = World::healing().await;
         // Starting the mayor takes 4 s; the monitor's heal starts it.
         w.env.fault("GT_SLOW", "mayor start=4");
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
