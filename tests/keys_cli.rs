@@ -208,18 +208,7 @@ fn cooldowns_survive_a_restart_of_run() {
         let mut env = TestEnv::new();
         env.set("KIMI_BASE_URL", &kimi.base_url());
         let run = start_run(&env).await;
-        let settings = env.json(env.town.join("settings/config.json"));
-        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        let r = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/v1/messages", env.ports.proxy))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
-            .send()
-            .await
-            .expect("post");
+        let r = env.ask_model_as_agent().await;
         assert_eq!(r.status(), 429, "every key answered 429");
         assert!(r.headers().contains_key("retry-after"));
         assert_eq!(sigterm(run).await, Some(0));

@@ -465,21 +465,7 @@ fn key_pool_events_are_alerted_and_recover() {
         })
         .await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
-        let settings = w.env.json(w.env.town.join("settings/config.json"));
-        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        let r = reqwest::Client::new()
-            .post(format!(
-                "http://127.0.0.1:{}/v1/messages",
-                w.env.ports.proxy
-            ))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
-            .send()
-            .await
-            .expect("post");
+        let r = w.env.ask_model_as_agent().await;
         assert_eq!(r.status(), 429);
         w.wait_text(
             "key …0001 was refused by Kimi as invalid",
@@ -543,23 +529,8 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
         .await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
         first_cycle_done(&w).await;
-        let settings = w.env.json(w.env.town.join("settings/config.json"));
-        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        let client = reqwest::Client::new();
         for round in 0..3 {
-            let r = client
-                .post(format!(
-                    "http://127.0.0.1:{}/v1/messages",
-                    w.env.ports.proxy
-                ))
-                .bearer_auth(&token)
-                .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
-                .send()
-                .await
-                .expect("post");
+            let r = w.env.ask_model_as_agent().await;
             assert_eq!(r.status(), 429, "round {round}");
             tokio::time::sleep(Duration::from_millis(2_500)).await;
         }

@@ -522,18 +522,7 @@ fn proxy_requests_show_in_metrics_by_status_and_key_hint() {
         env.use_telegram(&tg);
         env.set("KIMI_BASE_URL", &kimi.base_url());
         let run = env.start_run(&tg).await;
-        let settings = env.json(env.town.join("settings/config.json"));
-        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
-            .as_str()
-            .expect("token")
-            .to_string();
-        let r = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/v1/messages", env.ports.proxy))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
-            .send()
-            .await
-            .expect("post");
+        let r = env.ask_model_as_agent().await;
         assert_eq!(r.status(), 200);
         let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
             .await

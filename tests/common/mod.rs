@@ -335,6 +335,23 @@ impl TestEnv {
         let _ = std::fs::remove_file(self.fake_dir.join("calls.jsonl"));
     }
 
+    /// One model request through the key proxy, as the first agent sends it
+    /// (with the local token bootstrap gave it).
+    pub async fn ask_model_as_agent(&self) -> reqwest::Response {
+        let settings = self.json(self.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("the agent's local token")
+            .to_string();
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/v1/messages", self.ports.proxy))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
+            .send()
+            .await
+            .expect("post to the proxy")
+    }
+
     pub fn read(&self, p: impl AsRef<Path>) -> String {
         std::fs::read_to_string(p.as_ref())
             .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))

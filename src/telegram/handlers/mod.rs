@@ -113,20 +113,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     let role = match ctx.access(from.id.0, msg.chat.id.0, msg.chat.is_private()) {
         Access::Allowed(r) => r,
         Access::Ignore => return Ok(()),
-        Access::StrangerDm => {
-            tracing::info!(user = from.id.0, "refused a stranger");
-            if ctx.should_refuse(from.id.0) {
-                send::message(
-                    &bot,
-                    target,
-                    &tr.t("stranger", &[("id", &from.id.0.to_string())]),
-                    None,
-                    None,
-                )
-                .await?;
-            }
-            return Ok(());
-        }
+        Access::StrangerDm => return refuse_stranger(&ctx, &bot, target, tr, from.id.0).await,
     };
     let Some(spec) = ctx.catalogue.get(&parsed.name) else {
         ctx.telemetry.command("unknown", "unknown");
@@ -187,6 +174,29 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     execute(&ctx, &bot, req, None).await
 }
 
+/// A stranger's DM: one short refusal with their id (so the owner can allow
+/// them), at most once per 10 minutes, and nothing about the system.
+async fn refuse_stranger(
+    ctx: &Ctx,
+    bot: &Tg,
+    target: Target,
+    tr: Tr<'_>,
+    user_id: u64,
+) -> anyhow::Result<()> {
+    tracing::info!(user = user_id, "refused a stranger");
+    if ctx.should_refuse(user_id) {
+        send::message(
+            bot,
+            target,
+            &tr.t("stranger", &[("id", &user_id.to_string())]),
+            None,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Plain text: relayed to the overseer from the owner and operators in a
 /// DM, or in an allowed group when it mentions the bot or replies to it.
 async fn plain_text(
@@ -204,19 +214,7 @@ async fn plain_text(
     let role = match ctx.access(from.id.0, msg.chat.id.0, private) {
         Access::Allowed(r) => r,
         Access::Ignore => return Ok(()),
-        Access::StrangerDm => {
-            if ctx.should_refuse(from.id.0) {
-                send::message(
-                    bot,
-                    target,
-                    &tr.t("stranger", &[("id", &from.id.0.to_string())]),
-                    None,
-                    None,
-                )
-                .await?;
-            }
-            return Ok(());
-        }
+        Access::StrangerDm => return refuse_stranger(ctx, bot, target, tr, from.id.0).await,
     };
     let username = me.user.username.as_deref().unwrap_or(&ctx.username);
     let mention = format!("@{username}");
