@@ -93,6 +93,20 @@ fn counter_family() -> Family<Labels, Counter> {
     Family::default()
 }
 
+/// Registers one unlabelled counter holding `n`.
+fn counter(reg: &mut Registry, name: &str, help: &str, n: u64) {
+    let c: Counter = Counter::default();
+    c.inc_by(n);
+    reg.register(name, help, c);
+}
+
+/// Registers one unlabelled gauge holding `v`.
+fn gauge(reg: &mut Registry, name: &str, help: &str, v: f64) {
+    let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
+    g.set(v);
+    reg.register(name, help, g);
+}
+
 async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
     let mut reg = Registry::default();
 
@@ -128,50 +142,41 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
         latency,
     );
     if let Some((ts, age)) = cycle_ts {
-        let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
-        g.set(ts);
-        reg.register(
+        gauge(
+            &mut reg,
             "gasclaw_monitor_last_cycle_timestamp_seconds",
             "When the monitor last cycled",
-            g,
+            ts,
         );
         if let Some(age) = age {
-            let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
-            g.set(age as f64);
-            reg.register(
+            gauge(
+                &mut reg,
                 "gasclaw_activity_last_commit_age_seconds",
                 "Age of the agents' newest commit",
-                g,
+                age as f64,
             );
         }
     }
 
-    let sent: Counter = Counter::default();
-    sent.inc_by(
-        s.outbox
-            .stats
-            .sent
-            .load(std::sync::atomic::Ordering::Relaxed),
+    let stats = &s.outbox.stats;
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    counter(
+        &mut reg,
+        "gasclaw_alerts_sent",
+        "Alerts Telegram accepted",
+        stats.sent.load(relaxed),
     );
-    reg.register("gasclaw_alerts_sent", "Alerts Telegram accepted", sent);
-    let dropped: Counter = Counter::default();
-    dropped.inc_by(
-        s.outbox
-            .stats
-            .dropped
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
-    reg.register(
+    counter(
+        &mut reg,
         "gasclaw_alerts_dropped",
         "Alerts Telegram refused as invalid",
-        dropped,
+        stats.dropped.load(relaxed),
     );
-    let queued: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
-    queued.set(s.outbox.len() as f64);
-    reg.register(
+    gauge(
+        &mut reg,
         "gasclaw_alerts_queued",
         "Alerts waiting in the outbox",
-        queued,
+        s.outbox.len() as f64,
     );
 
     let commands = counter_family();
@@ -203,19 +208,17 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
         "Proxied model requests by status and key hint",
         requests,
     );
-    let retries: Counter = Counter::default();
-    retries.inc_by(snap.retries);
-    reg.register(
+    counter(
+        &mut reg,
         "gasclaw_proxy_retries",
         "Requests replayed on another key",
-        retries,
+        snap.retries,
     );
-    let upstream_errors: Counter = Counter::default();
-    upstream_errors.inc_by(snap.upstream_errors);
-    reg.register(
+    counter(
+        &mut reg,
         "gasclaw_proxy_upstream_errors",
         "Upstream unreachable or timing out",
-        upstream_errors,
+        snap.upstream_errors,
     );
 
     let cooldown = gauge_family();

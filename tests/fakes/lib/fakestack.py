@@ -167,6 +167,11 @@ def die(msg, code=1):
 
 def write_json(path, obj, mode=None, indent=2):
     """Atomic JSON write. mode None keeps an existing file's mode (else 0644)."""
+    write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n", mode)
+
+
+def write_text(path, text, mode=None):
+    """Atomic text write. mode None keeps an existing file's mode (else 0644)."""
     d = os.path.dirname(path) or "."
     os.makedirs(d, exist_ok=True)
     if mode is None:
@@ -177,8 +182,7 @@ def write_json(path, obj, mode=None, indent=2):
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=indent, ensure_ascii=False)
-            f.write("\n")
+            f.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -187,21 +191,6 @@ def write_json(path, obj, mode=None, indent=2):
         except OSError:
             pass
         raise
-
-
-def write_text(path, text, mode=None):
-    d = os.path.dirname(path) or "."
-    os.makedirs(d, exist_ok=True)
-    if mode is None:
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def read_json(path, default=None):
