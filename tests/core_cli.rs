@@ -491,6 +491,61 @@ fn status_sees_each_service_down_in_turn() {
     });
 }
 
+/// gt's daemon probe takes the daemon's flock for a moment, so a probe that
+/// meets another one (the monitor's, a skill's, `gt status`) sees a stopped
+/// daemon as "running (PID 0)". Here another process holds the lock until
+/// gasclaw has asked twice: a single probe would call the stopped daemon ok.
+#[test]
+fn a_probe_that_meets_another_probe_is_asked_again() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        assert_eq!(env.gt(&["daemon", "stop"]).code, Some(0));
+        let holder = r#"
+import fcntl, json, os, sys, time
+lock, calls = sys.argv[1], sys.argv[2]
+def probes():
+    n = 0
+    for line in open(calls):
+        try:
+            if json.loads(line)["argv"][:2] == ["daemon", "status"]:
+                n += 1
+        except Exception:
+            pass
+    return n
+fd = os.open(lock, os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+seen = probes()
+print("held", flush=True)
+deadline = time.time() + 30
+while probes() < seen + 2 and time.time() < deadline:
+    time.sleep(0.005)
+"#;
+        let mut held = tokio::process::Command::new("python3")
+            .arg("-c")
+            .arg(holder)
+            .arg(env.town.join("daemon/daemon.lock"))
+            .arg(env.fake_dir.join("calls.jsonl"))
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the lock holder");
+        let mut line = String::new();
+        tokio::io::AsyncBufReadExt::read_line(
+            &mut tokio::io::BufReader::new(held.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .await
+        .expect("read the holder");
+        assert_eq!(line.trim(), "held");
+
+        let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(check(&v, "daemon")["status"], "down", "{v}");
+        assert_eq!(check(&v, "daemon")["detail"], "not running", "{v}");
+        let _ = held.wait().await;
+    });
+}
+
 #[test]
 fn a_wedged_dolt_and_an_spa_gateway_are_down() {
     run_test(T, async {

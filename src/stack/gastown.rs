@@ -22,6 +22,10 @@ const QUICK: Duration = Duration::from_secs(30);
 const MAYOR_START: Duration = Duration::from_secs(200);
 /// Install and rig add clone repositories.
 const SLOW: Duration = Duration::from_secs(300);
+/// How often, and how far apart, a "running" daemon without a pid is asked
+/// again (see `daemon_status`).
+const PID_UNKNOWN_RETRIES: usize = 4;
+const PID_UNKNOWN_PAUSE: Duration = Duration::from_millis(100);
 
 /// The Claude Code agent definition gasclaw writes into the town settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,7 +328,25 @@ impl Gastown {
     }
 
     /// Parses `gt daemon status` (exit 0 either way: T1).
+    ///
+    /// gt judges "running" by trying the daemon's flock, and every probe
+    /// (`gt daemon status`, `gt status`) takes that lock for a moment itself,
+    /// so a probe that meets another one sees a stopped daemon as "running
+    /// (PID 0)". A daemon that really runs writes its pid file right after
+    /// taking the lock, so a running answer without a pid is asked again.
     pub async fn daemon_status(&self) -> Result<DaemonState, StackError> {
+        let mut state = self.daemon_status_once().await?;
+        for _ in 0..PID_UNKNOWN_RETRIES {
+            if state != (DaemonState::Running { pid: None }) {
+                break;
+            }
+            tokio::time::sleep(PID_UNKNOWN_PAUSE).await;
+            state = self.daemon_status_once().await?;
+        }
+        Ok(state)
+    }
+
+    async fn daemon_status_once(&self) -> Result<DaemonState, StackError> {
         let out = self
             .run_ok(self.gt(QUICK).args(["daemon", "status"]))
             .await?;
@@ -443,10 +465,12 @@ pub fn parse_daemon_status(stdout: &str) -> Option<DaemonState> {
             return Some(DaemonState::Stopped);
         }
         if let Some(rest) = line.split("Daemon is running").nth(1) {
+            // gt prints PID 0 when the lock is held but no pid file exists.
             let pid = rest
                 .split(|c: char| !c.is_ascii_digit())
                 .find(|w| !w.is_empty())
-                .and_then(|w| w.parse().ok());
+                .and_then(|w| w.parse().ok())
+                .filter(|&p: &u32| p != 0);
             return Some(DaemonState::Running { pid });
         }
     }
@@ -466,6 +490,10 @@ mod tests {
         assert_eq!(
             parse_daemon_status("○ Daemon is not running\n\nStart with: gt daemon start\n"),
             Some(DaemonState::Stopped)
+        );
+        assert_eq!(
+            parse_daemon_status("● Daemon is running (PID 0)\n"),
+            Some(DaemonState::Running { pid: None })
         );
         assert_eq!(parse_daemon_status("weird"), None);
     }

@@ -256,6 +256,18 @@ run gt daemon start; rc_is 1 "daemon start twice"; err_has "Error: daemon alread
 run gt daemon stop; rc_is 0 "daemon stop"; eq "$OUT" "✓ Daemon stopped (was PID $DPID)" "daemon stop text"
 alive "$DPID" && bad "daemon still alive after stop" || ok "daemon gone"
 run gt daemon stop; rc_is 1 "daemon stop when stopped"; err_has "Error: daemon is not running" "not running error"
+# A probe that meets another one (here: a held lock) sees "running (PID 0)";
+# a probe that gets the lock removes a stale pid file.
+echo "999999" >"$T/town/daemon/daemon.pid"
+python3 -c "import fcntl,os,time; fd=os.open('$T/town/daemon/daemon.lock', os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.5)" >"$T/held" &
+HOLDER=$!
+for _ in $(seq 50); do [ -s "$T/held" ] && break; sleep 0.05; done
+rm -f "$T/town/daemon/daemon.pid"
+run gt daemon status; has "● Daemon is running (PID 0)" "a held lock without a pid file reads as PID 0"
+wait $HOLDER
+echo "999999" >"$T/town/daemon/daemon.pid"
+run gt daemon status; has "○ Daemon is not running" "free lock: not running"
+absent "$T/town/daemon/daemon.pid" "a probe that gets the lock removes the stale pid file"
 echo 0.6 >"$FAKE_STACK_DIR/faults/GT_DAEMON_CRASH_AFTER"
 runpipe gt daemon start; rc_is 0 "daemon start with crash knob"
 sleep 1.5; run gt daemon status; has "○ Daemon is not running" "GT_DAEMON_CRASH_AFTER"
