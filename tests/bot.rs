@@ -818,25 +818,31 @@ fn telegram_errors_are_survived() {
             .await
             .expect("delivered after the migration");
         assert_eq!(moved.chat_id(), Some(UPGRADED));
-        // 409 on getUpdates: logged, and the bot keeps serving.
+        // 409 on getUpdates: logged, and the bot keeps serving. The update
+        // ends the long poll already in flight; the 409s answer the polls
+        // after it, and only then is the bot asked again.
         w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
+        let help = |floor: u64| {
+            move |c: &Call| {
+                c.seq > floor
+                    && c.method == "sendmessage"
+                    && c.text().contains("Commands you may use")
+            }
+        };
         let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
         w.tg.push_update(updates::private_text(&o, "/help"));
-        let help =
+        assert!(w.tg.wait_for(help(floor), WAIT).await.is_some());
+        let conflicts =
             w.tg.wait_for(
-                |c| {
-                    c.seq > floor
-                        && c.method == "sendmessage"
-                        && c.text().contains("Commands you may use")
-                },
+                |c| c.method == "getupdates" && c.response_status == 409 && c.seq > floor,
                 WAIT,
             )
-            .await;
-        assert!(help.is_some(), "the bot kept serving after the 409s");
+            .await
+            .expect("the bot met the 409");
+        w.tg.push_update(updates::private_text(&o, "/help"));
         assert!(
-            w.tg.calls_of("getupdates")
-                .iter()
-                .any(|c| c.response_status == 409)
+            w.tg.wait_for(help(conflicts.seq), WAIT).await.is_some(),
+            "the bot kept serving after the 409s"
         );
         let mut w = w;
         let out = w.stop_with_log().await;
