@@ -159,7 +159,18 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
         let f = floor();
         tg.push_update(updates::private_text(&owner, "long answer please"));
         next_reply(OWNER_ID as i64, f).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The parts go out one by one under the per-chat rate limit.
+        tg.wait_for(
+            |c| {
+                c.seq > f
+                    && c.method == "sendmessage"
+                    && c.chat_id() == Some(OWNER_ID as i64)
+                    && c.text().contains("w0849")
+            },
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the last part of the long answer");
         let parts: Vec<String> = tg
             .calls_of("sendmessage")
             .into_iter()
