@@ -71,9 +71,31 @@ impl World {
             .await
     }
 
+    /// Pushes an update and waits for the first message to `chat` that
+    /// Telegram accepts after it (retries and resends included); returns the
+    /// floor the wait started from and that message.
+    async fn delivered(&self, update: Value, chat: i64) -> (u64, Call) {
+        let floor = self.tg.last_seq();
+        self.tg.push_update(update);
+        let call = self
+            .tg
+            .wait_for(
+                |c| {
+                    c.seq > floor
+                        && c.method == "sendmessage"
+                        && c.chat_id() == Some(chat)
+                        && c.response_status == 200
+                },
+                Duration::from_secs(40),
+            )
+            .await
+            .unwrap_or_else(|| panic!("nothing delivered to {chat} after call {floor}"));
+        (floor, call)
+    }
+
     /// Pushes an update and asserts the bot sends nothing to `chat` for a while.
     async fn silent(&self, update: Value, chat: i64) {
-        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = self.tg.last_seq();
         self.tg.push_update(update);
         let got = self
             .tg
@@ -97,7 +119,7 @@ impl World {
             )
             .await;
         let msg = bot_message(self, &chat, &prompt);
-        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = self.tg.last_seq();
         self.tg
             .push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
         let started = format!("Restarting {service}");
@@ -326,7 +348,7 @@ fn every_role_against_every_command_of_the_catalogue() {
         }
         // A stranger gets one refusal for all of them, and nothing else.
         let stranger = User::new(STRANGER, "Eve");
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         for name in &names {
             w.tg.push_update(updates::private_text(&stranger, &format!("/{name}")));
         }
@@ -441,7 +463,7 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
         );
 
         // The asker confirms: "restarting…", then the result, in the same message.
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&op, &msg, &yes));
         let restarting =
             w.tg.wait_for(
@@ -475,7 +497,7 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
         );
 
         // Pressing again: single use.
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&op, &msg, &yes));
         let again =
             w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
@@ -489,7 +511,7 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
             .await;
         let no = button_data(&prompt, 1);
         let msg = bot_message(&w, &chat, &prompt);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&op, &msg, &no));
         let c =
             w.tg.wait_for(|c| c.seq > floor && c.method == "editmessagetext", WAIT)
@@ -545,7 +567,7 @@ fn a_confirmation_expires_after_60_seconds() {
         let msg = bot_message(&w, &chat, &prompt);
         tokio::time::sleep(Duration::from_secs(61)).await;
         w.env.clear_calls();
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &yes));
         let ans =
             w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
@@ -579,7 +601,7 @@ fn bootstrap_progress_is_one_message_edited_to_the_outcome() {
             .say(updates::private_text(&o, "/bootstrap"), OWNER_ID as i64)
             .await;
         let msg = bot_message(&w, &chat, &prompt);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
         let done =
             w.tg.wait_for(
@@ -731,15 +753,9 @@ fn telegram_errors_are_survived() {
         let o = owner();
         // 429 on a send: waited out and delivered.
         w.tg.inject("sendMessage", Fault::RetryAfter(1));
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::private_text(&o, "/activity"));
-        let ok =
-            w.tg.wait_for(
-                |c| c.seq > floor && c.method == "sendmessage" && c.response_status == 200,
-                WAIT,
-            )
-            .await
-            .expect("delivered after 429");
+        let (floor, ok) = w
+            .delivered(updates::private_text(&o, "/activity"), OWNER_ID as i64)
+            .await;
         let first =
             w.tg.calls()
                 .into_iter()
@@ -752,17 +768,15 @@ fn telegram_errors_are_survived() {
         );
         // 5xx on a send: retried.
         w.tg.inject("sendMessage", Fault::ServerError(502));
-        let r = w
-            .say(updates::private_text(&o, "/activity"), OWNER_ID as i64)
+        let (floor, _) = w
+            .delivered(updates::private_text(&o, "/activity"), OWNER_ID as i64)
             .await;
-        let _ = r;
-        let delivered =
-            w.tg.wait_for(
-                |c| c.seq > ok.seq && c.method == "sendmessage" && c.response_status == 200,
-                Duration::from_secs(40),
-            )
-            .await;
-        assert!(delivered.is_some(), "delivered after a 5xx");
+        assert!(
+            w.tg.calls_of("sendmessage")
+                .iter()
+                .any(|c| c.seq > floor && c.response_status == 502),
+            "the 502 was met first"
+        );
         // Telegram cannot parse a reply's HTML (a bug of ours): the words
         // still arrive, as plain text.
         w.tg.inject(
@@ -772,15 +786,9 @@ fn telegram_errors_are_survived() {
                     .into(),
             ),
         );
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::private_text(&o, "/activity"));
-        let plain =
-            w.tg.wait_for(
-                |c| c.seq > floor && c.method == "sendmessage" && c.response_status == 200,
-                WAIT,
-            )
-            .await
-            .expect("delivered as plain text");
+        let (_, plain) = w
+            .delivered(updates::private_text(&o, "/activity"), OWNER_ID as i64)
+            .await;
         assert!(plain.body.get("parse_mode").is_none(), "{:?}", plain.body);
         assert!(
             plain.text().contains("Last commit") && !plain.text().contains("<i>"),
@@ -793,35 +801,23 @@ fn telegram_errors_are_survived() {
             Fault::BadRequest("Bad Request: message thread not found".into()),
         );
         let forum = Chat::forum(FORUM, "ops");
-        let r = w
-            .say(updates::topic_text(&o, &forum, 77, "/activity"), FORUM)
+        let (_, resent) = w
+            .delivered(updates::topic_text(&o, &forum, 77, "/activity"), FORUM)
             .await;
-        let delivered =
-            w.tg.wait_for(
-                |c| c.seq >= r.seq && c.chat_id() == Some(FORUM) && c.response_status == 200,
-                WAIT,
-            )
-            .await
-            .expect("delivered to the chat");
-        assert_eq!(delivered.thread_id(), None);
+        assert_eq!(resent.thread_id(), None);
         // The group became a supergroup: the reply follows it.
         const UPGRADED: i64 = -1004444444444;
         w.tg.inject("sendMessage", Fault::Migrated(UPGRADED));
         let group = Chat::group(GROUP, "team");
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
-        w.tg.push_update(updates::group_text(&o, &group, "/activity"));
-        let moved =
-            w.tg.wait_for(
-                |c| c.seq > floor && c.method == "sendmessage" && c.response_status == 200,
-                WAIT,
-            )
-            .await
-            .expect("delivered after the migration");
-        assert_eq!(moved.chat_id(), Some(UPGRADED));
+        let (_, moved) = w
+            .delivered(updates::group_text(&o, &group, "/activity"), UPGRADED)
+            .await;
+        assert!(moved.text().contains("Last commit"), "{}", moved.text());
         // 409 on getUpdates: logged, and the bot keeps serving. The update
         // ends the long poll already in flight; the 409s answer the polls
         // after it, and only then is the bot asked again.
         w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
+        // The 409s also raise an alert to the owner: wait for the help itself.
         let help = |floor: u64| {
             move |c: &Call| {
                 c.seq > floor
@@ -829,7 +825,7 @@ fn telegram_errors_are_survived() {
                     && c.text().contains("Commands you may use")
             }
         };
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::private_text(&o, "/help"));
         assert!(w.tg.wait_for(help(floor), WAIT).await.is_some());
         let conflicts =
@@ -1042,7 +1038,7 @@ fn a_failing_command_is_a_short_reply_and_a_log_line() {
             )
             .await;
         let msg = bot_message(&w, &chat, &prompt);
-        let floor = w.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
         let failed =
             w.tg.wait_for(

@@ -81,7 +81,7 @@ impl World {
     async fn owner_restarts_mayor(&self) {
         let o = User::new(OWNER_ID, "Owner");
         let chat = Chat::private(&o);
-        let floor = self.tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = self.tg.last_seq();
         self.tg
             .push_update(updates::private_text(&o, "/restart mayor"));
         let prompt = self

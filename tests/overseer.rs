@@ -60,7 +60,7 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
                 .unwrap_or_else(|| panic!("no reply in {chat}"))
             }
         };
-        let floor = || tg.calls().last().map(|c| c.seq).unwrap_or(0);
+        let floor = || tg.last_seq();
 
         // 1. An owner's DM: answered with the model's text, replying to it,
         //    with "typing…" while waiting, through the overseer's own key.

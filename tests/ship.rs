@@ -341,7 +341,7 @@ fn beads_versions_and_the_http_endpoints_through_run() {
         let owner = User::new(OWNER_ID, "Owner");
         let say = |text: &str| {
             let tg = tg.clone();
-            let floor = tg.calls().last().map(|c| c.seq).unwrap_or(0);
+            let floor = tg.last_seq();
             tg.push_update(updates::private_text(&owner, text));
             async move {
                 tg.wait_for(
@@ -391,7 +391,7 @@ fn beads_versions_and_the_http_endpoints_through_run() {
         assert_eq!(say("/task hq-zzzz").await, "⚠️ No task matches hq-zzzz.");
         let member_tries = {
             let stranger_op = User::new(7002, "Op");
-            let floor = tg.calls().last().map(|c| c.seq).unwrap_or(0);
+            let floor = tg.last_seq();
             tg.push_update(updates::private_text(&stranger_op, "/done hq-abcd"));
             tg.wait_for(
                 |c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(7002),

@@ -239,6 +239,12 @@ impl FakeBotApi {
         self.shared.lock().calls.clone()
     }
 
+    /// The sequence number of the newest call (0 before any): calls a test
+    /// waits for after an action are those above it.
+    pub fn last_seq(&self) -> u64 {
+        self.shared.lock().calls.last().map(|c| c.seq).unwrap_or(0)
+    }
+
     pub fn calls_of(&self, method: &str) -> Vec<Call> {
         let m = method.to_ascii_lowercase();
         self.shared
