@@ -23,13 +23,15 @@ RUN apk add --no-cache musl-dev
 WORKDIR /src
 # Everything cargo and the embedded catalogue, skills and locales need.
 COPY Cargo.toml Cargo.lock ./
+COPY crates crates
 COPY src src
 COPY commands commands
 COPY skills skills
 COPY locales locales
 COPY benches benches
 COPY tests tests
-RUN cargo build --profile image --locked \
+# Only the product: the fakes and the demo (crates/gasclaw-fakes) never ship.
+RUN cargo build --profile image --locked -p gasclaw \
  && cp target/image/gasclaw /usr/local/bin/gasclaw \
  && gasclaw --version
 

@@ -11,6 +11,7 @@
 //!    (target p99 < 20 ms), against an instant in-process gateway.
 //!
 //! Run: `cargo bench --bench bot`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use axum::response::IntoResponse;
 use common::*;
-use gasclaw::fakes::bot_api::FakeBotApi;
-use gasclaw::fakes::bot_api::updates::{self, User};
+use gasclaw_fakes::bot_api::FakeBotApi;
+use gasclaw_fakes::bot_api::updates::{self, User};
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
@@ -233,7 +234,7 @@ fn main() {
         let (secs, p50, p99) = burst(&tg).await;
         println!(
             "1,000 commands from 100 chats, rate limiting on, fake enforcing Telegram's limits ({}): all answered in order in {secs:.1} s (p50 {p50:.0} ms, p99 {p99:.0} ms); 429s answered by the fake: {}",
-            gasclaw::fakes::bot_api::RATE_RULES,
+            gasclaw_fakes::bot_api::RATE_RULES,
             tg.rate_limited_count()
         );
         let _ = sigterm(run).await;

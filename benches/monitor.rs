@@ -5,6 +5,7 @@
 //! here Python fakes, whose interpreter start-up dominates theirs).
 //!
 //! Run: `cargo bench --bench monitor`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -31,7 +32,7 @@ async fn started(
 ) -> (
     TestEnv,
     tokio::process::Child,
-    gasclaw::fakes::bot_api::FakeBotApi,
+    gasclaw_fakes::bot_api::FakeBotApi,
 ) {
     let tg = fake_telegram(false).await;
     let mut env = TestEnv::new();

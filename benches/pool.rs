@@ -2,11 +2,12 @@
 //! selections/s), and a select + report mix.
 //!
 //! Run: `cargo bench --bench pool`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gasclaw::keys::{KeyPools, Outcome, PoolKind, PoolSettings, Selection, SystemClock};
+use gasclaw_core::keys::{KeyPools, Outcome, PoolKind, PoolSettings, Selection, SystemClock};
 use secrecy::SecretString;
 
 fn main() {

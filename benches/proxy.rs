@@ -16,13 +16,14 @@
 //!
 //! The proxy runs in a child process, as in production.
 //! Run: `cargo bench --bench proxy`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gasclaw::fakes::kimi::{FakeKimi, Reply};
-use gasclaw::keys::proxy::{Proxy, ProxyConfig};
-use gasclaw::keys::{KeyPools, LocalTokens, PoolSettings, SystemClock};
+use gasclaw_core::keys::proxy::{Proxy, ProxyConfig};
+use gasclaw_core::keys::{KeyPools, LocalTokens, PoolSettings, SystemClock};
+use gasclaw_fakes::kimi::{FakeKimi, Reply};
 use secrecy::{ExposeSecret, SecretString};
 
 const CONCURRENCY: usize = 64;

@@ -4,6 +4,7 @@
 //! start of `gasclaw --version`.
 //!
 //! Run: `cargo bench --bench status`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 #[path = "../tests/common/mod.rs"]
 mod common;

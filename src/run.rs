@@ -66,6 +66,7 @@ pub async fn start_keys(
         }),
     )
     .context("opening the key pools")?;
+    core.own_pools(pools.clone());
     let mut tasks = vec![pools.spawn_flusher(Duration::from_secs(1), shutdown.clone())];
     let proxy = Proxy::new(
         pools.clone(),
@@ -93,7 +94,6 @@ pub async fn start_keys(
 /// keeps trying in the background while the rest of gasclaw works.
 pub async fn start_bot(
     core: Arc<Core>,
-    pools: Option<Arc<KeyPools>>,
     monitor: Option<Arc<Monitor>>,
     locales: Arc<Locales>,
     telemetry: Arc<crate::telegram::Telemetry>,
@@ -110,20 +110,14 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx = match crate::telegram::context(
-            core,
-            pools,
-            monitor,
-            locales,
-            telemetry,
-            username.clone(),
-        ) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.into()));
-                return;
-            }
-        };
+        let ctx =
+            match crate::telegram::context(core, monitor, locales, telemetry, username.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.into()));
+                    return;
+                }
+            };
         let _ = ready_tx.send(Ok(()));
         tracing::info!(bot = %username, "Telegram bot connected");
         crate::telegram::register_menus(&ctx, &bot).await;
@@ -147,12 +141,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
     tasks.push(tokio::spawn(outbox.clone().run(bot.clone(), stop.clone())));
     let locales = Arc::new(Locales::embedded());
-    let monitor = Monitor::new(
-        core.clone(),
-        outbox.clone(),
-        locales.clone(),
-        Some(pools.clone()),
-    );
+    let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
     let http_addr = core.config().http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -175,7 +164,6 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     tracing::info!(addr = %http_addr, "health and metrics endpoint listening");
     let bot_task = match start_bot(
         core.clone(),
-        Some(pools.clone()),
         Some(monitor.clone()),
         locales,
         telemetry,

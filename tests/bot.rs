@@ -1,13 +1,14 @@
 //! The Telegram bot end to end: the real `gasclaw run` binary, the fake
 //! stack on PATH, and the in-repo fake Bot API on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use gasclaw::fakes::bot_api::updates::{self, Chat, User};
-use gasclaw::fakes::bot_api::{Call, FakeBotApi, Fault};
+use gasclaw_fakes::bot_api::updates::{self, Chat, User};
+use gasclaw_fakes::bot_api::{Call, FakeBotApi, Fault};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(120);

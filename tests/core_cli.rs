@@ -1,6 +1,7 @@
 //! The core through the real `gasclaw` binary against the fake stack:
 //! bootstrap (fresh, idempotent, failures with rollback), status, restart,
 //! stop, configuration errors, activity and secret hygiene.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 

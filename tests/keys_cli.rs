@@ -1,13 +1,14 @@
 //! The key pool through the real binary: `gasclaw run` serves the proxy the
 //! agents are pointed at, real keys never reach an agent, `gasclaw keys`
 //! reports the pools, and one process owns the key state.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use gasclaw::fakes::kimi::{FakeKimi, Reply};
+use gasclaw_fakes::kimi::{FakeKimi, Reply};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(120);

@@ -1,14 +1,15 @@
 //! The monitor end to end: `gasclaw run` with short intervals, the fake stack
 //! and the fake Bot API. Alerts are heard once, reminded, recovered, healed,
 //! muted, routed to topics, and never lost while Telegram is away.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use gasclaw::fakes::bot_api::updates::{self, Chat, User};
-use gasclaw::fakes::bot_api::{FakeBotApi, Fault};
+use gasclaw_fakes::bot_api::updates::{self, Chat, User};
+use gasclaw_fakes::bot_api::{FakeBotApi, Fault};
 
 const T: Duration = Duration::from_secs(180);
 const OWNER: i64 = OWNER_ID as i64;
@@ -447,17 +448,17 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
 #[test]
 fn key_pool_events_are_alerted_and_recover() {
     run_test(T, async {
-        let kimi = gasclaw::fakes::kimi::FakeKimi::start().await.expect("kimi");
+        let kimi = gasclaw_fakes::kimi::FakeKimi::start().await.expect("kimi");
         // Key 1 is refused as invalid, then key 2 answers 429: all cooling.
         kimi.script(
             AGENT_KEYS[0],
             "A",
-            vec![gasclaw::fakes::kimi::Reply::Unauthorized],
+            vec![gasclaw_fakes::kimi::Reply::Unauthorized],
         );
         kimi.script(
             AGENT_KEYS[1],
             "B",
-            vec![gasclaw::fakes::kimi::Reply::RateLimited { retry_after: None }],
+            vec![gasclaw_fakes::kimi::Reply::RateLimited { retry_after: None }],
         );
         let w = World::start(|e| {
             e.set("KIMI_BASE_URL", &kimi.base_url())
@@ -510,7 +511,7 @@ async fn first_cycle_done(w: &World) {
 #[test]
 fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
     run_test(T, async {
-        use gasclaw::fakes::kimi::{FakeKimi, Reply};
+        use gasclaw_fakes::kimi::{FakeKimi, Reply};
         let kimi = FakeKimi::start().await.expect("kimi");
         // Key 1 is out (invalid); key 2 answers 429 three times, each time
         // just after its 2 s cooldown ended: the pool flaps

@@ -1,14 +1,15 @@
 //! The outbox against a fake Bot API that enforces Telegram's limits: a
 //! burst of 100 alerts to one group draws no 429 and arrives complete and in
 //! order.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use gasclaw::config::ChatTarget;
 use gasclaw::notify::Outbox;
+use gasclaw_core::config::ChatTarget;
 use teloxide::prelude::*;
 
 #[test]

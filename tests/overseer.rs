@@ -2,15 +2,16 @@
 //! gateway: its model provider is gasclaw's key proxy, the proxy's upstream
 //! is a fake Kimi. One gateway serves every scenario (it takes ~20 s and
 //! ~1 GB to start), run in order.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use gasclaw::fakes::bot_api::Call;
-use gasclaw::fakes::bot_api::updates::{self, Chat, User};
-use gasclaw::fakes::kimi::{FakeKimi, Reply};
+use gasclaw_fakes::bot_api::Call;
+use gasclaw_fakes::bot_api::updates::{self, Chat, User};
+use gasclaw_fakes::kimi::{FakeKimi, Reply};
 
 const OPERATOR: u64 = 7002;
 const STRANGER: u64 = 7666;

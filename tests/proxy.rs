@@ -1,14 +1,15 @@
 //! The key-rotating proxy against the fake Kimi upstream (kimi-api.md §5.2),
 //! and the real Claude Code CLI through it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gasclaw::fakes::kimi::{FakeKimi, Reply};
-use gasclaw::keys::proxy::{Proxy, ProxyConfig};
-use gasclaw::keys::{KeyEvent, KeyPools, LocalTokens, PoolSettings, SystemClock};
+use gasclaw_core::keys::proxy::{Proxy, ProxyConfig};
+use gasclaw_core::keys::{KeyEvent, KeyPools, LocalTokens, PoolSettings, SystemClock};
+use gasclaw_fakes::kimi::{FakeKimi, Reply};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -507,9 +508,9 @@ fn real_claude_code_gets_its_answer_through_a_429() {
         let config_dir = home.join(".claude-kimigas");
         std::fs::create_dir_all(&config_dir).expect("mkdir");
         // What bootstrap writes: the pre-seeded config dir.
-        gasclaw::stack::claude::seed_config_dir(
+        gasclaw_core::core::accounts::seed_claude_config(
             &config_dir,
-            &gasclaw::stack::claude::ClaudeSeed::default(),
+            &gasclaw_core::core::accounts::ClaudeSeed::default(),
         )
         .expect("seed");
         let out = tokio::process::Command::new(&claude)

@@ -2,6 +2,7 @@
 //! scripts/install-tools): the config gasclaw writes passes the real
 //! validator, doctor's rewrite is undone, the real gateway starts on a
 //! loopback port, answers /health, and stops cleanly with its workers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 

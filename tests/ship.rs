@@ -1,6 +1,7 @@
 //! Shipping it: the OpenClaw skills (front matter, and every script run
 //! against the fake stack), Beads in chat, versions and the update check,
 //! and the HTTP endpoints (`/healthz`, `/metrics` parsed as Prometheus text).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use gasclaw::fakes::bot_api::updates::{self, User};
+use gasclaw_fakes::bot_api::updates::{self, User};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(180);
@@ -511,11 +512,11 @@ fn beads_versions_and_the_http_endpoints_through_run() {
 #[test]
 fn proxy_requests_show_in_metrics_by_status_and_key_hint() {
     run_test(T, async {
-        let kimi = gasclaw::fakes::kimi::FakeKimi::start().await.expect("kimi");
+        let kimi = gasclaw_fakes::kimi::FakeKimi::start().await.expect("kimi");
         kimi.script(
             AGENT_KEYS[0],
             "A",
-            vec![gasclaw::fakes::kimi::Reply::RateLimited { retry_after: None }],
+            vec![gasclaw_fakes::kimi::Reply::RateLimited { retry_after: None }],
         );
         let tg = fake_telegram(false).await;
         let mut env = TestEnv::new();

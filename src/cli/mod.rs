@@ -29,9 +29,6 @@ pub struct Cli {
 pub enum Command {
     /// Bootstrap the stack, then stay up and guard it (the container's entrypoint).
     Run,
-    /// Try gasclaw offline with no configuration: the real bot and core on the
-    /// fake stack and a fake Telegram; you chat from the terminal as the owner.
-    Demo,
     /// Bootstrap the stack once: idempotent, with rollback on failure.
     Bootstrap,
     /// Show the health of every service and the agents' activity (exit 1 unless all ok).
@@ -155,16 +152,6 @@ fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
 }
 
 async fn dispatch(cli: Cli) -> ExitCode {
-    if let Command::Demo = cli.command {
-        crate::logging::init(None, "error");
-        return match crate::demo::run().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("gasclaw demo: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
     let config = match load_config() {
         Ok(c) => c,
         Err(code) => return code,
@@ -206,7 +193,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Update { json, .. } => update_check(&core, json).await,
         Command::Agents { json } => agents(&core, json).await,
         Command::Tasks { action, json } => tasks(&core, action, json).await,
-        Command::Config | Command::Demo | Command::Healthcheck => ExitCode::SUCCESS,
+        Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
 
@@ -284,36 +271,17 @@ async fn stop(core: &Core) -> ExitCode {
 }
 
 async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
-    let cfg = core.config();
     if let Some(KeysAction::Clear { key, pool }) = action {
         // Clearing writes the state: only possible when no `gasclaw run`
         // owns it (otherwise use the bot's /keys clear).
-        let pools = match crate::keys::KeyPools::open(
-            &cfg.home,
-            &cfg.agent_keys,
-            &cfg.overseer_keys,
-            Default::default(),
-            Arc::new(crate::keys::SystemClock),
-            Arc::new(|_| {}),
-        ) {
-            Ok(p) => p,
-            Err(e @ crate::keys::PoolError::Locked { .. }) => {
-                eprintln!("gasclaw: {e}; clear the key from Telegram with /keys clear {key}");
-                return ExitCode::FAILURE;
-            }
-            Err(e) => {
-                eprintln!("gasclaw: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        return match pools.pool(pool.into()).clear(&key) {
+        return match core.clear_key(&key, Some(pool.into())) {
             Ok(c) => {
-                if let Err(e) = pools.flush() {
-                    eprintln!("gasclaw: {e}");
-                    return ExitCode::FAILURE;
-                }
                 println!("cleared {} (was {})", c.hint, c.was);
                 ExitCode::SUCCESS
+            }
+            Err(e @ crate::keys::PoolError::Locked { .. }) => {
+                eprintln!("gasclaw: {e}; clear the key from Telegram with /keys clear {key}");
+                ExitCode::FAILURE
             }
             Err(e) => {
                 eprintln!("gasclaw: {e}");
@@ -321,12 +289,7 @@ async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
             }
         };
     }
-    let status = match crate::keys::KeyPools::read_status(
-        &cfg.home,
-        &cfg.agent_keys,
-        &cfg.overseer_keys,
-        Arc::new(crate::keys::SystemClock),
-    ) {
+    let status = match core.pools_status() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gasclaw: {e}");
@@ -396,7 +359,7 @@ async fn update_check(core: &Core, json: bool) -> ExitCode {
 }
 
 async fn tasks(core: &Core, action: Option<TasksAction>, json: bool) -> ExitCode {
-    use crate::stack::beads::Bead;
+    use crate::core::capabilities::Bead;
     let print = |beads: Vec<Bead>| {
         if json {
             println!(
@@ -418,16 +381,14 @@ async fn tasks(core: &Core, action: Option<TasksAction>, json: bool) -> ExitCode
         }
     };
     let result = match action.unwrap_or(TasksAction::List) {
-        TasksAction::List => core.beads.open(50).await,
-        TasksAction::Show { id } => core.beads.show(&id).await.map(|b| vec![b]),
+        TasksAction::List => core.tasks(50).await,
+        TasksAction::Show { id } => core.task(&id).await.map(|b| vec![b]),
         TasksAction::New { title } => core
-            .beads
-            .create(&title.join(" "), "gasclaw-cli")
+            .new_task(&title.join(" "), "gasclaw-cli")
             .await
             .map(|b| vec![b]),
         TasksAction::Done { id } => core
-            .beads
-            .close(&id, "closed with gasclaw tasks done")
+            .close_task(&id, "closed with gasclaw tasks done")
             .await
             .map(|b| vec![b]),
     };

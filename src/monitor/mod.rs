@@ -114,9 +114,6 @@ pub struct Monitor {
     heal: Mutex<BTreeMap<Service, heal::HealState>>,
     pub mutes: Mutes,
     last_cycle: Mutex<Option<CycleSummary>>,
-    /// The live key pools (in `gasclaw run`): reading their status each
-    /// cycle is what notices cooldowns ending and raises "recovered".
-    pools: Option<Arc<crate::keys::KeyPools>>,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
 }
@@ -144,12 +141,7 @@ fn pool_health(tr: Tr<'_>, p: &crate::keys::PoolStatus) -> (bool, String) {
 }
 
 impl Monitor {
-    pub fn new(
-        core: Arc<Core>,
-        outbox: Arc<Outbox>,
-        locales: Arc<Locales>,
-        pools: Option<Arc<crate::keys::KeyPools>>,
-    ) -> Arc<Monitor> {
+    pub fn new(core: Arc<Core>, outbox: Arc<Outbox>, locales: Arc<Locales>) -> Arc<Monitor> {
         let cfg = core.config();
         let mut recipients = vec![ChatTarget {
             chat_id: cfg.telegram.owner_id as i64,
@@ -180,7 +172,6 @@ impl Monitor {
             heal: Mutex::default(),
             mutes,
             last_cycle: Mutex::default(),
-            pools,
             last_conflict: Mutex::default(),
         })
     }
@@ -239,17 +230,7 @@ impl Monitor {
     }
 
     fn core_pools_status(&self) -> Option<crate::keys::PoolsStatus> {
-        if let Some(p) = &self.pools {
-            return Some(p.status());
-        }
-        let cfg = self.core.config();
-        crate::keys::KeyPools::read_status(
-            &cfg.home,
-            &cfg.agent_keys,
-            &cfg.overseer_keys,
-            Arc::new(crate::keys::SystemClock),
-        )
-        .ok()
+        self.core.pools_status().ok()
     }
 
     /// One cycle: check everything, alert on transitions, heal.
@@ -257,7 +238,9 @@ impl Monitor {
         let started = Instant::now();
         let report = self.core.status().await;
         let now = Utc::now();
-        if let Some(p) = &self.pools {
+        // The live pools (in `gasclaw run`): reading their status each
+        // cycle is what notices cooldowns ending and raises "recovered".
+        if let Some(p) = self.core.live_pools() {
             // Sampled once per cycle (reading the status also ends the
             // cooldowns whose time has come): a pool that flaps between
             // cycles is one observation, not a message per flip. Going

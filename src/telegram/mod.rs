@@ -31,7 +31,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::Core;
 use crate::i18n::Locales;
-use crate::keys::KeyPools;
 use auth::{Access, Role};
 use catalogue::Catalogue;
 
@@ -138,7 +137,6 @@ impl Telemetry {
 /// Everything handlers share. Never `Debug`: it holds the bot token.
 pub struct Ctx {
     pub core: Arc<Core>,
-    pub pools: Option<Arc<KeyPools>>,
     pub monitor: Option<Arc<crate::monitor::Monitor>>,
     pub locales: Arc<Locales>,
     pub catalogue: Arc<Catalogue>,
@@ -345,7 +343,6 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
 /// Builds the shared context.
 pub fn context(
     core: Arc<Core>,
-    pools: Option<Arc<KeyPools>>,
     monitor: Option<Arc<crate::monitor::Monitor>>,
     locales: Arc<Locales>,
     telemetry: Arc<Telemetry>,
@@ -355,7 +352,6 @@ pub fn context(
     let catalogue = Catalogue::load(Some(&home.join("commands")))?;
     Ok(Arc::new(Ctx {
         core,
-        pools,
         monitor,
         locales,
         catalogue: Arc::new(catalogue),

@@ -15,7 +15,7 @@ use teloxide::types::{ChatAction, MessageId, ThreadId};
 use super::auth::Role;
 use super::render::{self, Tr};
 use super::{Ctx, Target, Tg, send};
-use crate::stack::openclaw::ChatError;
+use crate::core::capabilities::OverseerError as ChatError;
 
 /// The stable conversation id of a chat (and forum topic).
 pub fn conversation(target: Target) -> String {
@@ -67,17 +67,7 @@ pub async fn relay(
         }
     });
     let content = format!("[{} ({}) via Telegram]\n{text}", who.name, who.role.name());
-    let cfg = ctx.core.config();
-    let result = ctx
-        .core
-        .openclaw
-        .chat(
-            ctx.core.gateway_token(),
-            &conversation(target),
-            &content,
-            cfg.overseer_timeout,
-        )
-        .await;
+    let result = ctx.core.ask_overseer(&conversation(target), &content).await;
     stop_typing.cancel();
     let _ = typing_task.await;
     let latency_ms = started.elapsed().as_millis() as u64;

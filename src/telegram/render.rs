@@ -534,7 +534,7 @@ pub fn versions(tr: Tr<'_>, v: &[crate::core::versions::ProgramVersion]) -> Stri
     fit(s.trim_end(), tr)
 }
 
-pub fn tasks(tr: Tr<'_>, list: &[crate::stack::beads::Bead]) -> String {
+pub fn tasks(tr: Tr<'_>, list: &[crate::core::capabilities::Bead]) -> String {
     if list.is_empty() {
         return tr.t("tasks-none", &[]);
     }
@@ -554,7 +554,7 @@ pub fn tasks(tr: Tr<'_>, list: &[crate::stack::beads::Bead]) -> String {
     fit(s.trim_end(), tr)
 }
 
-pub fn task(tr: Tr<'_>, b: &crate::stack::beads::Bead) -> String {
+pub fn task(tr: Tr<'_>, b: &crate::core::capabilities::Bead) -> String {
     let mut s = format!("<b>{}</b> <code>{}</code>\n", esc(&b.title), esc(&b.id));
     s.push_str(
         &tr.t(
@@ -579,8 +579,8 @@ pub fn task(tr: Tr<'_>, b: &crate::stack::beads::Bead) -> String {
     fit(&s, tr)
 }
 
-pub fn beads_error(tr: Tr<'_>, e: &crate::stack::beads::BeadsError) -> String {
-    use crate::stack::beads::BeadsError;
+pub fn beads_error(tr: Tr<'_>, e: &crate::core::capabilities::TaskError) -> String {
+    use crate::core::capabilities::TaskError as BeadsError;
     let text = match e {
         BeadsError::NoDatabase => tr.t("tasks-no-db", &[]),
         BeadsError::NotFound(id) => tr.t("task-not-found", &[("id", id)]),

@@ -480,8 +480,8 @@ pub fn run_test<F: std::future::Future<Output = ()>>(timeout: Duration, f: F) {
 }
 
 /// A fake Bot API for this test, with the test token.
-pub async fn fake_telegram(enforce_rate_limits: bool) -> gasclaw::fakes::bot_api::FakeBotApi {
-    gasclaw::fakes::bot_api::FakeBotApi::start(gasclaw::fakes::bot_api::FakeOptions {
+pub async fn fake_telegram(enforce_rate_limits: bool) -> gasclaw_fakes::bot_api::FakeBotApi {
+    gasclaw_fakes::bot_api::FakeBotApi::start(gasclaw_fakes::bot_api::FakeOptions {
         token: BOT_TOKEN.to_string(),
         enforce_rate_limits,
         ..Default::default()
@@ -492,14 +492,14 @@ pub async fn fake_telegram(enforce_rate_limits: bool) -> gasclaw::fakes::bot_api
 
 impl TestEnv {
     /// Points the bot at `fake`.
-    pub fn use_telegram(&mut self, fake: &gasclaw::fakes::bot_api::FakeBotApi) {
+    pub fn use_telegram(&mut self, fake: &gasclaw_fakes::bot_api::FakeBotApi) {
         self.set("TELEGRAM_API_URL", &fake.url());
     }
 
     /// Starts `gasclaw run` and waits until its bot polls.
     pub async fn start_run(
         &self,
-        fake: &gasclaw::fakes::bot_api::FakeBotApi,
+        fake: &gasclaw_fakes::bot_api::FakeBotApi,
     ) -> tokio::process::Child {
         let child = self.command(&["run"]).spawn().expect("spawn gasclaw run");
         let polled = fake

@@ -10,8 +10,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     let reason = format!("closed from Telegram by {}", req.user);
     let text = match ctx
         .core
-        .beads
-        .close(req.arg("id").unwrap_or(""), &reason)
+        .close_task(req.arg("id").unwrap_or(""), &reason)
         .await
     {
         Ok(b) => {

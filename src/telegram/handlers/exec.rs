@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::{Request, send};
-use crate::stack::Invocation;
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -26,11 +25,12 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             .replace("{gasclaw_home}", &cfg.home.display().to_string())
     };
     let argv: Vec<String> = spec.argv.iter().map(|w| subst(w)).collect();
-    let inv = Invocation::new(program, spec.timeout())
-        .args(&argv)
-        .cwd(&cfg.home);
     let shown = format!("{program} {}", argv.join(" "));
-    let text = match ctx.core.runner().run(&inv).await {
+    let text = match ctx
+        .core
+        .run_operator_command(program, &argv, spec.timeout())
+        .await
+    {
         Ok(out) if out.success() => {
             req.audit(ctx, "ok", None);
             render::exec_output(tr, &shown, &format!("{}{}", out.stdout, out.stderr))

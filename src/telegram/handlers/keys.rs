@@ -3,25 +3,13 @@
 use std::sync::Arc;
 
 use super::{Request, send};
-use crate::keys::{KeyPools, PoolKind, PoolsStatus, SystemClock};
+use crate::keys::PoolsStatus;
 use crate::telegram::auth::Role;
 use crate::telegram::{Ctx, Tg, render};
 
 /// The live pools when this process owns them, else the state on disk.
 pub fn pools_status(ctx: &Ctx) -> Option<PoolsStatus> {
-    match &ctx.pools {
-        Some(p) => Some(p.status()),
-        None => {
-            let cfg = ctx.core.config();
-            KeyPools::read_status(
-                &cfg.home,
-                &cfg.agent_keys,
-                &cfg.overseer_keys,
-                Arc::new(SystemClock),
-            )
-            .ok()
-        }
-    }
+    ctx.core.pools_status().ok()
 }
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -40,7 +28,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
                 send::message(bot, req.target, &text, None, req.reply_to).await?;
                 return Ok(());
             }
-            let Some(pools) = &ctx.pools else {
+            if ctx.core.live_pools().is_none() {
                 send::message(
                     bot,
                     req.target,
@@ -50,11 +38,8 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
                 )
                 .await?;
                 return Ok(());
-            };
-            let result = pools
-                .pool(PoolKind::Agents)
-                .clear(key)
-                .or_else(|_| pools.pool(PoolKind::Overseer).clear(key));
+            }
+            let result = ctx.core.clear_key(key, None);
             let text = match result {
                 Ok(c) => {
                     req.audit(ctx, "ok", Some(&format!("cleared {}", c.hint)));

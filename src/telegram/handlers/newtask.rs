@@ -10,8 +10,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     let actor = format!("telegram:{}", req.user);
     let text = match ctx
         .core
-        .beads
-        .create(req.arg("title").unwrap_or(""), &actor)
+        .new_task(req.arg("title").unwrap_or(""), &actor)
         .await
     {
         Ok(b) => {

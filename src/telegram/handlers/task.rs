@@ -7,7 +7,7 @@ use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let text = match ctx.core.beads.show(req.arg("id").unwrap_or("")).await {
+    let text = match ctx.core.task(req.arg("id").unwrap_or("")).await {
         Ok(b) => render::task(tr, &b),
         Err(e) => render::beads_error(tr, &e),
     };

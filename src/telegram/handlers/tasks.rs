@@ -7,7 +7,7 @@ use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let text = match ctx.core.beads.open(20).await {
+    let text = match ctx.core.tasks(20).await {
         Ok(list) => render::tasks(tr, &list),
         Err(e) => render::beads_error(tr, &e),
     };

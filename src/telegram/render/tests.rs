@@ -83,7 +83,7 @@ fn each_locale(f: impl Fn(Tr<'_>) -> String, name: &str) {
     for lang in l.languages() {
         let text = f(Tr::new(&l, lang));
         // Every rendering must be valid Telegram HTML within the limit.
-        let visible = crate::fakes::bot_api::parse_html(&text)
+        let visible = gasclaw_fakes::bot_api::parse_html(&text)
             .unwrap_or_else(|e| panic!("{name}/{lang}: bad HTML ({e}): {text}"));
         assert!(
             visible.chars().count() <= MAX_TEXT,
@@ -246,11 +246,11 @@ fn long_output_is_cut_with_a_note_and_stays_valid() {
     let html = exec_output(tr, "seq", &big);
     assert!(html.chars().count() <= MAX_TEXT);
     assert!(html.contains("cut here"));
-    crate::fakes::bot_api::parse_html(&html).expect("test value");
+    gasclaw_fakes::bot_api::parse_html(&html).expect("test value");
     // One huge line with entities: never split an entity or a tag.
     let line = "&".repeat(5000);
     let html = fit(&format!("<b>{}</b>", esc(&line)), tr);
-    crate::fakes::bot_api::parse_html(&html).expect("test value");
+    gasclaw_fakes::bot_api::parse_html(&html).expect("test value");
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn split_text_keeps_words_and_entities_whole() {
     assert!(parts.len() > 10);
     for p in &parts {
         assert!(p.chars().count() <= 500, "{}", p.chars().count());
-        crate::fakes::bot_api::parse_html(p).expect("test value");
+        gasclaw_fakes::bot_api::parse_html(p).expect("test value");
     }
     let joined = parts
         .join(" ")
@@ -276,7 +276,7 @@ fn split_text_keeps_words_and_entities_whole() {
     assert!(
         parts
             .iter()
-            .all(|p| p.chars().count() <= 100 && crate::fakes::bot_api::parse_html(p).is_ok())
+            .all(|p| p.chars().count() <= 100 && gasclaw_fakes::bot_api::parse_html(p).is_ok())
     );
     assert_eq!(parts.concat().matches("&amp;").count(), 1000);
     assert!(split_text("   ", 10).is_empty());

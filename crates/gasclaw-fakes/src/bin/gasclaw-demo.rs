@@ -1,4 +1,4 @@
-//! `gasclaw demo`: the real bot and core, offline, with no configuration.
+//! The offline demo: the real bot and core, with no configuration.
 //!
 //! An in-process fake Telegram Bot API and fake Kimi upstream, the fake
 //! stack from `tests/fakes/` on PATH, and the real `gasclaw run` as a child
@@ -16,9 +16,9 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
-use crate::fakes::bot_api::updates::{self, Chat, User};
-use crate::fakes::bot_api::{FakeBotApi, FakeOptions};
-use crate::fakes::kimi::FakeKimi;
+use gasclaw_fakes::bot_api::updates::{self, Chat, User};
+use gasclaw_fakes::bot_api::{FakeBotApi, FakeOptions, parse_html};
+use gasclaw_fakes::kimi::FakeKimi;
 
 const OWNER: u64 = 1000;
 const TOKEN: &str = "4242424242:AAHdemoTOKENdemoTOKENdemoTOKEN_demo";
@@ -29,7 +29,7 @@ fn fakes_dir() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("GASCLAW_FAKES") {
         return Ok(PathBuf::from(p));
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes/bin");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fakes/bin");
     if built.join("gt").exists() {
         return Ok(built);
     }
@@ -74,8 +74,55 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run() -> anyhow::Result<()> {
+/// The `gasclaw` binary the demo runs: `GASCLAW_BIN`, or the one beside
+/// this binary — built first when the demo runs under `cargo run`, so the
+/// README's one command is enough on a fresh clone.
+fn gasclaw_bin() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("GASCLAW_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let beside = std::env::current_exe()?.with_file_name("gasclaw");
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let profile = if cfg!(debug_assertions) {
+            None
+        } else {
+            Some("--release")
+        };
+        let ok = std::process::Command::new(cargo)
+            .args([
+                "build", "--quiet", "--locked", "-p", "gasclaw", "--bin", "gasclaw",
+            ])
+            .args(profile)
+            .status()
+            .context("building gasclaw for the demo")?
+            .success();
+        if !ok {
+            bail!("building gasclaw for the demo failed");
+        }
+    }
+    if !beside.exists() {
+        bail!(
+            "the demo runs the gasclaw binary beside it ({}); build it (cargo build) or set GASCLAW_BIN",
+            beside.display()
+        );
+    }
+    Ok(beside)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gasclaw demo: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let fakes = fakes_dir()?;
+    let gasclaw = gasclaw_bin()?;
     let dir = tempfile::Builder::new().prefix("gasclaw-demo-").tempdir()?;
     let root = dir.path();
     let home = root.join("home");
@@ -132,7 +179,7 @@ pub async fn run() -> anyhow::Result<()> {
         env.insert(k, v);
     }
     let log = std::fs::File::create(root.join("gasclaw.log"))?;
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+    let mut child = tokio::process::Command::new(&gasclaw)
         .arg("run")
         .env_clear()
         .envs(&env)
@@ -167,7 +214,7 @@ pub async fn run() -> anyhow::Result<()> {
                     continue;
                 }
                 let edited = if call.method == "editmessagetext" { " (updated)" } else { "" };
-                println!("\rgasclaw{edited}:\n{}\n", crate::telegram::render::plain(call.text()));
+                println!("\rgasclaw{edited}:\n{}\n", parse_html(call.text()).unwrap_or_else(|_| call.text().to_string()));
                 if let Some(rows) = call.body["reply_markup"]["inline_keyboard"].as_array() {
                     let list: Vec<(String, String)> = rows
                         .iter()

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod bootstrap;
+pub mod capabilities;
 pub mod events;
 pub mod health;
 pub mod services;
@@ -30,7 +31,7 @@ pub use events::Event;
 /// The OpenClaw skills shipped inside the binary (installed by bootstrap),
 /// so a clean install never depends on a source checkout.
 pub static SKILLS: include_dir::Dir<'static> =
-    include_dir::include_dir!("$CARGO_MANIFEST_DIR/skills");
+    include_dir::include_dir!("$CARGO_MANIFEST_DIR/../../skills");
 
 /// A service gasclaw can check, restart and stop.
 #[derive(
@@ -122,12 +123,16 @@ pub struct HomePaths {
 pub struct Core {
     config: Arc<Config>,
     runner: Runner,
-    pub home: HomePaths,
-    pub gastown: Gastown,
-    pub dolt: Dolt,
-    pub openclaw: Openclaw,
-    pub git: Git,
-    pub beads: Beads,
+    home: HomePaths,
+    // The adapters are the core's own: faces ask the core (see
+    // `capabilities`), never a program.
+    gastown: Gastown,
+    dolt: Dolt,
+    openclaw: Openclaw,
+    git: Git,
+    beads: Beads,
+    /// The key pools, when this process owns them (`gasclaw run`).
+    pools: std::sync::OnceLock<Arc<crate::keys::KeyPools>>,
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
@@ -196,6 +201,7 @@ impl Core {
             ),
             runner,
             home,
+            pools: Default::default(),
             events,
             service_locks: Default::default(),
             gateway_token,
@@ -209,8 +215,9 @@ impl Core {
         &self.config
     }
 
-    pub fn runner(&self) -> &Runner {
-        &self.runner
+    /// Paths in the user's home that the stack's programs read.
+    pub fn home(&self) -> &HomePaths {
+        &self.home
     }
 
     pub fn gateway_token(&self) -> &SecretString {

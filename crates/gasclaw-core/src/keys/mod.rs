@@ -18,7 +18,8 @@ use blake2::Digest;
 use serde::{Deserialize, Serialize};
 
 pub use pool::{
-    KeyPools, Lease, Outcome, Pool, PoolError, PoolSettings, PoolStatus, PoolsStatus, Selection,
+    ClearedKey, KeyPools, Lease, Outcome, Pool, PoolError, PoolSettings, PoolStatus, PoolsStatus,
+    Selection,
 };
 pub use tokens::{Caller, LocalTokens};
 

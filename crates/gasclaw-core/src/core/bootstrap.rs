@@ -684,7 +684,7 @@ impl Core {
         if joined.is_empty() {
             "(no output)".into()
         } else {
-            self.runner().redactor().redact(&joined)
+            self.runner.redactor().redact(&joined)
         }
     }
 

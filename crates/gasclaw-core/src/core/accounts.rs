@@ -10,6 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::stack::gastown::{AgentSpec, AgentsConfig};
 
+/// The agents' Claude Code config dir as bootstrap seeds it (tests run the
+/// real Claude against exactly this).
+pub use crate::stack::claude::{ClaudeSeed, seed_config_dir as seed_claude_config};
+
 /// The town's roles, each mapped to a slot round-robin.
 pub const ROLES: [&str; 6] = ["mayor", "deacon", "witness", "refinery", "polecat", "crew"];
 

@@ -833,6 +833,7 @@ impl Parser {
             _ => {
                 self.problem(var, format!("`{raw}` is not an http(s) URL"));
                 // The default always parses.
+                #[expect(clippy::expect_used, reason = "a literal URL")]
                 Url::parse(default)
                     .unwrap_or_else(|_| Url::parse("http://127.0.0.1/").expect("static URL"))
             }

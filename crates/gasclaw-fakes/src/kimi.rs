@@ -323,7 +323,7 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
             .labels
             .get(&key)
             .cloned()
-            .unwrap_or_else(|| crate::config::hint(&key));
+            .unwrap_or_else(|| gasclaw_core::config::hint(&key));
         s.records.push(Record {
             method,
             path,

@@ -37,7 +37,7 @@ impl Core {
             self.dolt.version(t),
             self.beads.version(t),
             self.openclaw.version(t),
-            crate::stack::claude::version(self.runner(), t),
+            crate::stack::claude::version(&self.runner, t),
         );
         let mut out = vec![ProgramVersion {
             program: "gasclaw",

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
 /// How much of each stream is kept; the rest is read and dropped so the
@@ -50,13 +50,6 @@ impl Redactor {
         Redactor {
             secrets: Arc::new(s),
         }
-    }
-
-    /// A redactor that also knows `more`.
-    pub fn with(&self, more: impl IntoIterator<Item = SecretString>) -> Redactor {
-        let mut all: Vec<SecretString> = self.secrets.iter().cloned().collect();
-        all.extend(more);
-        Redactor::new(all)
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -107,7 +100,6 @@ pub struct Invocation {
     env: Vec<(OsString, OsString)>,
     env_remove: Vec<OsString>,
     timeout: Duration,
-    stdin: Option<Vec<u8>>,
 }
 
 impl Invocation {
@@ -119,7 +111,6 @@ impl Invocation {
             env: Vec::new(),
             env_remove: Vec::new(),
             timeout,
-            stdin: None,
         }
     }
 
@@ -152,15 +143,6 @@ impl Invocation {
     pub fn env_remove(mut self, k: impl AsRef<OsStr>) -> Self {
         self.env_remove.push(k.as_ref().to_os_string());
         self
-    }
-
-    pub fn stdin(mut self, data: Vec<u8>) -> Self {
-        self.stdin = Some(data);
-        self
-    }
-
-    pub fn program(&self) -> &str {
-        &self.program
     }
 
     /// `program arg arg`, for messages (args never hold secrets by design,
@@ -318,15 +300,11 @@ impl Runner {
     pub async fn run(&self, inv: &Invocation) -> Result<Output, ExecError> {
         let shown = inv.display(&self.redactor);
         let mut cmd = self.command(inv)?;
-        cmd.stdin(if inv.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
         let started = Instant::now();
         tracing::debug!(command = %shown, "running");
         let mut child = cmd.spawn().map_err(|e| ExecError::Spawn {
@@ -336,11 +314,6 @@ impl Runner {
         let mut guard = GroupGuard {
             pgid: child.id().map(|id| Pid::from_raw(id as i32)),
         };
-        if let (Some(data), Some(mut stdin)) = (inv.stdin.clone(), child.stdin.take()) {
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-            });
-        }
         let out_task = spawn_reader(child.stdout.take());
         let err_task = spawn_reader(child.stderr.take());
         let status = match tokio::time::timeout(inv.timeout, child.wait()).await {

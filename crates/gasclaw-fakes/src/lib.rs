@@ -2,5 +2,7 @@
 //! tests, the benchmarks and the offline `gasclaw demo`. They bind only
 //! 127.0.0.1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test doubles, never shipped
+
 pub mod bot_api;
 pub mod kimi;

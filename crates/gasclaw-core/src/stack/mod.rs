@@ -10,7 +10,7 @@ pub mod gastown;
 pub mod git;
 pub mod openclaw;
 
-pub use exec::{ExecError, Invocation, Output, Redactor, Runner};
+pub use exec::{ExecError, Invocation, Redactor, Runner};
 
 /// An adapter's failure.
 #[derive(Debug, thiserror::Error)]

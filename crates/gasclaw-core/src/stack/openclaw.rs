@@ -19,10 +19,6 @@ use serde_json::{Map, Value, json};
 use super::StackError;
 use super::exec::{self, Invocation, Runner};
 
-/// Top-level keys gasclaw owns in `openclaw.json`; any other key (what
-/// OpenClaw itself records, e.g. `meta`, `wizard`) is left as found.
-pub const OWNED_KEYS: &[&str] = &["gateway", "models", "agents", "channels", "tools"];
-
 /// The model the overseer uses.
 pub const PROVIDER_ID: &str = "kimi-code";
 pub const MODEL_ID: &str = "kimi-for-coding";
@@ -199,10 +195,6 @@ impl Openclaw {
 
     pub fn skills_dir(&self) -> PathBuf {
         self.state_dir.join("skills")
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     fn openclaw(&self, timeout: Duration) -> Invocation {

@@ -56,31 +56,9 @@ pub enum DaemonState {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct TownStatus {
     #[serde(default)]
-    pub daemon: Option<ServiceState>,
-    #[serde(default)]
-    pub dolt: Option<DoltState>,
-    #[serde(default)]
     pub agents: Vec<AgentRuntime>,
     #[serde(default)]
     pub rigs: Vec<RigStatus>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ServiceState {
-    #[serde(default)]
-    pub running: bool,
-    #[serde(default)]
-    pub pid: Option<u32>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct DoltState {
-    #[serde(default)]
-    pub running: bool,
-    #[serde(default)]
-    pub pid: Option<u32>,
-    #[serde(default)]
-    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,10 +66,6 @@ pub struct AgentRuntime {
     pub name: String,
     #[serde(default)]
     pub running: bool,
-    #[serde(default)]
-    pub session: Option<String>,
-    #[serde(default)]
-    pub agent_alias: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -122,8 +96,6 @@ impl TownStatus {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AgentEntry {
     pub name: String,
-    #[serde(default)]
-    pub command: String,
 }
 
 /// The town at `GT_ROOT`.
@@ -141,10 +113,6 @@ impl Gastown {
             town,
             dolt_port,
         }
-    }
-
-    pub fn town(&self) -> &Path {
-        &self.town
     }
 
     fn gt(&self, timeout: Duration) -> Invocation {
@@ -505,7 +473,6 @@ mod tests {
                 "rigs":[{"name":"project","agents":[{"name":"witness","running":true}]}],"summary":{}}"#,
         )
         .unwrap();
-        assert!(s.daemon.is_none());
         assert_eq!(
             s.all_agents(),
             vec![
