@@ -18,17 +18,7 @@ pub const MAX_TEXT: usize = 4096;
 
 /// Escapes text for HTML parse mode.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
+    teloxide::utils::html::escape(s)
 }
 
 /// Telegram HTML to plain text (the terminal demo; a reply Telegram
