@@ -798,6 +798,24 @@ fn config_shows_effective_values_with_secrets_redacted() {
         for s in secrets() {
             assert!(!out.all().contains(s), "secret printed by `gasclaw config`");
         }
+        assert!(!out.stderr.contains("warning"), "{out:?}");
+
+        // Variables gt would hand to every agent are named, never shown.
+        env.set(
+            "ANTHROPIC_API_KEY",
+            "sk-ant-api03-configtest-0123456789abcdef",
+        )
+        .set("CLAUDE_CODE_USE_VERTEX", "1")
+        .set("BD_JSON_ENVELOPE", "1");
+        let out = env.gasclaw(&["config"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "warning: set in gasclaw's environment: ANTHROPIC_API_KEY, BD_JSON_ENVELOPE, CLAUDE_CODE_USE_VERTEX."
+            ),
+            "{out:?}"
+        );
+        assert!(!out.all().contains("configtest"), "{out:?}");
     });
 }
 
@@ -910,5 +928,32 @@ fn no_secret_leaks_into_outputs_logs_arguments_or_stray_files() {
         for s in secrets() {
             assert!(!env.read(&log).contains(s), "secret in the gateway log");
         }
+    });
+}
+
+/// `BD_JSON_ENVELOPE=1` in gasclaw's environment would wrap every bd answer
+/// in `{"schema_version":1,"data":…}`; gasclaw keeps it away from bd (and
+/// gt), so tasks still work.
+#[test]
+fn tasks_work_with_bd_json_envelope_in_the_environment() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        env.set("BD_JSON_ENVELOPE", "1");
+        let created = env
+            .gasclaw(&["tasks", "new", "Envelope", "check", "--json"], T)
+            .await;
+        assert_eq!(created.code, Some(0), "{created:?}");
+        let bead: Value = serde_json::from_str(&created.stdout).expect("json");
+        let id = bead[0]["id"].as_str().expect("an id").to_string();
+        assert_eq!(bead[0]["title"], "Envelope check");
+        let list = env.gasclaw(&["tasks"], T).await;
+        assert_eq!(list.code, Some(0), "{list:?}");
+        assert!(list.stdout.contains(&id), "{list:?}");
+        let show = env.gasclaw(&["tasks", "show", &id], T).await;
+        assert_eq!(show.code, Some(0), "{show:?}");
+        let done = env.gasclaw(&["tasks", "done", &id], T).await;
+        assert_eq!(done.code, Some(0), "{done:?}");
+        assert!(done.stdout.contains("closed"), "{done:?}");
     });
 }

@@ -114,13 +114,29 @@ fn object_at<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String
     }
 }
 
+/// Writes `v` unless the file already means the same. Claude rewrites
+/// `.claude.json` with mode 0644; that alone is fixed with a chmod, not a
+/// rewrite of a file Claude owns too.
 fn write_json(path: &Path, v: &Map<String, Value>) -> Result<bool, StackError> {
-    crate::fsutil::write_json_if_changed(
-        path,
-        &Value::Object(v.clone()),
-        crate::fsutil::SECRET_MODE,
-    )
-    .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+    let value = Value::Object(v.clone());
+    let same = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|old| old == value);
+    let io = |e| StackError::io(format!("writing {}", path.display()), e);
+    if same {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+        if mode != crate::fsutil::SECRET_MODE {
+            std::fs::set_permissions(
+                path,
+                std::fs::Permissions::from_mode(crate::fsutil::SECRET_MODE),
+            )
+            .map_err(io)?;
+        }
+        return Ok(false);
+    }
+    crate::fsutil::write_json_if_changed(path, &value, crate::fsutil::SECRET_MODE).map_err(io)
 }
 
 /// `claude --version` → `2.1.332`.
@@ -190,6 +206,7 @@ mod tests {
     /// bootstrap must find nothing to write.
     #[test]
     fn a_second_seed_leaves_what_claude_migrated_alone() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let seed = ClaudeSeed {
             trusted_dirs: vec![PathBuf::from("/town/mayor")],
@@ -197,13 +214,15 @@ mod tests {
         };
         seed_config_dir(dir.path(), &seed).unwrap();
         let state_path = dir.path().join(".claude.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap())
-            .unwrap();
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
         assert!(v.get("bypassPermissionsModeAccepted").is_none(), "{v}");
         assert!(v.get("customApiKeyResponses").is_none(), "{v}");
         v["numStartups"] = json!(2);
         v["projects"]["/town/mayor"]["allowedTools"] = json!([]);
         std::fs::write(&state_path, serde_json::to_string(&v).unwrap()).unwrap();
+        // Claude writes it world-readable.
+        std::fs::set_permissions(&state_path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let settings_path = dir.path().join("settings.json");
         let mut s: Value =
             serde_json::from_str(&std::fs::read_to_string(&settings_path).unwrap()).unwrap();
@@ -212,6 +231,10 @@ mod tests {
         assert_eq!(
             seed_config_dir(dir.path(), &seed).unwrap(),
             Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            std::fs::metadata(&state_path).unwrap().permissions().mode() & 0o777,
+            0o600
         );
         // A mode switched behind the operator's back is switched back.
         s["permissions"]["defaultMode"] = json!("auto");

@@ -27,6 +27,54 @@ const SLOW: Duration = Duration::from_secs(300);
 const PID_UNKNOWN_RETRIES: usize = 4;
 const PID_UNKNOWN_PAUSE: Duration = Duration::from_millis(100);
 
+/// What gt copies from its own environment into every agent it starts when
+/// set and non-empty (gt 1.2.1 `internal/config/env.go`, the pass-through
+/// list; unchanged since 1.0.1). In gasclaw's hands each is harmful: an API
+/// key stops interactive Claude at the "Detected a custom API key" dialog,
+/// model and provider switches and proxies bypass the key pool. gasclaw
+/// removes them from every `gt` child (see `core::accounts::stack_scrubs`).
+pub const PASS_THROUGH: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION",
+    "CLAUDE_CODE_USE_FOUNDRY",
+    "CLAUDE_CODE_SKIP_FOUNDRY_AUTH",
+    "ANTHROPIC_FOUNDRY_API_KEY",
+    "ANTHROPIC_FOUNDRY_BASE_URL",
+    "ANTHROPIC_FOUNDRY_RESOURCE",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_SKIP_VERTEX_AUTH",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "VERTEX_PROJECT",
+    "VERTEX_LOCATION",
+    "VERTEX_REGION_CLAUDE_3_5_HAIKU",
+    "VERTEX_REGION_CLAUDE_3_7_SONNET",
+    "VERTEX_REGION_CLAUDE_4_0_OPUS",
+    "VERTEX_REGION_CLAUDE_4_0_SONNET",
+    "VERTEX_REGION_CLAUDE_4_1_OPUS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "CLAUDE_CODE_CLIENT_CERT",
+    "CLAUDE_CODE_CLIENT_KEY",
+    "CLAUDE_CODE_CLIENT_KEY_PASSPHRASE",
+];
+
 /// The Claude Code agent definition gasclaw writes into the town settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentSpec {
