@@ -957,3 +957,51 @@ fn tasks_work_with_bd_json_envelope_in_the_environment() {
         assert!(done.stdout.contains("closed"), "{done:?}");
     });
 }
+
+fn daemon_starts(env: &TestEnv) -> usize {
+    env.call_lines()
+        .iter()
+        .filter(|l| l.as_str() == "gt daemon start")
+        .count()
+}
+
+/// gt's daemon tries its lock once; a probe holding it at that moment makes
+/// `gt daemon start` fail with "daemon already running (lock held by another
+/// process)". That is a failed start, not a running daemon: bootstrap tries
+/// again, and fails clearly when the race keeps being lost.
+#[test]
+fn the_daemon_start_race_is_a_failed_start() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("GT_DAEMON_START_RACE", "1");
+        let out = bootstrap_ok(&env).await;
+        assert!(
+            out.stdout
+                .contains("daemon          ✓ done: started the Gastown daemon"),
+            "{out:?}"
+        );
+        assert_eq!(daemon_starts(&env), 2, "{:?}", env.call_lines());
+        assert!(
+            env.gt(&["daemon", "status"])
+                .stdout
+                .contains("Daemon is running (PID")
+        );
+
+        // Losing every race fails the step with gt's own error.
+        let env = TestEnv::new();
+        env.fault("GT_DAEMON_START_RACE", "10");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout.contains(
+                "daemon          ✗ failed: the daemon lost its start race 3 times (something kept probing its lock): "
+            ),
+            "{out:?}"
+        );
+        assert_eq!(daemon_starts(&env), 3);
+        assert!(
+            out.stdout.contains("bootstrap failed at step 10 (daemon)"),
+            "{out:?}"
+        );
+    });
+}

@@ -407,14 +407,41 @@ impl Gastown {
         })
     }
 
+    /// `gt daemon start`; `Ok` only for a daemon that really runs.
+    ///
+    /// gt's daemon tries its lock once and every probe takes that lock for a
+    /// moment (gt 1.2.1 `daemon/daemon.go` Run and IsRunning), so what `gt
+    /// daemon start` says is not proof: a probe overlapping the new daemon's
+    /// attempt makes it exit (`Error: daemon failed to start: daemon already
+    /// running (lock held by another process)`), one overlapping gt's own
+    /// poll makes gt exit 0 with `● Daemon already running (PID 0)`, and one
+    /// overlapping its pre-check gives `Error: daemon already running (PID
+    /// 0)`. So an answer claiming a running daemon is confirmed with `gt
+    /// daemon status`; a lost race is reported as such ([`lost_start_race`]).
     pub async fn daemon_start(&self) -> Result<Output, StackError> {
         let out = self.run(self.gt(QUICK).args(["daemon", "start"])).await?;
-        // Losing a start race to another starter is still "running".
-        if out.success() || out.stderr.contains("daemon already running") {
-            Ok(out)
-        } else {
-            Err(out.into_error().into())
+        let pre_check = out.stderr.lines().any(|l| {
+            l.trim_start()
+                .starts_with("Error: daemon already running (PID")
+        });
+        if !out.success() && !pre_check {
+            return Err(out.into_error().into());
         }
+        if let DaemonState::Running { pid: Some(_) } = self.daemon_status().await? {
+            return Ok(out);
+        }
+        let said = out
+            .stdout
+            .lines()
+            .chain(out.stderr.lines())
+            .map(str::trim)
+            .find(|l| l.contains("aemon"))
+            .unwrap_or("nothing")
+            .to_string();
+        Err(StackError::Unexpected {
+            program: "gt",
+            detail: format!("daemon start said {said:?} but no daemon runs ({START_RACE})"),
+        })
     }
 
     pub async fn daemon_stop(&self) -> Result<Output, StackError> {
@@ -497,6 +524,16 @@ impl Gastown {
         })
     }
 }
+
+/// Whether a failed `gt daemon start` lost the start race (worth another
+/// try) rather than failed for a reason that would repeat.
+pub fn lost_start_race(e: &StackError) -> bool {
+    let text = e.to_string();
+    text.contains("daemon already running (lock held by another process)")
+        || text.contains(START_RACE)
+}
+
+const START_RACE: &str = "a probe held the daemon's lock: the start race";
 
 fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()

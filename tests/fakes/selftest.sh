@@ -268,6 +268,21 @@ wait $HOLDER
 echo "999999" >"$T/town/daemon/daemon.pid"
 run gt daemon status; has "○ Daemon is not running" "free lock: not running"
 absent "$T/town/daemon/daemon.pid" "a probe that gets the lock removes the stale pid file"
+# gt's daemon tries its lock once: `daemon run` while a probe holds it fails
+# at once, and `daemon start` reports the race (GT_DAEMON_START_RACE makes
+# the next n daemons meet such a probe).
+python3 -c "import fcntl,os,time; fd=os.open('$T/town/daemon/daemon.lock', os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.5)" >"$T/held2" &
+HOLDER=$!
+for _ in $(seq 50); do [ -s "$T/held2" ] && break; sleep 0.05; done
+run gt daemon run; rc_is 1 "daemon run: one lock attempt"
+err_has "Error: daemon already running (lock held by another process)" "daemon run: lock held"
+wait $HOLDER
+echo 1 >"$FAKE_STACK_DIR/faults/GT_DAEMON_START_RACE"
+runpipe gt daemon start; rc_is 1 "daemon start that lost the race"
+err_has "Error: daemon failed to start: daemon already running (lock held by another process)" "start race text"
+runpipe gt daemon start; rc_is 0 "the next start wins"; has "✓ Daemon started (PID" "started after the race"
+run gt daemon stop; rc_is 0 "daemon stop after the race"
+rm -f "$FAKE_STACK_DIR/faults/GT_DAEMON_START_RACE"
 echo 0.6 >"$FAKE_STACK_DIR/faults/GT_DAEMON_CRASH_AFTER"
 runpipe gt daemon start; rc_is 0 "daemon start with crash knob"
 sleep 1.5; run gt daemon status; has "○ Daemon is not running" "GT_DAEMON_CRASH_AFTER"
