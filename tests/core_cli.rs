@@ -570,13 +570,15 @@ fn a_wedged_dolt_and_an_spa_gateway_are_down() {
                 .contains("text/html"),
             "{v}"
         );
-        env.fault("DOLT_GREETING", "err1040");
+        // A full Dolt closes without a packet (it never answers ERR 1040).
+        env.fault("DOLT_GREETING", "close");
         let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(check(&v, "dolt")["status"], "down", "{v}");
         assert!(
             check(&v, "dolt")["detail"]
                 .as_str()
                 .unwrap_or("")
-                .contains("1040 Too many connections"),
+                .contains("closed before greeting"),
             "{v}"
         );
     });
@@ -1003,5 +1005,32 @@ fn the_daemon_start_race_is_a_failed_start() {
             out.stdout.contains("bootstrap failed at step 10 (daemon)"),
             "{out:?}"
         );
+    });
+}
+
+/// `dolt version` asks GitHub for the newest release with no timeout unless
+/// `versioncheck.disabled` is set; bootstrap's identity step sets it, so
+/// `gasclaw update --check` (and gt) never wait on it.
+#[test]
+fn bootstrap_turns_off_dolts_version_check() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        let got = env.tool(
+            "dolt",
+            &["config", "--global", "--get", "versioncheck.disabled"],
+            env.dir.path(),
+        );
+        assert_eq!(got.stdout.trim(), "true", "{got:?}");
+        env.fault("DOLT_VERSION_CHECK_DELAY", "60");
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        let v: Value = serde_json::from_str(&out.stdout).expect("json");
+        let dolt = v
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["program"] == "dolt"))
+            .cloned()
+            .expect("dolt row");
+        assert_eq!(dolt["installed"], "2.3.1", "{dolt}");
+        assert!(out.elapsed < Duration::from_secs(20), "{:?}", out.elapsed);
     });
 }
