@@ -669,6 +669,20 @@ fn restart_each_service_and_refuse_unknown_ones() {
                 "{out:?}"
             );
         }
+        // A failed `gt up --json` is reported with gt's own detail per
+        // service (it prints only JSON), not with its last line `}`.
+        assert_eq!(env.gt(&["daemon", "stop"]).code, Some(0));
+        env.fault("GT_DAEMON_START_RACE", "5");
+        let out = env.gasclaw(&["restart", "agents"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.all().contains(
+                "failed (exit 1): not all services started: Daemon: daemon failed to start: daemon already running (lock held by another process)"
+            ),
+            "{out:?}"
+        );
+        env.clear_fault("GT_DAEMON_START_RACE");
+        assert_eq!(env.gt(&["daemon", "start"]).code, Some(0));
         let out = env.gasclaw(&["restart", "deacon"], T).await;
         assert_eq!(out.code, Some(2), "{out:?}");
         assert!(

@@ -501,8 +501,22 @@ impl Gastown {
     }
 
     /// `gt up`: starts every town service and agent that is not running.
+    /// On failure gt prints only its JSON (`{"success":false,"services":[…]}`)
+    /// and exits 1, so the error names the services that failed, with gt's
+    /// detail for each.
     pub async fn up(&self) -> Result<Output, StackError> {
-        self.run_ok(self.gt(SLOW).args(["up", "--json"])).await
+        let out = self.run(self.gt(SLOW).args(["up", "--json"])).await?;
+        if out.success() {
+            return Ok(out);
+        }
+        let Some(failed) = up_failures(&out.stdout) else {
+            return Err(out.into_error().into());
+        };
+        Err(StackError::Exec(super::ExecError::Failed {
+            command: out.command.clone(),
+            status: out.status_text(),
+            message: failed,
+        }))
     }
 
     /// `gt status --json --fast`, tolerant of missing sections.
@@ -523,6 +537,29 @@ impl Gastown {
             detail: format!("--version printed {:?}", first_line(&out.stdout)),
         })
     }
+}
+
+/// The failed services of a `gt up --json` answer: `Daemon: …; Mayor: …`.
+fn up_failures(stdout: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Up {
+        services: Vec<UpService>,
+    }
+    #[derive(Deserialize)]
+    struct UpService {
+        name: String,
+        ok: bool,
+        #[serde(default)]
+        detail: String,
+    }
+    let up: Up = serde_json::from_str(stdout.trim()).ok()?;
+    let failed: Vec<String> = up
+        .services
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| format!("{}: {}", s.name, s.detail))
+        .collect();
+    (!failed.is_empty()).then(|| format!("not all services started: {}", failed.join("; ")))
 }
 
 /// Whether a failed `gt daemon start` lost the start race (worth another
@@ -581,6 +618,26 @@ mod tests {
             Some(DaemonState::Running { pid: None })
         );
         assert_eq!(parse_daemon_status("weird"), None);
+    }
+
+    #[test]
+    fn up_failures_name_the_services() {
+        let json = r#"{
+  "success": false,
+  "services": [
+    {"name": "Dolt", "type": "dolt", "ok": true, "detail": "already running"},
+    {"name": "Daemon", "type": "daemon", "ok": false, "detail": "daemon failed to start (check logs with 'gt daemon logs')"},
+    {"name": "Mayor", "type": "mayor", "ok": false, "detail": "waiting for mayor to start: agent exited"}
+  ],
+  "summary": {"total": 3, "started": 1, "failed": 2}
+}"#;
+        assert_eq!(
+            up_failures(json).as_deref(),
+            Some(
+                "not all services started: Daemon: daemon failed to start (check logs with 'gt daemon logs'); Mayor: waiting for mayor to start: agent exited"
+            )
+        );
+        assert_eq!(up_failures("}"), None);
     }
 
     #[test]
