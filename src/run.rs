@@ -133,6 +133,10 @@ pub async fn start_bot(
 
 /// The whole of `gasclaw run`.
 pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
+    let harmful = crate::core::accounts::harmful_in_env(std::env::vars_os());
+    if !harmful.is_empty() {
+        tracing::warn!(variables = %harmful.join(","), "set in gasclaw's environment; removed from what gt and bd see (see `gasclaw config`)");
+    }
     let signal = shutdown_signal();
     let stop = CancellationToken::new();
     let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;

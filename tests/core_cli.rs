@@ -571,13 +571,15 @@ fn a_wedged_dolt_and_an_spa_gateway_are_down() {
                 .contains("text/html"),
             "{v}"
         );
-        env.fault("DOLT_GREETING", "err1040");
+        // A full Dolt closes without a packet (it never answers ERR 1040).
+        env.fault("DOLT_GREETING", "close");
         let v = status_json(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(check(&v, "dolt")["status"], "down", "{v}");
         assert!(
             check(&v, "dolt")["detail"]
                 .as_str()
                 .unwrap_or("")
-                .contains("1040 Too many connections"),
+                .contains("closed before greeting"),
             "{v}"
         );
     });
@@ -668,6 +670,20 @@ fn restart_each_service_and_refuse_unknown_ones() {
                 "{out:?}"
             );
         }
+        // A failed `gt up --json` is reported with gt's own detail per
+        // service (it prints only JSON), not with its last line `}`.
+        assert_eq!(env.gt(&["daemon", "stop"]).code, Some(0));
+        env.fault("GT_DAEMON_START_RACE", "5");
+        let out = env.gasclaw(&["restart", "agents"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.all().contains(
+                "failed (exit 1): not all services started: Daemon: daemon failed to start: daemon already running (lock held by another process)"
+            ),
+            "{out:?}"
+        );
+        env.clear_fault("GT_DAEMON_START_RACE");
+        assert_eq!(env.gt(&["daemon", "start"]).code, Some(0));
         let out = env.gasclaw(&["restart", "deacon"], T).await;
         assert_eq!(out.code, Some(2), "{out:?}");
         assert!(
@@ -799,6 +815,24 @@ fn config_shows_effective_values_with_secrets_redacted() {
         for s in secrets() {
             assert!(!out.all().contains(s), "secret printed by `gasclaw config`");
         }
+        assert!(!out.stderr.contains("warning"), "{out:?}");
+
+        // Variables gt would hand to every agent are named, never shown.
+        env.set(
+            "ANTHROPIC_API_KEY",
+            "sk-ant-api03-configtest-0123456789abcdef",
+        )
+        .set("CLAUDE_CODE_USE_VERTEX", "1")
+        .set("BD_JSON_ENVELOPE", "1");
+        let out = env.gasclaw(&["config"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stderr.contains(
+                "warning: set in gasclaw's environment: ANTHROPIC_API_KEY, BD_JSON_ENVELOPE, CLAUDE_CODE_USE_VERTEX."
+            ),
+            "{out:?}"
+        );
+        assert!(!out.all().contains("configtest"), "{out:?}");
     });
 }
 
@@ -911,5 +945,107 @@ fn no_secret_leaks_into_outputs_logs_arguments_or_stray_files() {
         for s in secrets() {
             assert!(!env.read(&log).contains(s), "secret in the gateway log");
         }
+    });
+}
+
+/// `BD_JSON_ENVELOPE=1` in gasclaw's environment would wrap every bd answer
+/// in `{"schema_version":1,"data":…}`; gasclaw keeps it away from bd (and
+/// gt), so tasks still work.
+#[test]
+fn tasks_work_with_bd_json_envelope_in_the_environment() {
+    run_test(T, async {
+        let mut env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        env.set("BD_JSON_ENVELOPE", "1");
+        let created = env
+            .gasclaw(&["tasks", "new", "Envelope", "check", "--json"], T)
+            .await;
+        assert_eq!(created.code, Some(0), "{created:?}");
+        let bead: Value = serde_json::from_str(&created.stdout).expect("json");
+        let id = bead[0]["id"].as_str().expect("an id").to_string();
+        assert_eq!(bead[0]["title"], "Envelope check");
+        let list = env.gasclaw(&["tasks"], T).await;
+        assert_eq!(list.code, Some(0), "{list:?}");
+        assert!(list.stdout.contains(&id), "{list:?}");
+        let show = env.gasclaw(&["tasks", "show", &id], T).await;
+        assert_eq!(show.code, Some(0), "{show:?}");
+        let done = env.gasclaw(&["tasks", "done", &id], T).await;
+        assert_eq!(done.code, Some(0), "{done:?}");
+        assert!(done.stdout.contains("closed"), "{done:?}");
+    });
+}
+
+fn daemon_starts(env: &TestEnv) -> usize {
+    env.call_lines()
+        .iter()
+        .filter(|l| l.as_str() == "gt daemon start")
+        .count()
+}
+
+/// gt's daemon tries its lock once; a probe holding it at that moment makes
+/// `gt daemon start` fail with "daemon already running (lock held by another
+/// process)". That is a failed start, not a running daemon: bootstrap tries
+/// again, and fails clearly when the race keeps being lost.
+#[test]
+fn the_daemon_start_race_is_a_failed_start() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        env.fault("GT_DAEMON_START_RACE", "1");
+        let out = bootstrap_ok(&env).await;
+        assert!(
+            out.stdout
+                .contains("daemon          ✓ done: started the Gastown daemon"),
+            "{out:?}"
+        );
+        assert_eq!(daemon_starts(&env), 2, "{:?}", env.call_lines());
+        assert!(
+            env.gt(&["daemon", "status"])
+                .stdout
+                .contains("Daemon is running (PID")
+        );
+
+        // Losing every race fails the step with gt's own error.
+        let env = TestEnv::new();
+        env.fault("GT_DAEMON_START_RACE", "10");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stdout.contains(
+                "daemon          ✗ failed: the daemon lost its start race 3 times (something kept probing its lock): "
+            ),
+            "{out:?}"
+        );
+        assert_eq!(daemon_starts(&env), 3);
+        assert!(
+            out.stdout.contains("bootstrap failed at step 10 (daemon)"),
+            "{out:?}"
+        );
+    });
+}
+
+/// `dolt version` asks GitHub for the newest release with no timeout unless
+/// `versioncheck.disabled` is set; bootstrap's identity step sets it, so
+/// `gasclaw update --check` (and gt) never wait on it.
+#[test]
+fn bootstrap_turns_off_dolts_version_check() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        bootstrap_ok(&env).await;
+        let got = env.tool(
+            "dolt",
+            &["config", "--global", "--get", "versioncheck.disabled"],
+            env.dir.path(),
+        );
+        assert_eq!(got.stdout.trim(), "true", "{got:?}");
+        env.fault("DOLT_VERSION_CHECK_DELAY", "60");
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        let v: Value = serde_json::from_str(&out.stdout).expect("json");
+        let dolt = v
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["program"] == "dolt"))
+            .cloned()
+            .expect("dolt row");
+        assert_eq!(dolt["installed"], "2.3.1", "{dolt}");
+        assert!(out.elapsed < Duration::from_secs(20), "{:?}", out.elapsed);
     });
 }

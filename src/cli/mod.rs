@@ -164,6 +164,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
     crate::logging::init(config.log_level.as_deref(), default_level);
     if let Command::Config = cli.command {
         print!("{}", render::config(&config));
+        let harmful = crate::core::accounts::harmful_in_env(std::env::vars_os());
+        if !harmful.is_empty() {
+            eprintln!("{}", render::harmful_env_warning(&harmful));
+        }
         return ExitCode::SUCCESS;
     }
     if let Command::Healthcheck = cli.command {

@@ -23,6 +23,17 @@ pub fn config(c: &Config) -> String {
     out
 }
 
+/// Names only, never values (they may be keys).
+pub fn harmful_env_warning(names: &[String]) -> String {
+    format!(
+        "warning: set in gasclaw's environment: {}. gt hands such variables to every agent (a \
+         custom API key stops Claude Code at a dialog; model, provider and proxy settings bypass \
+         the key pool) and BD_JSON_ENVELOPE changes bd's JSON answers; gasclaw removes them from \
+         what gt and bd see. Unset them to silence this warning.",
+        names.join(", ")
+    )
+}
+
 fn step_label(step: Step) -> String {
     format!(
         "[{:>2}/{}] {:<15}",

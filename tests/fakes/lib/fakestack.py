@@ -393,7 +393,7 @@ def free_port_from(start):
 
 def mysql_probe(port, timeout=2.0):
     """Reads the server's first packet on 127.0.0.1:port.
-    Returns (state, detail): ("serving", version), ("error", "1040 Too many connections"),
+    Returns (state, detail): ("serving", version), ("error", "<code> <message>"),
     ("refused", msg), ("silent", msg) or ("closed", msg)."""
     try:
         s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::stack::gastown::{AgentSpec, AgentsConfig};
+use crate::stack::beads;
+use crate::stack::gastown::{self, AgentSpec, AgentsConfig};
 
 /// The agents' Claude Code config dir as bootstrap seeds it (tests run the
 /// real Claude against exactly this).
@@ -37,6 +38,34 @@ pub struct Credentials {
     /// `ANTHROPIC_AUTH_TOKEN` (Bearer; no approval dialog) rather than
     /// `ANTHROPIC_API_KEY` (`x-api-key`; needs pre-approval).
     pub bearer: bool,
+}
+
+/// What each stack program must not inherit from gasclaw's environment
+/// (applied by the runner, on top of gasclaw's own secrets): gt passes its
+/// pass-through list on to every agent and reads bd's JSON; bd must answer
+/// plain JSON.
+pub fn stack_scrubs() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut gt: Vec<&'static str> = gastown::PASS_THROUGH.to_vec();
+    gt.push(beads::JSON_ENVELOPE);
+    vec![("gt", gt), ("bd", vec![beads::JSON_ENVELOPE])]
+}
+
+/// The variables in `env` (set, non-empty) that gt would hand to every
+/// agent, or that change bd's answers: `gasclaw config` warns about them.
+pub fn harmful_in_env<K, V>(env: impl IntoIterator<Item = (K, V)>) -> Vec<String>
+where
+    K: AsRef<std::ffi::OsStr>,
+    V: AsRef<std::ffi::OsStr>,
+{
+    let mut found: Vec<String> = env
+        .into_iter()
+        .filter(|(_, v)| !v.as_ref().is_empty())
+        .filter_map(|(k, _)| k.as_ref().to_str().map(str::to_string))
+        .filter(|k| gastown::PASS_THROUGH.contains(&k.as_str()) || k == beads::JSON_ENVELOPE)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// Builds the gt agent definitions: every slot runs `claude` with bypass
@@ -166,6 +195,24 @@ mod tests {
         let c = agents_config(&creds(1), Path::new("/h/c"), false);
         assert!(c.role_agents.values().all(|a| a == "kimi-claude"));
         assert!(!c.agents[0].env.contains_key("IS_SANDBOX"));
+    }
+
+    #[test]
+    fn harmful_variables_are_named_when_set() {
+        let env = [
+            ("ANTHROPIC_API_KEY", "sk-ant-x"),
+            ("ANTHROPIC_MODEL", ""),
+            ("BD_JSON_ENVELOPE", "1"),
+            ("HTTPS_PROXY", "http://p:3128"),
+            ("PATH", "/bin"),
+        ];
+        assert_eq!(
+            harmful_in_env(env),
+            ["ANTHROPIC_API_KEY", "BD_JSON_ENVELOPE", "HTTPS_PROXY"]
+        );
+        let scrubs = stack_scrubs();
+        let gt = &scrubs.iter().find(|(p, _)| *p == "gt").unwrap().1;
+        assert!(gt.contains(&"CLAUDE_CODE_USE_VERTEX") && gt.contains(&"BD_JSON_ENVELOPE"));
     }
 
     #[test]

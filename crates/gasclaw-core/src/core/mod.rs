@@ -174,7 +174,10 @@ impl Core {
         let mut secrets = config.secrets();
         secrets.push(gateway_token.clone());
         secrets.extend(tokens.all());
-        let runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
+        let mut runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
+        for (program, vars) in accounts::stack_scrubs() {
+            runner = runner.scrub_for(program, &vars);
+        }
         let user_home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| config.home.clone());

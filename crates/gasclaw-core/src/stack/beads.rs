@@ -14,6 +14,13 @@ use super::exec::{Invocation, Runner};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Set to `1`, bd 1.0.5 wraps every `--json` answer in
+/// `{"schema_version":1,"data":…}` (opt-in now, announced as bd 2's
+/// default). Neither gasclaw's parsers nor gt 1.2.1's (gt reads bd's JSON
+/// too) expect it, so it is removed from every `bd` and `gt` child rather
+/// than accepted here: one place fixes both readers.
+pub const JSON_ENVELOPE: &str = "BD_JSON_ENVELOPE";
+
 /// A bead (task), the fields gasclaw shows; unknown fields ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Bead {

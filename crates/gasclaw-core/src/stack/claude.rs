@@ -1,11 +1,18 @@
 //! Claude Code's config directory for the agents (`CLAUDE_CONFIG_DIR`).
 //!
 //! Agents run Claude Code interactively in tmux, where nobody answers its
-//! dialogs. This pre-seeds `.claude.json` (onboarding done, bypass warning
-//! accepted, workspaces trusted, API keys pre-approved) and `settings.json`
-//! (bypass permissions) so an agent starts straight at the prompt
-//! (claude-code.md §3–§5). Both files are merged: Claude rewrites
+//! dialogs. This pre-seeds `.claude.json` (onboarding done, workspaces
+//! trusted, API keys pre-approved, the auto-mode nudge seen) and
+//! `settings.json` (bypass permissions, its warning skipped) so an agent
+//! starts straight at the prompt and stays there (claude-code.md §3–§5 and
+//! the 2.1.332 observations). Both files are merged: Claude rewrites
 //! `.claude.json` constantly and its own keys are kept.
+//!
+//! What Claude 2.1.332 migrates is never written back: it moves
+//! `bypassPermissionsModeAccepted` out of `.claude.json` (the settings key
+//! `skipDangerousModePermissionPrompt`, written here, does the same job) and
+//! drops an empty `customApiKeyResponses`, so neither is seeded; files are
+//! compared by meaning, so a second bootstrap rewrites nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -40,7 +47,11 @@ pub fn seed_config_dir(dir: &Path, seed: &ClaudeSeed) -> Result<Vec<PathBuf>, St
     let state_path = dir.join(".claude.json");
     let mut state = read_object(&state_path);
     state.insert("hasCompletedOnboarding".into(), json!(true));
-    state.insert("bypassPermissionsModeAccepted".into(), json!(true));
+    // 2.1.332 otherwise asks "Make auto mode your default permission mode?"
+    // after the first answer (user settings set bypass, no project settings
+    // set a mode); it blocks the pane, and a bare Enter (gt re-submitting a
+    // prompt) takes "Yes" and switches every agent to auto mode.
+    state.insert("hasSeenAutoDefaultNudge".into(), json!(true));
     let projects = object_at(&mut state, "projects");
     for d in &seed.trusted_dirs {
         let entry = projects
@@ -50,16 +61,21 @@ pub fn seed_config_dir(dir: &Path, seed: &ClaudeSeed) -> Result<Vec<PathBuf>, St
             e.insert("hasTrustDialogAccepted".into(), json!(true));
         }
     }
-    let responses = object_at(&mut state, "customApiKeyResponses");
-    let approved = responses.entry("approved").or_insert_with(|| json!([]));
-    if let Value::Array(list) = approved {
-        for fp in &seed.approved_key_fingerprints {
-            if !list.iter().any(|v| v.as_str() == Some(fp)) {
-                list.push(json!(fp));
+    if !seed.approved_key_fingerprints.is_empty() {
+        let responses = object_at(&mut state, "customApiKeyResponses");
+        let approved = responses.entry("approved").or_insert_with(|| json!([]));
+        if !approved.is_array() {
+            *approved = json!([]);
+        }
+        if let Value::Array(list) = approved {
+            for fp in &seed.approved_key_fingerprints {
+                if !list.iter().any(|v| v.as_str() == Some(fp)) {
+                    list.push(json!(fp));
+                }
             }
         }
+        responses.entry("rejected").or_insert_with(|| json!([]));
     }
-    responses.entry("rejected").or_insert_with(|| json!([]));
     if write_json(&state_path, &state)? {
         changed.push(state_path);
     }
@@ -67,10 +83,8 @@ pub fn seed_config_dir(dir: &Path, seed: &ClaudeSeed) -> Result<Vec<PathBuf>, St
     let settings_path = dir.join("settings.json");
     let mut settings = read_object(&settings_path);
     let perms = object_at(&mut settings, "permissions");
+    // Restores bypass if anything switched the shared config dir away from it.
     perms.insert("defaultMode".into(), json!("bypassPermissions"));
-    for k in ["allow", "deny", "ask"] {
-        perms.entry(k).or_insert_with(|| json!([]));
-    }
     settings.insert("skipDangerousModePermissionPrompt".into(), json!(true));
     if write_json(&settings_path, &settings)? {
         changed.push(settings_path);
@@ -100,16 +114,32 @@ fn object_at<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String
     }
 }
 
+/// Writes `v` unless the file already means the same. Claude rewrites
+/// `.claude.json` with mode 0644; that alone is fixed with a chmod, not a
+/// rewrite of a file Claude owns too.
 fn write_json(path: &Path, v: &Map<String, Value>) -> Result<bool, StackError> {
-    crate::fsutil::write_json_if_changed(
-        path,
-        &Value::Object(v.clone()),
-        crate::fsutil::SECRET_MODE,
-    )
-    .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+    let value = Value::Object(v.clone());
+    let same = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .is_some_and(|old| old == value);
+    let io = |e| StackError::io(format!("writing {}", path.display()), e);
+    if same {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+        if mode != crate::fsutil::SECRET_MODE {
+            std::fs::set_permissions(
+                path,
+                std::fs::Permissions::from_mode(crate::fsutil::SECRET_MODE),
+            )
+            .map_err(io)?;
+        }
+        return Ok(false);
+    }
+    crate::fsutil::write_json_if_changed(path, &value, crate::fsutil::SECRET_MODE).map_err(io)
 }
 
-/// `claude --version` → `2.1.197`.
+/// `claude --version` → `2.1.332`.
 pub async fn version(
     runner: &super::Runner,
     timeout: std::time::Duration,
@@ -167,5 +197,51 @@ mod tests {
         .unwrap();
         assert_eq!(s["permissions"]["defaultMode"], "bypassPermissions");
         assert_eq!(s["skipDangerousModePermissionPrompt"], true);
+        assert_eq!(v["hasSeenAutoDefaultNudge"], true);
+    }
+
+    /// What Claude Code 2.1.332 does to the seeded files after a run:
+    /// reformats, adds its own keys, moves `bypassPermissionsModeAccepted`
+    /// into settings and drops an empty `customApiKeyResponses`. The next
+    /// bootstrap must find nothing to write.
+    #[test]
+    fn a_second_seed_leaves_what_claude_migrated_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let seed = ClaudeSeed {
+            trusted_dirs: vec![PathBuf::from("/town/mayor")],
+            approved_key_fingerprints: vec![],
+        };
+        seed_config_dir(dir.path(), &seed).unwrap();
+        let state_path = dir.path().join(".claude.json");
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+        assert!(v.get("bypassPermissionsModeAccepted").is_none(), "{v}");
+        assert!(v.get("customApiKeyResponses").is_none(), "{v}");
+        v["numStartups"] = json!(2);
+        v["projects"]["/town/mayor"]["allowedTools"] = json!([]);
+        std::fs::write(&state_path, serde_json::to_string(&v).unwrap()).unwrap();
+        // Claude writes it world-readable.
+        std::fs::set_permissions(&state_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let settings_path = dir.path().join("settings.json");
+        let mut s: Value =
+            serde_json::from_str(&std::fs::read_to_string(&settings_path).unwrap()).unwrap();
+        s["theme"] = json!("dark");
+        std::fs::write(&settings_path, serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(
+            seed_config_dir(dir.path(), &seed).unwrap(),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            std::fs::metadata(&state_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // A mode switched behind the operator's back is switched back.
+        s["permissions"]["defaultMode"] = json!("auto");
+        std::fs::write(&settings_path, serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(
+            seed_config_dir(dir.path(), &seed).unwrap(),
+            vec![settings_path.clone()]
+        );
     }
 }

@@ -21,7 +21,9 @@ const GREETING_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum Probe {
     /// A protocol-10 greeting: a MySQL-protocol server is serving.
     Serving { version: String },
-    /// An ERR packet instead of a greeting (e.g. 1040 Too many connections).
+    /// An ERR packet instead of a greeting. Dolt itself never sends one for
+    /// a full server (it waits, then closes: `Wedged`); other MySQL-protocol
+    /// servers on the port do (e.g. 1040 Too many connections).
     Refusing { code: u16, message: String },
     /// Nothing listens.
     Down { reason: String },
@@ -144,20 +146,24 @@ impl Dolt {
     }
 
     /// Makes sure `dolt config --global` has `user.name` and `user.email`
-    /// (gt install and dolt init refuse to run without them). Returns what
-    /// was set.
+    /// (gt install and dolt init refuse to run without them) and
+    /// `versioncheck.disabled` (otherwise `dolt version` — which gt and
+    /// `gasclaw update --check` run — asks the GitHub API for the latest
+    /// release with no timeout of its own). Returns what was set.
     pub async fn ensure_identity(&self) -> Result<Vec<&'static str>, StackError> {
         let mut set = Vec::new();
-        for (key, value) in [
-            ("user.name", "gasclaw"),
-            ("user.email", "gasclaw@localhost"),
+        for (key, value, exact) in [
+            ("user.name", "gasclaw", false),
+            ("user.email", "gasclaw@localhost", false),
+            ("versioncheck.disabled", "true", true),
         ] {
             // `--get` of a missing key exits 1 with empty output.
             let got = self
                 .runner
                 .run(&self.dolt().args(["config", "--global", "--get", key]))
                 .await?;
-            if got.success() && !got.stdout.trim().is_empty() {
+            let have = got.stdout.trim();
+            if got.success() && !have.is_empty() && (!exact || have == value) {
                 continue;
             }
             self.runner

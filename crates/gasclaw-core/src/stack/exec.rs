@@ -3,8 +3,9 @@
 //! argv only (never a shell), a timeout per call, the child in its own process
 //! group that is killed whole on timeout or when the caller's future is
 //! dropped, bounded captured output, secrets redacted from everything returned
-//! or logged, gasclaw's own secret variables removed from the child's
-//! environment, and a missing program reported by name.
+//! or logged, gasclaw's own secret variables removed from every child's
+//! environment (and, per program, the variables that program would pass on
+//! where they do harm), and a missing program reported by name.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -244,6 +245,8 @@ pub struct Runner {
     redactor: Redactor,
     /// Variables removed from every child's environment.
     scrub: Arc<Vec<String>>,
+    /// Variables removed from one program's environment: `(program, names)`.
+    scrub_program: Arc<Vec<(String, Vec<String>)>>,
     /// PATH used to find programs (and given to children); `None` = inherit.
     path: Option<OsString>,
 }
@@ -253,8 +256,20 @@ impl Runner {
         Runner {
             redactor,
             scrub: Arc::new(scrub.iter().map(|s| s.to_string()).collect()),
+            scrub_program: Arc::default(),
             path: None,
         }
+    }
+
+    /// Also removes `vars` from the environment of every `program` child.
+    pub fn scrub_for(mut self, program: &str, vars: &[&str]) -> Runner {
+        let mut all: Vec<(String, Vec<String>)> = self.scrub_program.as_ref().clone();
+        all.push((
+            program.to_string(),
+            vars.iter().map(|v| v.to_string()).collect(),
+        ));
+        self.scrub_program = Arc::new(all);
+        self
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -280,6 +295,11 @@ impl Runner {
         cmd.args(&inv.args);
         for k in self.scrub.iter() {
             cmd.env_remove(k);
+        }
+        for (_, vars) in self.scrub_program.iter().filter(|(p, _)| *p == inv.program) {
+            for k in vars {
+                cmd.env_remove(k);
+            }
         }
         for k in &inv.env_remove {
             cmd.env_remove(k);
@@ -553,6 +573,28 @@ mod tests {
             assert!(out.stdout.contains("scrub=present"));
         })
         .await
+    }
+
+    #[test]
+    fn a_program_scrub_applies_to_that_program_only() {
+        let r = runner().scrub_for("sh", &["ANTHROPIC_API_KEY", "BD_JSON_ENVELOPE"]);
+        let removed = |program: &str| -> Vec<String> {
+            let cmd = r
+                .command(&Invocation::new(program, Duration::from_secs(1)))
+                .unwrap();
+            cmd.as_std()
+                .get_envs()
+                .filter(|(_, v)| v.is_none())
+                .map(|(k, _)| k.to_string_lossy().into_owned())
+                .collect()
+        };
+        let sh = removed("sh");
+        assert!(sh.contains(&"ANTHROPIC_API_KEY".to_string()), "{sh:?}");
+        assert!(sh.contains(&"BD_JSON_ENVELOPE".to_string()), "{sh:?}");
+        assert!(sh.contains(&"GASCLAW_TEST_SECRET".to_string()), "{sh:?}");
+        let env = removed("env");
+        assert!(!env.contains(&"ANTHROPIC_API_KEY".to_string()), "{env:?}");
+        assert!(env.contains(&"GASCLAW_TEST_SECRET".to_string()), "{env:?}");
     }
 
     #[tokio::test]

@@ -27,6 +27,54 @@ const SLOW: Duration = Duration::from_secs(300);
 const PID_UNKNOWN_RETRIES: usize = 4;
 const PID_UNKNOWN_PAUSE: Duration = Duration::from_millis(100);
 
+/// What gt copies from its own environment into every agent it starts when
+/// set and non-empty (gt 1.2.1 `internal/config/env.go`, the pass-through
+/// list; unchanged since 1.0.1). In gasclaw's hands each is harmful: an API
+/// key stops interactive Claude at the "Detected a custom API key" dialog,
+/// model and provider switches and proxies bypass the key pool. gasclaw
+/// removes them from every `gt` child (see `core::accounts::stack_scrubs`).
+pub const PASS_THROUGH: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "CLAUDE_CODE_SUBAGENT_MODEL",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "ANTHROPIC_SMALL_FAST_MODEL_AWS_REGION",
+    "CLAUDE_CODE_USE_FOUNDRY",
+    "CLAUDE_CODE_SKIP_FOUNDRY_AUTH",
+    "ANTHROPIC_FOUNDRY_API_KEY",
+    "ANTHROPIC_FOUNDRY_BASE_URL",
+    "ANTHROPIC_FOUNDRY_RESOURCE",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_SKIP_VERTEX_AUTH",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "VERTEX_PROJECT",
+    "VERTEX_LOCATION",
+    "VERTEX_REGION_CLAUDE_3_5_HAIKU",
+    "VERTEX_REGION_CLAUDE_3_7_SONNET",
+    "VERTEX_REGION_CLAUDE_4_0_OPUS",
+    "VERTEX_REGION_CLAUDE_4_0_SONNET",
+    "VERTEX_REGION_CLAUDE_4_1_OPUS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "CLAUDE_CODE_CLIENT_CERT",
+    "CLAUDE_CODE_CLIENT_KEY",
+    "CLAUDE_CODE_CLIENT_KEY_PASSPHRASE",
+];
+
 /// The Claude Code agent definition gasclaw writes into the town settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentSpec {
@@ -327,14 +375,41 @@ impl Gastown {
         })
     }
 
+    /// `gt daemon start`; `Ok` only for a daemon that really runs.
+    ///
+    /// gt's daemon tries its lock once and every probe takes that lock for a
+    /// moment (gt 1.2.1 `daemon/daemon.go` Run and IsRunning), so what `gt
+    /// daemon start` says is not proof: a probe overlapping the new daemon's
+    /// attempt makes it exit (`Error: daemon failed to start: daemon already
+    /// running (lock held by another process)`), one overlapping gt's own
+    /// poll makes gt exit 0 with `● Daemon already running (PID 0)`, and one
+    /// overlapping its pre-check gives `Error: daemon already running (PID
+    /// 0)`. So an answer claiming a running daemon is confirmed with `gt
+    /// daemon status`; a lost race is reported as such ([`lost_start_race`]).
     pub async fn daemon_start(&self) -> Result<Output, StackError> {
         let out = self.run(self.gt(QUICK).args(["daemon", "start"])).await?;
-        // Losing a start race to another starter is still "running".
-        if out.success() || out.stderr.contains("daemon already running") {
-            Ok(out)
-        } else {
-            Err(out.into_error().into())
+        let pre_check = out.stderr.lines().any(|l| {
+            l.trim_start()
+                .starts_with("Error: daemon already running (PID")
+        });
+        if !out.success() && !pre_check {
+            return Err(out.into_error().into());
         }
+        if let DaemonState::Running { pid: Some(_) } = self.daemon_status().await? {
+            return Ok(out);
+        }
+        let said = out
+            .stdout
+            .lines()
+            .chain(out.stderr.lines())
+            .map(str::trim)
+            .find(|l| l.contains("aemon"))
+            .unwrap_or("nothing")
+            .to_string();
+        Err(StackError::Unexpected {
+            program: "gt",
+            detail: format!("daemon start said {said:?} but no daemon runs ({START_RACE})"),
+        })
     }
 
     pub async fn daemon_stop(&self) -> Result<Output, StackError> {
@@ -394,8 +469,22 @@ impl Gastown {
     }
 
     /// `gt up`: starts every town service and agent that is not running.
+    /// On failure gt prints only its JSON (`{"success":false,"services":[…]}`)
+    /// and exits 1, so the error names the services that failed, with gt's
+    /// detail for each.
     pub async fn up(&self) -> Result<Output, StackError> {
-        self.run_ok(self.gt(SLOW).args(["up", "--json"])).await
+        let out = self.run(self.gt(SLOW).args(["up", "--json"])).await?;
+        if out.success() {
+            return Ok(out);
+        }
+        let Some(failed) = up_failures(&out.stdout) else {
+            return Err(out.into_error().into());
+        };
+        Err(StackError::Exec(super::ExecError::Failed {
+            command: out.command.clone(),
+            status: out.status_text(),
+            message: failed,
+        }))
     }
 
     /// `gt status --json --fast`, tolerant of missing sections.
@@ -417,6 +506,39 @@ impl Gastown {
         })
     }
 }
+
+/// The failed services of a `gt up --json` answer: `Daemon: …; Mayor: …`.
+fn up_failures(stdout: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Up {
+        services: Vec<UpService>,
+    }
+    #[derive(Deserialize)]
+    struct UpService {
+        name: String,
+        ok: bool,
+        #[serde(default)]
+        detail: String,
+    }
+    let up: Up = serde_json::from_str(stdout.trim()).ok()?;
+    let failed: Vec<String> = up
+        .services
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| format!("{}: {}", s.name, s.detail))
+        .collect();
+    (!failed.is_empty()).then(|| format!("not all services started: {}", failed.join("; ")))
+}
+
+/// Whether a failed `gt daemon start` lost the start race (worth another
+/// try) rather than failed for a reason that would repeat.
+pub fn lost_start_race(e: &StackError) -> bool {
+    let text = e.to_string();
+    text.contains("daemon already running (lock held by another process)")
+        || text.contains(START_RACE)
+}
+
+const START_RACE: &str = "a probe held the daemon's lock: the start race";
 
 fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
@@ -464,6 +586,26 @@ mod tests {
             Some(DaemonState::Running { pid: None })
         );
         assert_eq!(parse_daemon_status("weird"), None);
+    }
+
+    #[test]
+    fn up_failures_name_the_services() {
+        let json = r#"{
+  "success": false,
+  "services": [
+    {"name": "Dolt", "type": "dolt", "ok": true, "detail": "already running"},
+    {"name": "Daemon", "type": "daemon", "ok": false, "detail": "daemon failed to start (check logs with 'gt daemon logs')"},
+    {"name": "Mayor", "type": "mayor", "ok": false, "detail": "waiting for mayor to start: agent exited"}
+  ],
+  "summary": {"total": 3, "started": 1, "failed": 2}
+}"#;
+        assert_eq!(
+            up_failures(json).as_deref(),
+            Some(
+                "not all services started: Daemon: daemon failed to start (check logs with 'gt daemon logs'); Mayor: waiting for mayor to start: agent exited"
+            )
+        );
+        assert_eq!(up_failures("}"), None);
     }
 
     #[test]
