@@ -70,7 +70,10 @@ pub async fn start_keys(
     let proxy = Proxy::new(
         pools.clone(),
         core.local_tokens().clone(),
-        ProxyConfig::new(cfg.kimi_base_url.clone()),
+        ProxyConfig {
+            idle_timeout: cfg.proxy_idle_timeout,
+            ..ProxyConfig::new(cfg.kimi_base_url.clone())
+        },
     )
     .context("building the proxy's HTTP client")?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.proxy_port));

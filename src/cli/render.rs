@@ -16,6 +16,7 @@ pub fn config(c: &Config) -> String {
         let src = match src {
             crate::config::Source::Env => "env",
             crate::config::Source::File => "file",
+            crate::config::Source::SecretFile => "secret file",
             crate::config::Source::Default => "default",
         };
         let _ = writeln!(out, "{k:<width$}  {v}  ({src})");
