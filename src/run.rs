@@ -200,22 +200,30 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     };
     tasks.push(bot_task);
 
-    let report = match core.bootstrap(None).await {
-        Ok(r) => {
-            match &r.failed {
-                None => tracing::info!(
-                    elapsed_ms = r.elapsed_ms,
-                    "bootstrap finished; the stack is up"
-                ),
-                Some((step, e)) => {
-                    tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry")
+    let stopped = core.stopped_file().load();
+    let report = if let Some((s, m)) = stopped.iter().next() {
+        // A stack stopped on purpose stays stopped across restarts of
+        // gasclaw, until /bootstrap or /restart.
+        tracing::warn!(service = %s, by = %m.by, at = %m.at, "the stack was stopped on purpose; not bootstrapping (use /bootstrap or /restart)");
+        None
+    } else {
+        match core.bootstrap(None).await {
+            Ok(r) => {
+                match &r.failed {
+                    None => tracing::info!(
+                        elapsed_ms = r.elapsed_ms,
+                        "bootstrap finished; the stack is up"
+                    ),
+                    Some((step, e)) => {
+                        tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry")
+                    }
                 }
+                Some(r)
             }
-            Some(r)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "bootstrap could not run");
-            None
+            Err(e) => {
+                tracing::error!(error = %e, "bootstrap could not run");
+                None
+            }
         }
     };
     monitor.announce_start(report.as_deref()).await;

@@ -262,6 +262,11 @@ impl Core {
                 rolled_back.push(what);
             }
         }
+        // An explicit bootstrap ends every stopped-on-purpose mark; only
+        // now, so the monitor says nothing about services coming up.
+        if let Err(e) = self.stopped_file().clear(&Service::ALL) {
+            tracing::error!(error = %e, "could not clear the stopped state");
+        }
         drop(guards);
         let report = Arc::new(BootstrapReport {
             steps: run.records,

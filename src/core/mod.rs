@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod events;
 pub mod health;
 pub mod services;
+pub mod stopped;
 pub mod versions;
 
 use std::path::PathBuf;
@@ -207,6 +208,11 @@ impl Core {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The stopped-on-purpose marks (read afresh: the CLI may change them).
+    pub fn stopped_file(&self) -> stopped::StoppedFile {
+        stopped::StoppedFile::new(&self.config.home)
     }
 
     pub fn runner(&self) -> &Runner {
