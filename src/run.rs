@@ -142,7 +142,18 @@ pub async fn start_bot(
 
 /// The whole of `gasclaw run`.
 pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
+    // The signal is watched from the first moment: SIGTERM while bootstrap
+    // runs interrupts it (the step's children killed, what it started
+    // rolled back) rather than waiting for it to end.
     let signal = shutdown_signal();
+    let terminated = CancellationToken::new();
+    {
+        let t = terminated.clone();
+        tokio::spawn(async move {
+            signal.await;
+            t.cancel();
+        });
+    }
     let stop = CancellationToken::new();
     let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;
     let bot = crate::telegram::build_bot(&core)?;
@@ -207,7 +218,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         tracing::warn!(service = %s, by = %m.by, at = %m.at, "the stack was stopped on purpose; not bootstrapping (use /bootstrap or /restart)");
         None
     } else {
-        match core.bootstrap(None).await {
+        match core.bootstrap_until(None, &terminated).await {
             Ok(r) => {
                 match &r.failed {
                     None => tracing::info!(
@@ -226,10 +237,12 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
             }
         }
     };
-    monitor.announce_start(report.as_deref()).await;
-    tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+    if !terminated.is_cancelled() {
+        monitor.announce_start(report.as_deref()).await;
+        tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+    }
 
-    signal.await;
+    terminated.cancelled().await;
     tracing::info!("shutting down");
     monitor.announce_stopping();
     stop.cancel();
