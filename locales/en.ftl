@@ -75,6 +75,7 @@ status-title = Stack status
 status-ok = ok
 status-down = DOWN
 status-unknown = unknown
+status-stopped-by = stopped by { $by } at { $at }
 status-all-ok = All { $n } checks ok.
 status-some-down = { $n } of { $total } checks not ok.
 activity-ok = Last commit { $age } ago (deadline { $deadline }).

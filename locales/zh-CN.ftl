@@ -74,6 +74,7 @@ status-title = 系统状态
 status-ok = 正常
 status-down = 故障
 status-unknown = 未知
+status-stopped-by = 已由 { $by } 于 { $at } 停止
 status-all-ok = 全部 { $n } 项检查正常。
 status-some-down = { $total } 项检查中有 { $n } 项不正常。
 activity-ok = 最近一次提交在 { $age } 前（期限 { $deadline }）。

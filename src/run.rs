@@ -71,7 +71,10 @@ pub async fn start_keys(
     let proxy = Proxy::new(
         pools.clone(),
         core.local_tokens().clone(),
-        ProxyConfig::new(cfg.kimi_base_url.clone()),
+        ProxyConfig {
+            idle_timeout: cfg.proxy_idle_timeout,
+            ..ProxyConfig::new(cfg.kimi_base_url.clone())
+        },
     )
     .context("building the proxy's HTTP client")?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.proxy_port));
@@ -137,7 +140,18 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     if !harmful.is_empty() {
         tracing::warn!(variables = %harmful.join(","), "set in gasclaw's environment; removed from what gt and bd see (see `gasclaw config`)");
     }
+    // The signal is watched from the first moment: SIGTERM while bootstrap
+    // runs interrupts it (the step's children killed, what it started
+    // rolled back) rather than waiting for it to end.
     let signal = shutdown_signal();
+    let terminated = CancellationToken::new();
+    {
+        let t = terminated.clone();
+        tokio::spawn(async move {
+            signal.await;
+            t.cancel();
+        });
+    }
     let stop = CancellationToken::new();
     let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;
     let bot = crate::telegram::build_bot(&core)?;
@@ -189,28 +203,38 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     };
     tasks.push(bot_task);
 
-    let report = match core.bootstrap(None).await {
-        Ok(r) => {
-            match &r.failed {
-                None => tracing::info!(
-                    elapsed_ms = r.elapsed_ms,
-                    "bootstrap finished; the stack is up"
-                ),
-                Some((step, e)) => {
-                    tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry")
+    let stopped = core.stopped_file().load();
+    let report = if let Some((s, m)) = stopped.iter().next() {
+        // A stack stopped on purpose stays stopped across restarts of
+        // gasclaw, until /bootstrap or /restart.
+        tracing::warn!(service = %s, by = %m.by, at = %m.at, "the stack was stopped on purpose; not bootstrapping (use /bootstrap or /restart)");
+        None
+    } else {
+        match core.bootstrap_until(None, &terminated).await {
+            Ok(r) => {
+                match &r.failed {
+                    None => tracing::info!(
+                        elapsed_ms = r.elapsed_ms,
+                        "bootstrap finished; the stack is up"
+                    ),
+                    Some((step, e)) => {
+                        tracing::error!(step = %step, error = %e, "bootstrap failed; staying up so an operator can fix and retry")
+                    }
                 }
+                Some(r)
             }
-            Some(r)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "bootstrap could not run");
-            None
+            Err(e) => {
+                tracing::error!(error = %e, "bootstrap could not run");
+                None
+            }
         }
     };
-    monitor.announce_start(report.as_deref()).await;
-    tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+    if !terminated.is_cancelled() {
+        monitor.announce_start(report.as_deref()).await;
+        tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+    }
 
-    signal.await;
+    terminated.cancelled().await;
     tracing::info!("shutting down");
     monitor.announce_stopping();
     stop.cancel();

@@ -1049,3 +1049,55 @@ fn bootstrap_turns_off_dolts_version_check() {
         assert!(out.elapsed < Duration::from_secs(20), "{:?}", out.elapsed);
     });
 }
+
+#[test]
+fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        // The daemon step hangs: Dolt and the gateway are already started
+        // by this run when the signal comes.
+        env.fault("GT_HANG", "daemon start");
+        let mut run = env.command(&["run"]).spawn().expect("spawn run");
+        env.wait_until("`gt daemon start` to hang", Duration::from_secs(90), || {
+            !env.processes_matching("daemon start").is_empty()
+        })
+        .await;
+        assert!(
+            !env.processes_matching("sql-server").is_empty(),
+            "Dolt runs"
+        );
+        assert!(
+            !env.processes_matching("gateway").is_empty(),
+            "the gateway runs"
+        );
+        let started = std::time::Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(run.id().expect("pid") as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("kill");
+        let status = tokio::time::timeout(Duration::from_secs(30), run.wait())
+            .await
+            .expect("run exits after SIGTERM")
+            .expect("wait");
+        let took = started.elapsed();
+        assert_eq!(status.code(), Some(0));
+        assert!(took < Duration::from_secs(10), "exit took {took:?}");
+        // The running step's child is gone, and what this run started is
+        // stopped, newest first (gateway before Dolt).
+        env.wait_until("every child to be gone", Duration::from_secs(5), || {
+            env.processes_matching("daemon start").is_empty()
+                && env.processes_matching("gateway").is_empty()
+                && env.processes_matching("sql-server").is_empty()
+        })
+        .await;
+        let calls = env.call_lines();
+        let pos = |needle: &str| calls.iter().rposition(|l| l.contains(needle));
+        let dolt_stop = pos("gt dolt stop").expect("Dolt stopped");
+        assert!(
+            env.processes_matching("gateway").is_empty()
+                && dolt_stop > pos("gt daemon start").unwrap_or(0),
+            "{calls:#?}"
+        );
+    });
+}

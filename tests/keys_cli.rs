@@ -223,3 +223,40 @@ fn cooldowns_survive_a_restart_of_run() {
         kimi.stop();
     });
 }
+
+#[test]
+fn a_retry_after_of_ages_neither_kills_the_flusher_nor_the_shutdown() {
+    run_test(T, async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        kimi.set_default(Reply::RateLimited {
+            retry_after: Some(9_000_000_000_000),
+        });
+        let mut env = TestEnv::new();
+        env.set("KIMI_BASE_URL", &kimi.base_url());
+        let run = start_run(&env).await;
+        let r = env.ask_model_as_agent().await;
+        assert_eq!(r.status(), 429, "every key answered 429");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!(wait <= 86_400, "retry-after {wait}");
+        // The flusher writes the state within a second; it must survive it.
+        let state = env.gasclaw_home.join("key-rotation.json");
+        env.wait_until(
+            "the key state to be written",
+            Duration::from_secs(10),
+            || std::fs::read_to_string(&state).is_ok_and(|t| t.contains("cooldown_until")),
+        )
+        .await;
+        assert_eq!(sigterm(run).await, Some(0), "run exits 0 on SIGTERM");
+        let keys: Value =
+            serde_json::from_str(&env.gasclaw(&["keys", "--json"], T).await.stdout).expect("json");
+        let left = keys["agents"]["keys"][0]["cooldown_secs_left"]
+            .as_u64()
+            .expect("left");
+        assert!((86_000..=86_400).contains(&left), "{keys}");
+        kimi.stop();
+    });
+}

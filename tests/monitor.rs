@@ -93,15 +93,20 @@ impl World {
 
     /// The owner sends `/restart mayor` and presses "confirm".
     async fn owner_restarts_mayor(&self) {
+        self.owner_confirms("/restart mayor", "Restart mayor?")
+            .await
+    }
+
+    /// The owner sends `command` and presses "confirm" on `prompt`.
+    async fn owner_confirms(&self, command: &str, prompt: &str) {
         let o = User::new(OWNER_ID, "Owner");
         let chat = Chat::private(&o);
         let floor = self.tg.last_seq();
-        self.tg
-            .push_update(updates::private_text(&o, "/restart mayor"));
+        self.tg.push_update(updates::private_text(&o, command));
         let prompt = self
             .tg
             .wait_for(
-                |c| c.seq > floor && c.text().contains("Restart mayor?"),
+                |c| c.seq > floor && c.text().contains(prompt),
                 Duration::from_secs(10),
             )
             .await
@@ -655,6 +660,108 @@ fn healing_and_a_persons_restart_never_work_on_a_service_at_once() {
             persons.1,
             persons.0 - heal_started
         );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
+    run_test(T, async {
+        let mut w = World::healing().await;
+        let stop = w.env.gasclaw(&["stop"], Duration::from_secs(60)).await;
+        assert_eq!(stop.code, Some(0), "{stop:?}");
+        let mayor_running =
+            |w: &World| w.env.gt(&["mayor", "status", "--running"]).stdout.trim() == "true";
+        // Many cycles with healing on (backoff 1 s): nothing healed or alerted.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(
+            !mayor_running(&w),
+            "the monitor restarted the Mayor after a stop"
+        );
+        assert_eq!(
+            w.count("restarted by the monitor"),
+            0,
+            "{:#?}",
+            w.texts(OWNER)
+        );
+        assert_eq!(w.count(" down"), 0, "{:#?}", w.texts(OWNER));
+        let status = w.env.gasclaw(&["status"], Duration::from_secs(30)).await;
+        for s in ["dolt", "daemon", "mayor", "gateway", "agents"] {
+            assert!(
+                status
+                    .stdout
+                    .lines()
+                    .any(|l| l.starts_with(s) && l.contains("(stopped by cli at 20")),
+                "{s}: {}",
+                status.stdout
+            );
+        }
+        // The owner's /status says it too.
+        let o = User::new(OWNER_ID, "Owner");
+        w.tg.push_update(updates::private_text(&o, "/status"));
+        w.wait_text("stopped by cli at", Duration::from_secs(15))
+            .await;
+
+        // A restart of gasclaw: no bootstrap, no healing.
+        assert_eq!(sigterm(w.run.take().expect("run")).await, Some(0));
+        w.env.clear_calls();
+        w.run = Some(w.env.command(&["run"]).spawn().expect("run again"));
+        let ups = || w.count("Gasclaw is up");
+        let before = ups();
+        w.env
+            .wait_until(
+                "the second start-up message",
+                Duration::from_secs(30),
+                || ups() > before,
+            )
+            .await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(
+            !mayor_running(&w),
+            "a restart of gasclaw brought the stack back"
+        );
+        assert_eq!(
+            w.count("restarted by the monitor"),
+            0,
+            "{:#?}",
+            w.texts(OWNER)
+        );
+        assert!(
+            !w.env.call_lines().iter().any(|l| l == "gt mayor start"),
+            "{:#?}",
+            w.env.call_lines()
+        );
+
+        // `restart dolt` ends Dolt's mark only; `bootstrap` ends them all.
+        let r = w
+            .env
+            .gasclaw(&["restart", "dolt"], Duration::from_secs(60))
+            .await;
+        assert_eq!(r.code, Some(0), "{r:?}");
+        let status = w.env.gasclaw(&["status"], Duration::from_secs(30)).await;
+        let line = |name: &str| {
+            status
+                .stdout
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or("")
+                .to_string()
+        };
+        assert!(!line("dolt").contains("stopped by"), "{}", status.stdout);
+        assert!(line("mayor").contains("stopped by"), "{}", status.stdout);
+        w.owner_confirms("/bootstrap", "Run bootstrap?").await;
+        let done =
+            w.tg.wait_for(
+                |c| c.method == "editmessagetext" && c.text().contains("The stack is up"),
+                Duration::from_secs(60),
+            )
+            .await;
+        assert!(done.is_some(), "bootstrap did not finish");
+        assert_eq!(w.count(" down"), 0, "{:#?}", w.texts(OWNER));
+        let status = w.env.gasclaw(&["status"], Duration::from_secs(30)).await;
+        assert_eq!(status.code, Some(0), "{}", status.stdout);
+        assert!(!status.stdout.contains("stopped by"), "{}", status.stdout);
+        assert!(!w.env.gasclaw_home.join("stopped.json").exists());
         assert_eq!(w.stop().await, Some(0));
     });
 }

@@ -550,3 +550,139 @@ fn real_claude_code_gets_its_answer_through_a_429() {
         );
     });
 }
+
+#[test]
+fn an_upstream_silent_between_chunks_is_cut_after_the_idle_timeout() {
+    t(async {
+        let rig = Rig::with(&[KA], |mut c| {
+            c.idle_timeout = Duration::from_millis(500);
+            c
+        })
+        .await;
+        rig.kimi.script(
+            KA,
+            "A",
+            vec![Reply::SlowSse {
+                first_byte_after: Duration::ZERO,
+                chunk_every: Duration::from_secs(4),
+                chunks: 3,
+            }],
+        );
+        let started = std::time::Instant::now();
+        let mut r = rig.post(Some(&rig.agent_token()), true, msg(true)).await;
+        assert_eq!(r.status(), 200);
+        let mut all = Vec::new();
+        // The stream ends (cut) well before the 12 s the upstream would take.
+        let read = tokio::time::timeout(Duration::from_secs(6), async {
+            while let Ok(Some(c)) = r.chunk().await {
+                all.extend_from_slice(&c);
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the stream was not cut after 6 s of silence");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let text = String::from_utf8_lossy(&all);
+        assert!(text.starts_with("event: message_start"), "{text}");
+        assert!(!text.contains("message_stop"), "{text}");
+    });
+}
+
+#[test]
+fn an_error_body_that_stalls_is_given_up_after_the_idle_timeout() {
+    t(async {
+        let rig = Rig::with(&[KA], |mut c| {
+            c.idle_timeout = Duration::from_millis(500);
+            c
+        })
+        .await;
+        rig.kimi.script(KA, "A", vec![Reply::StalledError(500)]);
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(
+            Duration::from_secs(6),
+            rig.post(Some(&rig.agent_token()), true, msg(false)),
+        )
+        .await
+        .expect("an answer although the upstream's error body never ends");
+        assert_eq!(r.status(), 500);
+        assert!(started.elapsed() < Duration::from_secs(3));
+    });
+}
+
+/// Sends a raw request line (reqwest would normalise the dot segments away
+/// before sending them), returns the status line.
+async fn raw_post(url: &str, path: &str, token: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = msg(false).to_string();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn paths_with_dot_segments_never_leave_the_base_path() {
+    t(async {
+        let rig = Rig::new(&[KA]).await;
+        for path in [
+            "/../v1/messages",
+            "/%2e%2e/v1/messages",
+            "/x/%2E./../v1/messages",
+            "/v1/..%2f..%2fv1/messages",
+        ] {
+            let status = raw_post(&rig.url, path, &rig.agent_token()).await;
+            assert!(status.starts_with("HTTP/1.1 400"), "{path}: {status}");
+        }
+        assert!(rig.kimi.requests().is_empty(), "a request reached upstream");
+        // The ordinary path still works and lands under the base path.
+        let status = raw_post(&rig.url, "/v1/messages", &rig.agent_token()).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        assert_eq!(rig.kimi.requests()[0].path, "/coding/v1/messages");
+    });
+}
+
+#[test]
+fn a_retry_after_of_ages_cools_the_key_for_a_day_at_most() {
+    t(async {
+        let rig = Rig::new(&[KA, KB]).await;
+        rig.kimi.script(
+            KA,
+            "A",
+            vec![Reply::RateLimited {
+                retry_after: Some(9_000_000_000_000),
+            }],
+        );
+        let r = rig.post(Some(&rig.agent_token()), true, msg(false)).await;
+        assert_eq!(r.status(), 200);
+        let a = rig.state("…000a");
+        assert_eq!(a["state"], "cooling");
+        let left = a["cooldown_secs_left"].as_u64().expect("seconds left");
+        assert!(left <= 86_400 && left > 86_000, "{left}");
+        // The state is written (the flusher's work) without a panic, with
+        // a date chrono can hold.
+        rig.pools.flush().expect("flush");
+        let st: Value = serde_json::from_str(
+            &std::fs::read_to_string(rig.home.join("key-rotation.json")).expect("state"),
+        )
+        .expect("json");
+        let until = st["pools"]["agents"]
+            .as_object()
+            .and_then(|m| m.values().find_map(|r| r["cooldown_until"].as_str()))
+            .expect("a cooldown on disk")
+            .to_string();
+        assert!(until.starts_with("20"), "{until}");
+    });
+}

@@ -265,7 +265,13 @@ async fn restart(core: &Core, service: Service) -> ExitCode {
 }
 
 async fn stop(core: &Core) -> ExitCode {
-    let report = core.stop().await;
+    let report = match core.stop("cli").await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gasclaw: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     print!("{}", render::stop(&report));
     if report.ok() {
         ExitCode::SUCCESS

@@ -16,6 +16,7 @@ pub fn config(c: &Config) -> String {
         let src = match src {
             crate::config::Source::Env => "env",
             crate::config::Source::File => "file",
+            crate::config::Source::SecretFile => "secret file",
             crate::config::Source::Default => "default",
         };
         let _ = writeln!(out, "{k:<width$}  {v}  ({src})");
@@ -79,9 +80,20 @@ pub fn status(r: &StatusReport) -> String {
         "SERVICE", "STATUS", "LATENCY"
     );
     for c in &r.checks {
+        let stopped = c
+            .stopped
+            .as_ref()
+            .map(|m| {
+                format!(
+                    " (stopped by {} at {})",
+                    m.by,
+                    m.at.format("%Y-%m-%d %H:%M:%S UTC")
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<8} {:<8} {:>5} ms  {}",
+            "{:<8} {:<8} {:>5} ms  {}{stopped}",
             c.name.name(),
             c.status.as_str(),
             c.latency_ms,

@@ -51,6 +51,10 @@ impl Monitor {
             let Some(check) = report.checks.iter().find(|c| c.name == s) else {
                 continue;
             };
+            if check.stopped.is_some() {
+                // Stopped on purpose: a person decides when it comes back.
+                continue;
+            }
             if check.status == CheckStatus::Ok {
                 // A recovery: healing may try again next time.
                 self.heal

@@ -260,6 +260,15 @@ impl Monitor {
         }
         for c in &report.checks {
             let id = CheckId::Service(c.name);
+            if c.stopped.is_some() {
+                // Stopped on purpose: no alert now, and none "recovered"
+                // later for a downtime a person chose.
+                self.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                continue;
+            }
             let ok = c.status == CheckStatus::Ok;
             let word = match c.status {
                 CheckStatus::Ok => "ok",
@@ -268,6 +277,10 @@ impl Monitor {
             };
             self.observe(id, ok, &c.detail, word, now);
         }
+        let town_stopped = report
+            .checks
+            .iter()
+            .any(|c| c.name == Service::Agents && c.stopped.is_some());
         let a = &report.activity;
         let detail = match a.last_commit_age_secs {
             Some(age) => alerts::activity_detail(self.tr(), age, a.deadline_secs),
@@ -275,7 +288,8 @@ impl Monitor {
         };
         self.observe(
             CheckId::Activity,
-            a.compliant,
+            // Nobody commits in a town stopped on purpose.
+            a.compliant || town_stopped,
             &detail,
             if a.last_commit_age_secs.is_some() {
                 "late"

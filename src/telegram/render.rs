@@ -218,6 +218,18 @@ fn checks(tr: Tr<'_>, checks: &[crate::core::health::Check]) -> String {
             esc(&c.detail),
             c.latency_ms
         ));
+        if let Some(m) = &c.stopped {
+            s.push_str(&format!(
+                "  ⏹ <i>{}</i>\n",
+                tr.t(
+                    "status-stopped-by",
+                    &[
+                        ("by", m.by.as_str()),
+                        ("at", &m.at.format("%Y-%m-%d %H:%M UTC").to_string())
+                    ]
+                )
+            ));
+        }
     }
     let bad = checks
         .iter()

@@ -5,7 +5,13 @@
 //! (`dolt_port = 3307`). The environment wins over the file, an empty variable
 //! counts as unset, and unknown file keys are refused by serde with the key's
 //! name. Validation collects *every* problem so an operator fixes them in one
-//! go; no message ever contains a secret (at most a 4-character hint).
+//! go; a message names the variable and never echoes its value (a secret
+//! pasted into the wrong variable must not end up in a log), at most a
+//! secret's 4-character hint.
+//!
+//! Every secret may instead be given as a file, `<NAME>_FILE` (the Docker
+//! and Kubernetes secrets convention): the file's content, without its
+//! final newline, is the value. Setting both is an error naming both.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,6 +60,9 @@ impl fmt::Display for ConfigError {
 pub enum Source {
     Env,
     File,
+    /// A `<NAME>_FILE` secret file.
+    #[serde(rename = "secret-file")]
+    SecretFile,
     Default,
 }
 
@@ -133,6 +142,7 @@ settings! {
     gasclaw_home => "GASCLAW_HOME",
     gasclaw_locale => "GASCLAW_LOCALE",
     gasclaw_http_addr => "GASCLAW_HTTP_ADDR",
+    proxy_idle_timeout => "PROXY_IDLE_TIMEOUT",
     alert_repeat => "ALERT_REPEAT",
     alert_chat_ids => "ALERT_CHAT_IDS",
     auto_heal => "AUTO_HEAL",
@@ -218,6 +228,8 @@ pub struct Config {
     pub proxy_port: u16,
     pub key_cooldown: Duration,
     pub key_quota_cooldown: Duration,
+    /// `PROXY_IDLE_TIMEOUT`: the longest silence from the model API.
+    pub proxy_idle_timeout: Duration,
     pub home: PathBuf,
     pub locale: Option<String>,
     pub http_addr: SocketAddr,
@@ -277,7 +289,33 @@ impl Config {
         };
         let mut raw = BTreeMap::new();
         for (var, file_value) in file.entries() {
-            if let Some(v) = non_empty(env.var(var)) {
+            let secret_file = SECRET_VARIABLES
+                .contains(&var)
+                .then(|| non_empty(env.var(&format!("{var}_FILE"))))
+                .flatten();
+            let direct = non_empty(env.var(var));
+            if let Some(path) = secret_file {
+                if direct.is_some() {
+                    problems.push(Problem {
+                        var: format!("{var}_FILE"),
+                        message: format!("{var} and {var}_FILE are both set; set only one"),
+                    });
+                    // Validated as usual, so this is the only problem said.
+                    if let Some(v) = direct {
+                        raw.insert(var, (v, Source::Env));
+                    }
+                    continue;
+                }
+                match read_secret_file(Path::new(&path)) {
+                    Ok(v) => {
+                        raw.insert(var, (v, Source::SecretFile));
+                    }
+                    Err(message) => problems.push(Problem {
+                        var: format!("{var}_FILE"),
+                        message,
+                    }),
+                }
+            } else if let Some(v) = direct {
                 raw.insert(var, (v, Source::Env));
             } else if let Some(v) = file_value {
                 raw.insert(var, (v.flatten(), Source::File));
@@ -371,6 +409,7 @@ impl Config {
             ("KIMI_PROXY_PORT", self.proxy_port.to_string()),
             ("KEY_COOLDOWN", secs(self.key_cooldown)),
             ("KEY_QUOTA_COOLDOWN", secs(self.key_quota_cooldown)),
+            ("PROXY_IDLE_TIMEOUT", secs(self.proxy_idle_timeout)),
             ("GASCLAW_HOME", self.home.display().to_string()),
             (
                 "GASCLAW_LOCALE",
@@ -453,6 +492,30 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A `<NAME>_FILE` secret: the content without its final newline (what
+/// `echo "$KEY" > file` and Compose's secrets leave). The message names the
+/// path, never the content.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the secret file {}: {e}", path.display()))?;
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if text.trim().is_empty() {
+        return Err(format!("the secret file {} is empty", path.display()));
+    }
+    Ok(text.to_string())
+}
+
+/// The variables whose secret may come from a file, as `<NAME>_FILE`.
+pub fn secret_file_variables() -> Vec<String> {
+    SECRET_VARIABLES
+        .iter()
+        .map(|v| format!("{v}_FILE"))
+        .collect()
+}
+
 fn read_file_config(path: &Path) -> Result<FileConfig, Problem> {
     let text = std::fs::read_to_string(path).map_err(|e| Problem {
         var: "GASCLAW_CONFIG".into(),
@@ -533,9 +596,7 @@ impl Parser {
                 Ok(0) | Err(_) => {
                     p.problem(
                         var,
-                        format!(
-                            "`{item}` is not a numeric chat id (group ids look like -1001234567890)"
-                        ),
+                        "holds an item that is not a numeric chat id (group ids look like -1001234567890)",
                     );
                     None
                 }
@@ -559,8 +620,10 @@ impl Parser {
         let gateway_port = self.port("GATEWAY_PORT", 18789);
         let proxy_port = self.port("KIMI_PROXY_PORT", 18790);
         let kimi_base_url = self.url("KIMI_BASE_URL", "https://api.kimi.com/coding/");
-        let key_cooldown = self.duration("KEY_COOLDOWN", 300);
-        let key_quota_cooldown = self.duration("KEY_QUOTA_COOLDOWN", 3600);
+        let max = crate::keys::pool::MAX_COOLDOWN;
+        let key_cooldown = self.duration_at_most("KEY_COOLDOWN", 300, max);
+        let key_quota_cooldown = self.duration_at_most("KEY_QUOTA_COOLDOWN", 3600, max);
+        let proxy_idle_timeout = self.duration_at_most("PROXY_IDLE_TIMEOUT", 300, max);
         let home = match self.get("GASCLAW_HOME").map(str::to_string) {
             Some(v) => self.expand_abs("GASCLAW_HOME", &v),
             None => match &self.home_dir {
@@ -595,7 +658,7 @@ impl Parser {
             let chat_id = match chat.parse::<i64>() {
                 Ok(id) if id != 0 => id,
                 _ => {
-                    p.problem(var, format!("`{item}` is not a chat id or chat_id/thread_id"));
+                    p.problem(var, "holds an item that is not a chat id or chat_id/thread_id");
                     return None;
                 }
             };
@@ -603,7 +666,7 @@ impl Parser {
                 None => None,
                 Some(Ok(t)) if t > 1 => Some(t),
                 Some(_) => {
-                    p.problem(var, format!("`{item}`: the thread id must be a forum topic id greater than 1 (the General topic takes no thread id)"));
+                    p.problem(var, "holds a thread id that is not a forum topic id greater than 1 (the General topic takes no thread id)");
                     return None;
                 }
             };
@@ -619,11 +682,8 @@ impl Parser {
         {
             None | Some("skills") => OverseerExec::Skills,
             Some("full") => OverseerExec::Full,
-            Some(other) => {
-                self.problem(
-                    "OVERSEER_EXEC",
-                    format!("`{other}` is not one of: skills, full"),
-                );
+            Some(_) => {
+                self.problem("OVERSEER_EXEC", "must be one of: skills, full");
                 OverseerExec::Skills
             }
         };
@@ -636,7 +696,7 @@ impl Parser {
         {
             self.problem(
                 "LOG_LEVEL",
-                format!("`{l}` is not one of: trace, debug, info, warn, error"),
+                "must be one of: trace, debug, info, warn, error",
             );
         }
 
@@ -691,6 +751,7 @@ impl Parser {
             proxy_port,
             key_cooldown,
             key_quota_cooldown,
+            proxy_idle_timeout,
             home,
             locale,
             http_addr,
@@ -717,7 +778,7 @@ impl Parser {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
         {
-            self.problem(var, format!("`{v}` is not a version like 1.2.3"));
+            self.problem(var, "is not a version like 1.2.3");
         }
         v
     }
@@ -794,7 +855,7 @@ impl Parser {
         match v.parse::<u64>() {
             Ok(id) if id > 0 => Some(id),
             _ => {
-                self.problem(var, format!("`{v}` is not a numeric Telegram user id"));
+                self.problem(var, "is not a numeric Telegram user id");
                 None
             }
         }
@@ -831,7 +892,7 @@ impl Parser {
                 }
             }
             _ => {
-                self.problem(var, format!("`{raw}` is not an http(s) URL"));
+                self.problem(var, "is not an http(s) URL");
                 // The default always parses.
                 #[expect(clippy::expect_used, reason = "a literal URL")]
                 Url::parse(default)
@@ -845,8 +906,8 @@ impl Parser {
             None => default,
             Some("on" | "true" | "1" | "yes") => true,
             Some("off" | "false" | "0" | "no") => false,
-            Some(other) => {
-                self.problem(var, format!("`{other}` is not on or off"));
+            Some(_) => {
+                self.problem(var, "must be on or off");
                 default
             }
         }
@@ -859,7 +920,7 @@ impl Parser {
         match raw.parse::<u32>() {
             Ok(p) if (1..=65535).contains(&p) => p as u16,
             _ => {
-                self.problem(var, format!("`{raw}` is not a port between 1 and 65535"));
+                self.problem(var, "is not a port between 1 and 65535");
                 default
             }
         }
@@ -872,13 +933,28 @@ impl Parser {
         match parse_duration(&raw) {
             Some(d) if !d.is_zero() => d,
             _ => {
-                self.problem(
-                    var,
-                    format!("`{raw}` is not a positive duration (seconds, or like 5m, 1h)"),
-                );
+                self.problem(var, "is not a positive duration (seconds, or like 5m, 1h)");
                 Duration::from_secs(default_secs)
             }
         }
+    }
+
+    /// A positive duration no longer than `max`.
+    fn duration_at_most(
+        &mut self,
+        var: &'static str,
+        default_secs: u64,
+        max: Duration,
+    ) -> Duration {
+        let d = self.duration(var, default_secs);
+        if d > max {
+            self.problem(
+                var,
+                format!("is longer than the limit of {}s", max.as_secs()),
+            );
+            return Duration::from_secs(default_secs).min(max);
+        }
+        d
     }
 
     fn count(&mut self, var: &'static str, default: usize, max: usize) -> usize {
@@ -888,10 +964,7 @@ impl Parser {
         match raw.parse::<usize>() {
             Ok(n) if (1..=max).contains(&n) => n,
             _ => {
-                self.problem(
-                    var,
-                    format!("`{raw}` is not a whole number between 1 and {max}"),
-                );
+                self.problem(var, format!("is not a whole number between 1 and {max}"));
                 default
             }
         }
@@ -903,7 +976,7 @@ impl Parser {
             _ => PathBuf::from(raw),
         };
         if !expanded.is_absolute() {
-            self.problem(var, format!("`{raw}` must be an absolute path"));
+            self.problem(var, "must be an absolute path");
         }
         expanded
     }
@@ -920,7 +993,7 @@ impl Parser {
         }
         self.problem(
             "GT_RIG_URL",
-            format!("`{url}` must be an absolute path or a remote git URL (https://, ssh://, git@host:, file:///abs)"),
+            "must be an absolute path or a remote git URL (https://, ssh://, git@host:, file:///abs)",
         );
     }
 
@@ -932,7 +1005,7 @@ impl Parser {
         {
             self.problem(
                 "GT_RIG_NAME",
-                format!("`{name}` is not a valid rig name (letters, digits and _ only; `hq` is reserved)"),
+                "is not a valid rig name (letters, digits and _ only; `hq` is reserved)",
             );
         }
     }

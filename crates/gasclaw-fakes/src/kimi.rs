@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
@@ -33,8 +34,10 @@ pub enum Reply {
     },
     /// E1: 429 `rate_limit_reached_error`, optionally with `retry-after`.
     RateLimited {
-        retry_after: Option<u32>,
+        retry_after: Option<u64>,
     },
+    /// An error status whose body starts and then never ends.
+    StalledError(u16),
     /// E2: 429 overload (not the key's fault).
     Overloaded,
     /// E5: 403 weekly quota.
@@ -386,6 +389,21 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
                 r.headers_mut().insert("retry-after", v);
             }
             r
+        }
+        Reply::StalledError(code) => {
+            let _guard = CancelGuard {
+                script: script.clone(),
+                done: false,
+            };
+            let first = futures_util::stream::once(async {
+                Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"error\": {\"type\": "))
+            });
+            let stream = first.chain(futures_util::stream::pending());
+            Response::builder()
+                .status(code)
+                .header("content-type", "application/json")
+                .body(Body::from_stream(stream))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
         Reply::Overloaded => {
             let body = json!({"error":{"type":"rate_limit_error","message":"The engine is currently overloaded, please try again later"},"type":"error"});

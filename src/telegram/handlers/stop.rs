@@ -18,9 +18,18 @@ pub async fn run(
     let id = super::status_message(bot, &req, status, &text).await?;
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
-        let report = ctx.core.stop().await;
-        req.audit(&ctx, if report.ok() { "ok" } else { "failed" }, None);
-        let text = render::stop(req.tr(&ctx), &report);
+        let by = format!("{} ({})", req.user, req.user_id);
+        let text = match ctx.core.stop(&by).await {
+            Ok(report) => {
+                req.audit(&ctx, if report.ok() { "ok" } else { "failed" }, None);
+                render::stop(req.tr(&ctx), &report)
+            }
+            Err(e) => {
+                req.audit(&ctx, "failed", Some(&e.to_string()));
+                req.tr(&ctx)
+                    .t("error-internal", &[("error", &e.to_string())])
+            }
+        };
         if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
             tracing::warn!(error = %send::describe(&e), "could not report the stop");
         }

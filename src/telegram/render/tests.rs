@@ -15,6 +15,7 @@ fn check(name: Service, status: CheckStatus, detail: &str) -> Check {
         status,
         detail: detail.into(),
         latency_ms: 12,
+        stopped: None,
     }
 }
 
@@ -105,6 +106,20 @@ fn snapshots() {
         "help-member",
     );
     each_locale(|tr| status(tr, &status_report(), Some(&pools())), "status");
+    each_locale(
+        |tr| {
+            let mut r = status_report();
+            for c in &mut r.checks {
+                c.status = CheckStatus::Down;
+                c.stopped = Some(crate::core::stopped::StopMark {
+                    by: "Owner (42)".into(),
+                    at: chrono::DateTime::from_timestamp(1_767_300_000, 0).expect("date"),
+                });
+            }
+            status(tr, &r, None)
+        },
+        "status-stopped",
+    );
     each_locale(|tr| keys(tr, &pools()), "keys");
     each_locale(|tr| activity(tr, &status_report().activity), "activity");
     each_locale(

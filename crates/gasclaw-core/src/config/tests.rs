@@ -121,9 +121,9 @@ fn numeric_ids() {
     assert_eq!(
         p,
         [
-            "TELEGRAM_OWNER_ID: `@alice` is not a numeric Telegram user id",
-            "TELEGRAM_ALLOW_IDS: `x8` is not a numeric Telegram user id",
-            "TELEGRAM_GROUP_IDS: `abc` is not a numeric chat id (group ids look like -1001234567890)",
+            "TELEGRAM_OWNER_ID: is not a numeric Telegram user id",
+            "TELEGRAM_ALLOW_IDS: is not a numeric Telegram user id",
+            "TELEGRAM_GROUP_IDS: holds an item that is not a numeric chat id (group ids look like -1001234567890)",
         ]
     );
     let c = Config::load(&env(&[
@@ -141,8 +141,8 @@ fn ports_in_range_and_distinct() {
     assert_eq!(
         p,
         [
-            "DOLT_PORT: `0` is not a port between 1 and 65535",
-            "GATEWAY_PORT: `70000` is not a port between 1 and 65535",
+            "DOLT_PORT: is not a port between 1 and 65535",
+            "GATEWAY_PORT: is not a port between 1 and 65535",
         ]
     );
     let p = problems(&[("GATEWAY_PORT", "3307")]);
@@ -160,7 +160,7 @@ fn durations_positive() {
         ("KEY_COOLDOWN", "soon"),
     ]);
     assert_eq!(p.len(), 3);
-    assert!(p[0].starts_with("MONITOR_INTERVAL: `0` is not a positive duration"));
+    assert!(p[0].starts_with("MONITOR_INTERVAL: is not a positive duration"));
     assert!(p[1].starts_with("ACTIVITY_DEADLINE:"));
     assert!(p[2].starts_with("KEY_COOLDOWN:"));
     let c = Config::load(&env(&[("MONITOR_INTERVAL", "5m"), ("ALERT_REPEAT", "90")])).unwrap();
@@ -277,4 +277,124 @@ fn redacted_rows_hide_every_secret() {
     // Debug never prints secrets either.
     let dbg = format!("{c:?}");
     assert!(!dbg.contains(KEY_A) && !dbg.contains(TOKEN));
+}
+
+#[test]
+fn a_secret_in_the_wrong_variable_is_never_echoed() {
+    // Every non-secret variable, given a key by mistake: the problem names
+    // the variable and shows no part of the value.
+    let secret = "sk-kimi-PASTEDINTOTHEWRONGPLACE-4242";
+    for var in VARIABLES {
+        if SECRET_VARIABLES.contains(var) {
+            continue;
+        }
+        let p = problems(&[(var, secret)]);
+        for line in &p {
+            assert!(
+                !line.contains("PASTEDINTO"),
+                "{var} echoed the value: {line}"
+            );
+            assert!(
+                !line.contains("4242"),
+                "{var} echoed a part of the value: {line}"
+            );
+        }
+    }
+    // The same in the TOML file.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("gasclaw.toml");
+    std::fs::write(
+        &f,
+        format!("dolt_port = \"{secret}\"\nlog_level = \"{secret}\"\n"),
+    )
+    .unwrap();
+    let p = problems(&[("GASCLAW_CONFIG", f.to_str().unwrap())]);
+    assert!(!p.is_empty());
+    for line in &p {
+        assert!(!line.contains("PASTEDINTO"), "{line}");
+    }
+}
+
+#[test]
+fn cooldowns_and_the_idle_timeout_are_capped_at_a_day() {
+    let p = problems(&[
+        ("KEY_COOLDOWN", "25h"),
+        ("KEY_QUOTA_COOLDOWN", "9000000000000"),
+        ("PROXY_IDLE_TIMEOUT", "2d"),
+    ]);
+    assert_eq!(
+        p,
+        [
+            "KEY_COOLDOWN: is longer than the limit of 86400s",
+            "KEY_QUOTA_COOLDOWN: is longer than the limit of 86400s",
+            "PROXY_IDLE_TIMEOUT: is longer than the limit of 86400s",
+        ]
+    );
+    let c = Config::load(&env(&[
+        ("KEY_QUOTA_COOLDOWN", "24h"),
+        ("PROXY_IDLE_TIMEOUT", "30"),
+    ]))
+    .unwrap();
+    assert_eq!(c.key_quota_cooldown, Duration::from_secs(86400));
+    assert_eq!(c.proxy_idle_timeout, Duration::from_secs(30));
+    assert_eq!(
+        Config::load(&env(&[])).unwrap().proxy_idle_timeout,
+        Duration::from_secs(300)
+    );
+}
+
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, format!("{KEY_A}:{KEY_B}\n")).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, format!("{TOKEN}\r\n")).unwrap();
+    let mut e = env(&[]);
+    e.remove("GASTOWN_KIMI_KEYS");
+    e.remove("TELEGRAM_BOT_TOKEN");
+    e.insert("GASTOWN_KIMI_KEYS_FILE".into(), keys.display().to_string());
+    e.insert(
+        "TELEGRAM_BOT_TOKEN_FILE".into(),
+        token.display().to_string(),
+    );
+    let c = Config::load(&e).unwrap();
+    assert_eq!(c.agent_keys.len(), 2);
+    assert_eq!(c.agent_keys[1].expose_secret(), KEY_B);
+    assert_eq!(c.telegram.bot_token.expose_secret(), TOKEN);
+    assert_eq!(c.sources["GASTOWN_KIMI_KEYS"], Source::SecretFile);
+
+    // Both set: an error naming both, and no value.
+    let mut both = e.clone();
+    both.insert("TELEGRAM_BOT_TOKEN".into(), TOKEN.into());
+    let err = Config::load(&both).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "config: TELEGRAM_BOT_TOKEN_FILE: TELEGRAM_BOT_TOKEN and TELEGRAM_BOT_TOKEN_FILE are both set; set only one"
+    );
+
+    // A missing or empty file is named by its variable and path.
+    let mut missing = e.clone();
+    missing.insert("OPENCLAW_KIMI_KEY_FILE".into(), "/nonexistent/okey".into());
+    missing.remove("OPENCLAW_KIMI_KEY");
+    let err = Config::load(&missing).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "config: OPENCLAW_KIMI_KEY_FILE: cannot read the secret file /nonexistent/okey"
+        ),
+        "{err}"
+    );
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let mut e2 = e.clone();
+    e2.insert(
+        "OPENCLAW_TELEGRAM_BOT_TOKEN_FILE".into(),
+        empty.display().to_string(),
+    );
+    let err = Config::load(&e2).unwrap_err().to_string();
+    assert!(
+        err.contains("OPENCLAW_TELEGRAM_BOT_TOKEN_FILE: the secret file"),
+        "{err}"
+    );
+    assert_no_secret(&[err]);
 }

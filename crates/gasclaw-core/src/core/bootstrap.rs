@@ -17,6 +17,7 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
 use super::accounts::{self, Credentials};
 use super::events::{BootstrapEvent, Event, StepProgress};
@@ -34,6 +35,9 @@ pub const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// the daemon's lock at its single attempt).
 const DAEMON_START_ATTEMPTS: u32 = 3;
 const DAEMON_RETRY_PAUSE: Duration = Duration::from_millis(300);
+/// How long the rollback of a bootstrap interrupted by SIGTERM may take:
+/// gasclaw must be gone within 10 s of the signal (Compose's grace).
+pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(6);
 /// How long Dolt may take to greet after `gt dolt start`.
 const DOLT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -175,6 +179,9 @@ struct Run<'a> {
     core: &'a Core,
     progress: Option<UnboundedSender<BootstrapEvent>>,
     undo: Vec<(Step, Undo)>,
+    /// What the running step is about to start: undone too if the step is
+    /// interrupted before it could record it in `undo`.
+    pending: Option<(Step, Undo)>,
     records: Vec<StepRecord>,
     /// Whether the overseer's config or skills changed in this run.
     overseer_changed: bool,
@@ -203,6 +210,19 @@ impl Core {
         &self,
         progress: Option<UnboundedSender<BootstrapEvent>>,
     ) -> Result<Arc<BootstrapReport>, CoreError> {
+        self.bootstrap_until(progress, &CancellationToken::new())
+            .await
+    }
+
+    /// [`Core::bootstrap`] that gives up when `cancel` fires (SIGTERM): the
+    /// running step is dropped (the runner kills its children's process
+    /// groups), and what this run started is rolled back newest first,
+    /// within [`INTERRUPTED_ROLLBACK_BUDGET`].
+    pub async fn bootstrap_until(
+        &self,
+        progress: Option<UnboundedSender<BootstrapEvent>>,
+        cancel: &CancellationToken,
+    ) -> Result<Arc<BootstrapReport>, CoreError> {
         let _flight = take_flight_lock(&self.config().home)?;
         // Healing and a person's /restart never work on a service while
         // bootstrap does.
@@ -215,14 +235,30 @@ impl Core {
             core: self,
             progress,
             undo: Vec::new(),
+            pending: None,
             records: Vec::new(),
             overseer_changed: false,
         };
         let mut failed = None;
+        let mut interrupted = false;
         for step in Step::ALL {
             run.emit(step, StepProgress::Started);
             let t = Instant::now();
-            let result = self.run_step(step, &mut run).await;
+            let result = tokio::select! {
+                r = self.run_step(step, &mut run) => Some(r),
+                _ = cancel.cancelled() => None,
+            };
+            let result = match result {
+                Some(r) => r,
+                None => {
+                    interrupted = true;
+                    if let Some(p) = run.pending.take() {
+                        run.undo.push(p);
+                    }
+                    Err("interrupted: gasclaw is shutting down".to_string())
+                }
+            };
+            run.pending = None;
             let outcome = match result {
                 Ok(o) => o,
                 Err(e) => StepOutcome::Failed(e),
@@ -260,11 +296,36 @@ impl Core {
             }
         }
         if failed.is_some() {
-            while let Some((step, undo)) = run.undo.pop() {
-                let what = self.undo(&undo).await;
-                run.emit(step, StepProgress::RolledBack(what.clone()));
-                rolled_back.push(what);
+            let grace = if interrupted {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(10)
+            };
+            let rollback = async {
+                while let Some((step, undo)) = run.undo.pop() {
+                    let what = self.undo(&undo, grace).await;
+                    run.emit(step, StepProgress::RolledBack(what.clone()));
+                    rolled_back.push(what);
+                }
+            };
+            if interrupted {
+                if tokio::time::timeout(INTERRUPTED_ROLLBACK_BUDGET, rollback)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "rollback did not finish within {}s of the shutdown",
+                        INTERRUPTED_ROLLBACK_BUDGET.as_secs()
+                    );
+                }
+            } else {
+                rollback.await;
             }
+        }
+        // An explicit bootstrap ends every stopped-on-purpose mark; only
+        // now, so the monitor says nothing about services coming up.
+        if !interrupted && let Err(e) = self.stopped_file().clear(&Service::ALL) {
+            tracing::error!(error = %e, "could not clear the stopped state");
         }
         drop(guards);
         let report = Arc::new(BootstrapReport {
@@ -411,6 +472,9 @@ impl Core {
         if !existed {
             run.undo.push((Step::Town, Undo::RemoveTown(town.clone())));
         }
+        if !dolt_before {
+            run.pending = Some((Step::Town, Undo::StopDolt));
+        }
         let result = self.gastown.install().await;
         if !dolt_before && dolt::probe(self.config().dolt_port).await.is_serving() {
             run.undo.push((Step::Town, Undo::StopDolt));
@@ -433,7 +497,9 @@ impl Core {
             p @ (Probe::Refusing { .. } | Probe::Wedged { .. }) => return Err(p.describe(port)),
             Probe::Down { .. } => {}
         }
+        run.pending = Some((Step::Dolt, Undo::StopDolt));
         self.gastown.dolt_start().await.map_err(|e| e.to_string())?;
+        run.pending = None;
         run.undo.push((Step::Dolt, Undo::StopDolt));
         let start = Instant::now();
         loop {
@@ -707,6 +773,7 @@ impl Core {
             }
             DaemonState::Stopped => {}
         }
+        run.pending = Some((Step::Daemon, Undo::StopDaemon));
         let mut attempt = 1;
         loop {
             match self.gastown.daemon_start().await {
@@ -724,6 +791,7 @@ impl Core {
                 Err(e) => return Err(e.to_string()),
             }
         }
+        run.pending = None;
         run.undo.push((Step::Daemon, Undo::StopDaemon));
         // Confirm it really runs: `start` can report success for a daemon
         // that dies right after.
@@ -748,8 +816,10 @@ impl Core {
         {
             return Ok(StepOutcome::Skipped("the Mayor is running".into()));
         }
+        run.pending = Some((Step::Mayor, Undo::StopMayor));
         let result = self.gastown.mayor_start().await;
         // A start that timed out may still have left a session behind.
+        run.pending = None;
         run.undo.push((Step::Mayor, Undo::StopMayor));
         result.map_err(|e| e.to_string())?;
         for _ in 0..20 {
@@ -764,7 +834,7 @@ impl Core {
         Err("`gt mayor start` returned but the Mayor is not running".into())
     }
 
-    async fn undo(&self, u: &Undo) -> String {
+    async fn undo(&self, u: &Undo, grace: Duration) -> String {
         let r: Result<String, StackError> = match u {
             Undo::StopMayor => self
                 .gastown
@@ -777,7 +847,7 @@ impl Core {
                 .await
                 .map(|_| "stopped the daemon".into()),
             Undo::StopGateway => {
-                self.openclaw.stop_gateway(Duration::from_secs(10)).await;
+                self.openclaw.stop_gateway(grace).await;
                 Ok("stopped the gateway".into())
             }
             Undo::StopDolt => self

@@ -38,6 +38,10 @@ pub struct Check {
     pub status: CheckStatus,
     pub detail: String,
     pub latency_ms: u64,
+    /// Stopped on purpose (`/stop`, `gasclaw stop`): who and when. The
+    /// monitor neither heals nor alerts such a service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<super::stopped::StopMark>,
 }
 
 /// The answer to "how is the stack?".
@@ -93,9 +97,12 @@ impl Core {
             timed(Service::Gateway, t, self.check_gateway()),
             timed(Service::Agents, t, self.check_agents(t)),
         );
-        HealthReport {
-            checks: vec![d, dm, m, g, a],
+        let mut checks = vec![d, dm, m, g, a];
+        let marks = self.stopped_file().load();
+        for c in &mut checks {
+            c.stopped = marks.get(&c.name).cloned();
         }
+        HealthReport { checks }
     }
 
     /// One check, as the monitor re-checks a single service after healing.
@@ -251,5 +258,6 @@ async fn timed(
         status,
         detail,
         latency_ms: start.elapsed().as_millis() as u64,
+        stopped: None,
     }
 }

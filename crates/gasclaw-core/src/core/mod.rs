@@ -9,6 +9,7 @@ pub mod capabilities;
 pub mod events;
 pub mod health;
 pub mod services;
+pub mod stopped;
 pub mod versions;
 
 use std::path::PathBuf;
@@ -221,6 +222,11 @@ impl Core {
     /// Paths in the user's home that the stack's programs read.
     pub fn home(&self) -> &HomePaths {
         &self.home
+    }
+
+    /// The stopped-on-purpose marks (read afresh: the CLI may change them).
+    pub fn stopped_file(&self) -> stopped::StoppedFile {
+        stopped::StoppedFile::new(&self.config.home)
     }
 
     pub fn gateway_token(&self) -> &SecretString {

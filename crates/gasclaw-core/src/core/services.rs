@@ -52,9 +52,20 @@ impl StopReport {
 impl Core {
     /// Restarts one service and waits (bounded) until its check passes.
     /// `by` names who asked (for the event stream and the audit log).
+    /// A person's restart also ends the service's stopped-on-purpose mark.
     pub async fn restart(&self, service: Service, by: &str) -> Result<RestartReport, CoreError> {
         let _guard = self.lock_service(service, Duration::from_secs(60)).await?;
         let result = self.restart_locked(service).await;
+        // Cleared once the restart is over (even a failed one: the person
+        // wants it back, so its being down is news again), so the monitor
+        // of a running gasclaw never sees it unmarked and half-started.
+        match self.stopped_file().clear(&[service]) {
+            Ok(c) if !c.is_empty() => {
+                tracing::info!(service = %service, by, "no longer stopped on purpose")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "could not clear the stopped state"),
+        }
         let event_result = match &result {
             Ok(r) if r.ok() => Ok(r.action.clone()),
             Ok(r) => Err(format!("{}; then {}", r.action, r.check.detail)),
@@ -143,9 +154,20 @@ impl Core {
         }
     }
 
-    /// Stops the stack in reverse start order: Mayor, daemon, gateway, Dolt.
-    pub async fn stop(&self) -> StopReport {
-        self.stop_these(&STOP_ORDER).await
+    /// Stops the stack in reverse start order: Mayor, daemon, gateway, Dolt,
+    /// and marks it stopped on purpose by `by` first (so the monitor never
+    /// heals a service in the middle of the stop). The mark is persisted:
+    /// it holds until `/bootstrap` or `/restart <service>`, across restarts
+    /// of gasclaw. The agents go with the town, so they are marked too.
+    pub async fn stop(&self, by: &str) -> Result<StopReport, CoreError> {
+        self.stopped_file()
+            .mark(&Service::ALL, by)
+            .map_err(|e| CoreError::Io {
+                what: "writing the stopped state".into(),
+                source: e,
+            })?;
+        tracing::info!(by, "stopping the stack on purpose");
+        Ok(self.stop_these(&STOP_ORDER).await)
     }
 
     /// Stops, in reverse start order, only what this process started

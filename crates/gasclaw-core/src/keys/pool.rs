@@ -23,6 +23,11 @@ use super::{Clock, CooldownReason, EventSink, KeyEvent, KeyHash, PoolKind, key_h
 /// Cooldown after a 403 "too many concurrent requests".
 pub const CONCURRENCY_COOLDOWN: Duration = Duration::from_secs(45);
 
+/// No cooldown is ever longer than a day: `KEY_COOLDOWN` and
+/// `KEY_QUOTA_COOLDOWN` are refused beyond it and an upstream `retry-after`
+/// is clamped to it.
+pub const MAX_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     /// `KEY_COOLDOWN`: after a 429 (longer if `retry-after` says so).
@@ -382,7 +387,9 @@ impl Pool {
                     slot.rec.rate_limits += 1;
                     slot.rec.last_429 = Some(now);
                 }
-                let until = now + d;
+                let d = d.min(MAX_COOLDOWN);
+                // A clock near the end of time must not panic the proxy.
+                let until = now.checked_add(d).unwrap_or(now);
                 let was_cooling = slot.cooling(now);
                 // Concurrent requests may all see the 429: keep the latest end,
                 // announce once.
@@ -496,8 +503,8 @@ impl Pool {
                         cooldown_reason: left.and(s.rec.cooldown_reason),
                         uses: s.rec.uses,
                         rate_limits: s.rec.rate_limits,
-                        last_used: s.rec.last_used.map(DateTime::<Utc>::from),
-                        last_429: s.rec.last_429.map(DateTime::<Utc>::from),
+                        last_used: s.rec.last_used.and_then(super::state::to_datetime),
+                        last_429: s.rec.last_429.and_then(super::state::to_datetime),
                     }
                 })
                 .collect();

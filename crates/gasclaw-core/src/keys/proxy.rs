@@ -33,6 +33,11 @@ use super::tokens::LocalTokens;
 /// Error bodies read from upstream to classify them (they are small).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// The longest cooldown an upstream `retry-after` may impose: a header
+/// asking for more (a bug or a hostile upstream) is clamped, so one answer
+/// can never take a key out of rotation for years.
+pub const MAX_RETRY_AFTER: Duration = super::pool::MAX_COOLDOWN;
+
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
     /// `KIMI_BASE_URL`, e.g. `https://api.kimi.com/coding/`.
@@ -40,7 +45,8 @@ pub struct ProxyConfig {
     /// Request bodies up to this size are held for replay on another key.
     pub max_replay_body: usize,
     pub connect_timeout: Duration,
-    /// Longest silence from upstream (before headers, or between chunks).
+    /// Longest silence from upstream (before headers, between body chunks
+    /// of a success, and while reading an error body): `PROXY_IDLE_TIMEOUT`.
     pub idle_timeout: Duration,
 }
 
@@ -50,7 +56,7 @@ impl ProxyConfig {
             upstream,
             max_replay_body: 32 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(600),
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -275,14 +281,79 @@ fn classify(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> V
     }
 }
 
+/// `retry-after` in seconds, clamped to [`MAX_RETRY_AFTER`].
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    h.get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    let raw = h.get("retry-after")?.to_str().ok()?.trim();
+    // All digits but too large for u64 is "very long": clamp, don't ignore.
+    let secs = match raw.parse::<u64>() {
+        Ok(s) => s,
+        Err(_) if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) => u64::MAX,
+        Err(_) => return None,
+    };
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+/// Whether a request path may be forwarded: no `.` or `..` segment, plain
+/// or percent-encoded, and no encoded slash or backslash that a server
+/// behind the upstream might decode into one. Such a path could climb out
+/// of `KIMI_BASE_URL`'s path.
+fn path_is_safe(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+        return false;
+    }
+    path.split('/').all(|seg| {
+        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
+        decoded != "." && decoded != ".."
+    })
+}
+
+/// The upstream URL for a request path: `KIMI_BASE_URL`'s path followed by
+/// the request's, refused unless the result stays under the base path.
+fn upstream_url(base: &url::Url, path_q: &str) -> Option<url::Url> {
+    let path = path_q.split('?').next().unwrap_or("");
+    if !path.starts_with('/') || !path_is_safe(path) {
+        return None;
+    }
+    let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path_q);
+    let url = url::Url::parse(&joined).ok()?;
+    (url.path().starts_with(base.path())
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default())
+    .then_some(url)
+}
+
+/// Upstream body chunks with at most `idle` between two of them; a silence
+/// longer than that ends the stream with an error (the client sees the
+/// stream cut, the connection upstream is dropped).
+fn idle_limited<S>(
+    stream: S,
+    idle: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send
+where
+    S: futures_util::Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
+{
+    futures_util::stream::unfold(Some(stream), move |state| async move {
+        let mut s = state?;
+        match tokio::time::timeout(idle, s.next()).await {
+            Ok(Some(Ok(b))) => Some((Ok(b), Some(s))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+            Ok(None) => None,
+            Err(_) => {
+                tracing::warn!(
+                    idle_s = idle.as_secs(),
+                    "upstream silent between body chunks; cutting the stream"
+                );
+                Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "upstream idle timeout",
+                    )),
+                    None,
+                ))
+            }
+        }
+    })
 }
 
 fn copy_response_headers(from: &reqwest::header::HeaderMap, to: &mut HeaderMap) {
@@ -313,13 +384,27 @@ fn all_cooling(pool: PoolKind, wait: Duration) -> Response {
     r
 }
 
-async fn read_limited(resp: reqwest::Response) -> Bytes {
+/// An error body, bounded in size and in silence between chunks (what was
+/// read before a silence is kept: enough to classify most answers).
+async fn read_limited(resp: reqwest::Response, idle: Duration) -> Bytes {
     let mut stream = resp.bytes_stream();
     let mut buf = BytesMut::new();
-    while let Some(Ok(chunk)) = stream.next().await {
-        buf.extend_from_slice(&chunk);
-        if buf.len() >= MAX_ERROR_BODY {
-            break;
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(chunk))) => {
+                buf.extend_from_slice(&chunk);
+                if buf.len() >= MAX_ERROR_BODY {
+                    break;
+                }
+            }
+            Ok(Some(Err(_)) | None) => break,
+            Err(_) => {
+                tracing::warn!(
+                    idle_s = idle.as_secs(),
+                    "upstream silent while sending an error body; giving up on it"
+                );
+                break;
+            }
         }
     }
     buf.freeze()
@@ -340,6 +425,21 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             "invalid or missing local token",
         );
     };
+    let path_q = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let Some(url) = upstream_url(&inner.cfg.upstream, &path_q) else {
+        inner.metrics.count(400, "");
+        tracing::warn!(agent = %caller.agent, "proxy request with a path outside the API refused");
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "the request path may not contain `.` or `..` segments or encoded slashes",
+        );
+    };
     let (parts, body) = req.into_parts();
     let mut body = match read_body(body, inner.cfg.max_replay_body).await {
         Ok(b) => b,
@@ -351,16 +451,6 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             );
         }
     };
-    let path_q = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let url = format!(
-        "{}{}",
-        inner.cfg.upstream.as_str().trim_end_matches('/'),
-        path_q
-    );
     let mut headers = reqwest::header::HeaderMap::new();
     for (k, v) in &parts.headers {
         if !skip_header(k) {
@@ -410,7 +500,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         key_value.set_sensitive(true);
         let send = inner
             .client
-            .request(parts.method.clone(), &url)
+            .request(parts.method.clone(), url.clone())
             .headers(headers.clone())
             .header("x-api-key", key_value)
             .body(req_body)
@@ -473,7 +563,10 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 copy_response_headers(resp.headers(), h);
             }
             return out
-                .body(Body::from_stream(resp.bytes_stream()))
+                .body(Body::from_stream(idle_limited(
+                    resp.bytes_stream(),
+                    inner.cfg.idle_timeout,
+                )))
                 .unwrap_or_else(|_| {
                     error_response(
                         StatusCode::BAD_GATEWAY,
@@ -484,7 +577,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         }
         let resp_headers = resp.headers().clone();
         let wait = retry_after(&resp_headers);
-        let err_body = read_limited(resp).await;
+        let err_body = read_limited(resp, inner.cfg.idle_timeout).await;
         let verdict = match classify(status, &err_body, wait) {
             // A second 401 in one request is systemic (say, a wrong auth
             // scheme): pass it on rather than disabling every key.
@@ -645,6 +738,43 @@ mod tests {
             classify(s(429), b"<html>", None),
             Verdict::Rotate(Outcome::RateLimited { retry_after: None })
         );
+    }
+
+    #[test]
+    fn retry_after_is_clamped_to_a_day() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "9000000000000".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        h.insert("retry-after", "99999999999999999999999".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
+        h.insert("retry-after", "30".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(30)));
+        h.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn upstream_paths_stay_under_the_base_path() {
+        let base: url::Url = "https://api.kimi.com/coding/".parse().unwrap();
+        assert_eq!(
+            upstream_url(&base, "/v1/messages?beta=true")
+                .unwrap()
+                .as_str(),
+            "https://api.kimi.com/coding/v1/messages?beta=true"
+        );
+        for bad in [
+            "/../v1/messages",
+            "/v1/../../admin",
+            "/%2e%2e/admin",
+            "/%2E%2e/admin",
+            "/.%2e/admin",
+            "/v1/./messages",
+            "/v1%2f..%2fadmin",
+            "/v1/..%5cadmin",
+            "/..",
+        ] {
+            assert!(upstream_url(&base, bad).is_none(), "{bad} was let through");
+        }
     }
 
     #[test]

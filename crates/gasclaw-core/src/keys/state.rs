@@ -26,8 +26,11 @@ pub struct KeyRecord {
     pub last_429: Option<SystemTime>,
 }
 
+/// Unknown fields (written by a newer gasclaw, or by hand) are kept aside
+/// and warned about, never a reason to refuse to start.
+type Extra = std::collections::BTreeMap<String, serde_json::Value>;
+
 #[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DiskRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_used: Option<DateTime<Utc>>,
@@ -41,6 +44,8 @@ struct DiskRecord {
     rate_limits: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_429: Option<DateTime<Utc>>,
+    #[serde(flatten, skip_serializing)]
+    extra: Extra,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -49,6 +54,8 @@ struct DiskPools {
     agents: std::collections::BTreeMap<String, DiskRecord>,
     #[serde(default)]
     overseer: std::collections::BTreeMap<String, DiskRecord>,
+    #[serde(flatten, skip_serializing)]
+    extra: Extra,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -56,6 +63,25 @@ struct Disk {
     version: u32,
     #[serde(default)]
     pools: DiskPools,
+    #[serde(flatten, skip_serializing)]
+    extra: Extra,
+}
+
+impl Disk {
+    /// The names of every field this version does not know, dotted.
+    fn unknown_fields(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.extra.keys().cloned().collect();
+        out.extend(self.pools.extra.keys().map(|k| format!("pools.{k}")));
+        for (pool, recs) in [
+            ("agents", &self.pools.agents),
+            ("overseer", &self.pools.overseer),
+        ] {
+            for (hash, r) in recs {
+                out.extend(r.extra.keys().map(|k| format!("pools.{pool}.{hash}.{k}")));
+            }
+        }
+        out
+    }
 }
 
 /// What `load` found, keyed by hash.
@@ -76,14 +102,33 @@ fn to_rec(d: DiskRecord) -> KeyRecord {
     }
 }
 
+/// A time as chrono knows it; `None` past chrono's range (±262,000 years),
+/// where `DateTime::from` would panic.
+pub(crate) fn to_datetime(t: SystemTime) -> Option<DateTime<Utc>> {
+    let (secs, nanos) = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => (i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()),
+        Err(e) => {
+            let d = e.duration();
+            let secs = i64::try_from(d.as_secs()).ok()?.checked_neg()?;
+            if d.subsec_nanos() == 0 {
+                (secs, 0)
+            } else {
+                (secs.checked_sub(1)?, 1_000_000_000 - d.subsec_nanos())
+            }
+        }
+    };
+    DateTime::from_timestamp(secs, nanos)
+}
+
 fn to_disk(r: &KeyRecord) -> DiskRecord {
     DiskRecord {
-        last_used: r.last_used.map(DateTime::<Utc>::from),
-        cooldown_until: r.cooldown_until.map(DateTime::<Utc>::from),
+        last_used: r.last_used.and_then(to_datetime),
+        cooldown_until: r.cooldown_until.and_then(to_datetime),
         cooldown_reason: r.cooldown_reason,
         uses: r.uses,
         rate_limits: r.rate_limits,
-        last_429: r.last_429.map(DateTime::<Utc>::from),
+        last_429: r.last_429.and_then(to_datetime),
+        extra: Extra::new(),
     }
 }
 
@@ -151,6 +196,14 @@ impl StateFile {
             path: self.path.clone(),
             detail: e.to_string(),
         })?;
+        let unknown = disk.unknown_fields();
+        if !unknown.is_empty() {
+            tracing::warn!(
+                path = %self.path.display(),
+                fields = %unknown.join(", "),
+                "ignoring fields this version of gasclaw does not know"
+            );
+        }
         Ok(Loaded {
             agents: disk
                 .pools
@@ -173,6 +226,7 @@ impl StateFile {
         overseer: &HashMap<String, KeyRecord>,
     ) -> Result<(), PoolError> {
         let disk = Disk {
+            extra: Extra::new(),
             version: 1,
             pools: DiskPools {
                 agents: agents
@@ -183,6 +237,7 @@ impl StateFile {
                     .iter()
                     .map(|(k, v)| (k.clone(), to_disk(v)))
                     .collect(),
+                extra: Extra::new(),
             },
         };
         let mut text = serde_json::to_string_pretty(&disk).map_err(|e| PoolError::Corrupt {
@@ -195,5 +250,40 @@ impl StateFile {
                 what: format!("writing {}", self.path.display()),
                 source: e,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_ignored_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = StateFile::new(dir.path());
+        std::fs::write(
+            f.path(),
+            r#"{"version": 1, "written_by": "gasclaw 9.9", "pools": {"agents": {"0123456789ab": {"uses": 3, "new_counter": 7}}, "overseer": {}, "spare": {}}}"#,
+        )
+        .unwrap();
+        let loaded = f.load().expect("unknown fields must not block start-up");
+        assert_eq!(loaded.agents["0123456789ab"].uses, 3);
+        // Written back without them.
+        f.save(&loaded.agents, &loaded.overseer).unwrap();
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        assert!(!text.contains("new_counter") && !text.contains("written_by"));
+    }
+
+    #[test]
+    fn times_beyond_chrono_are_dropped_not_a_panic() {
+        let far = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(9_000_000_000_000);
+        assert_eq!(to_datetime(far), None);
+        let rec = KeyRecord {
+            cooldown_until: Some(far),
+            ..Default::default()
+        };
+        assert!(to_disk(&rec).cooldown_until.is_none());
+        let before = SystemTime::UNIX_EPOCH - std::time::Duration::from_millis(1500);
+        assert_eq!(to_datetime(before).unwrap().timestamp_millis(), -1500);
     }
 }
