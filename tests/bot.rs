@@ -556,9 +556,13 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
 }
 
 #[test]
-fn a_confirmation_expires_after_60_seconds() {
-    run_test(Duration::from_secs(180), async {
-        let w = World::start().await;
+fn a_confirmation_expires_after_its_timeout() {
+    run_test(T, async {
+        // Time injected: a 2 s CONFIRM_TIMEOUT stands for the default 60 s.
+        let w = World::start_with(|e| {
+            e.set("CONFIRM_TIMEOUT", "2");
+        })
+        .await;
         let o = owner();
         let chat = Chat::private(&o);
         let prompt = w
@@ -566,7 +570,7 @@ fn a_confirmation_expires_after_60_seconds() {
             .await;
         let yes = button_data(&prompt, 0);
         let msg = bot_message(&w, &chat, &prompt);
-        tokio::time::sleep(Duration::from_secs(61)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
         w.env.clear_calls();
         let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &yes));

@@ -535,8 +535,8 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
         use gasclaw_fakes::kimi::{FakeKimi, Reply};
         let kimi = FakeKimi::start().await.expect("kimi");
         // Key 1 is out (invalid); key 2 answers 429 three times, each time
-        // just after its 2 s cooldown ended: the pool flaps
-        // cooling → available → cooling three times within one 40 s cycle.
+        // just after its 1 s cooldown ended: the pool flaps
+        // cooling → available → cooling three times within one 15 s cycle.
         kimi.script(AGENT_KEYS[0], "A", vec![Reply::Unauthorized]);
         kimi.script(
             AGENT_KEYS[1],
@@ -545,8 +545,8 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
         );
         let w = World::start(|e| {
             e.set("KIMI_BASE_URL", &kimi.base_url())
-                .set("KEY_COOLDOWN", "2")
-                .set("MONITOR_INTERVAL", "40");
+                .set("KEY_COOLDOWN", "1")
+                .set("MONITOR_INTERVAL", "15");
         })
         .await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
@@ -554,12 +554,12 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
         for round in 0..3 {
             let r = w.env.ask_model_as_agent().await;
             assert_eq!(r.status(), 429, "round {round}");
-            tokio::time::sleep(Duration::from_millis(2_500)).await;
+            tokio::time::sleep(Duration::from_millis(1_300)).await;
         }
         // The next cycle finds the pool usable and says so, once.
         w.wait_text(
             "<b>agent keys</b>: available again after",
-            Duration::from_secs(50),
+            Duration::from_secs(30),
         )
         .await;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -573,7 +573,12 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
 #[test]
 fn a_second_poller_is_alerted_and_its_end_is_recovered() {
     run_test(T, async {
-        let w = World::start(|_| {}).await;
+        // Time injected: ten quiet seconds (not a minute) prove the other
+        // poller gone.
+        let w = World::start(|e| {
+            e.set("TELEGRAM_CONFLICT_QUIET", "10");
+        })
+        .await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
         w.tg.inject("getUpdates", Fault::Times(Box::new(Fault::Conflict), 2));
         w.wait_text(
@@ -581,9 +586,9 @@ fn a_second_poller_is_alerted_and_its_end_is_recovered() {
             Duration::from_secs(40),
         )
         .await;
-        // The other poller is gone after two 409s; a minute without one
-        // is the monitor's proof, then it says so once.
-        w.wait_text("<b>telegram</b> recovered after", Duration::from_secs(100))
+        // The other poller is gone after two 409s; the quiet period
+        // without one is the monitor's proof, then it says so once.
+        w.wait_text("<b>telegram</b> recovered after", Duration::from_secs(60))
             .await;
         assert_eq!(
             w.count("another process is polling"),

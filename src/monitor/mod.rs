@@ -118,11 +118,6 @@ pub struct Monitor {
     last_conflict: Mutex<Option<Instant>>,
 }
 
-/// With another poller on the token, teloxide's polling meets a 409 at
-/// least every ~40 s (10 s long poll + at most 30 s backoff); a minute
-/// without one means the bot is alone again.
-const CONFLICT_QUIET: Duration = Duration::from_secs(60);
-
 /// Whether a pool has a usable key, and if not, why.
 fn pool_health(tr: Tr<'_>, p: &crate::keys::PoolStatus) -> (bool, String) {
     if p.available > 0 || p.total == 0 {
@@ -255,7 +250,11 @@ impl Monitor {
             }
         }
         let conflict = *self.last_conflict.lock().unwrap_or_else(|e| e.into_inner());
-        if conflict.is_none_or(|t| t.elapsed() >= CONFLICT_QUIET) {
+        // With another poller on the token, teloxide's polling meets a 409 at
+        // least every ~40 s (10 s long poll + at most 30 s backoff); a quiet
+        // period longer than that means the bot is alone again.
+        let quiet = self.core.config().telegram_conflict_quiet;
+        if conflict.is_none_or(|t| t.elapsed() >= quiet) {
             self.observe(CheckId::Telegram, true, "", "ok", now);
         }
         for c in &report.checks {

@@ -1,5 +1,5 @@
-//! Pending confirmations of control commands: single-use, valid for 60 s,
-//! only for the person who asked. Authorization is checked again by the
+//! Pending confirmations of control commands: single-use, valid for
+//! `CONFIRM_TIMEOUT` (60 s), only for the person who asked. Authorization is checked again by the
 //! caller when the button is pressed.
 
 use std::collections::HashMap;
@@ -7,8 +7,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::catalogue::ArgValue;
-
-pub const TTL: Duration = Duration::from_secs(60);
 
 /// What is waiting for a press.
 #[derive(Debug, Clone)]
@@ -33,19 +31,26 @@ pub enum Refusal {
     NotYours,
 }
 
-#[derive(Default)]
 pub struct Confirmations {
     pending: Mutex<HashMap<String, Pending>>,
+    ttl: Duration,
 }
 
 impl Confirmations {
+    pub fn new(ttl: Duration) -> Confirmations {
+        Confirmations {
+            pending: Mutex::default(),
+            ttl,
+        }
+    }
+
     /// Stores a confirmation; returns its id (8 hex digits, fits the 64-byte
     /// callback data).
     pub fn add(&self, p: Pending) -> String {
         let id = hex::encode(rand::random::<[u8; 4]>());
         let mut m = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         // Forget the expired ones while here.
-        m.retain(|_, v| v.created.elapsed() < TTL * 2);
+        m.retain(|_, v| v.created.elapsed() < self.ttl * 2);
         m.insert(id.clone(), p);
         id
     }
@@ -60,7 +65,7 @@ impl Confirmations {
             return Err(Refusal::NotYours);
         }
         let p = m.remove(id).ok_or(Refusal::Used)?;
-        if p.created.elapsed() > TTL {
+        if p.created.elapsed() > self.ttl {
             return Err(Refusal::Expired);
         }
         Ok(p)
@@ -86,7 +91,7 @@ mod tests {
 
     #[test]
     fn single_use_owner_only_and_expiring() {
-        let c = Confirmations::default();
+        let c = Confirmations::new(Duration::from_secs(60));
         let id = c.add(pending(7, Duration::ZERO));
         assert_eq!(id.len(), 8);
         assert_eq!(c.take(&id, 8).unwrap_err(), Refusal::NotYours);

@@ -350,12 +350,13 @@ pub fn context(
 ) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
     let home = core.config().home.clone();
     let catalogue = Catalogue::load(Some(&home.join("commands")))?;
+    let confirms = confirm::Confirmations::new(core.config().confirm_timeout);
     Ok(Arc::new(Ctx {
         core,
         monitor,
         locales,
         catalogue: Arc::new(catalogue),
-        confirms: confirm::Confirmations::default(),
+        confirms,
         telemetry,
         audit: audit::Audit::new(home.join("audit.log")),
         username,

@@ -148,6 +148,8 @@ settings! {
     auto_heal => "AUTO_HEAL",
     heal_backoff => "HEAL_BACKOFF",
     overseer_timeout => "OVERSEER_TIMEOUT",
+    confirm_timeout => "CONFIRM_TIMEOUT",
+    telegram_conflict_quiet => "TELEGRAM_CONFLICT_QUIET",
     overseer_exec => "OVERSEER_EXEC",
     log_level => "LOG_LEVEL",
     gt_version => "GT_VERSION",
@@ -240,6 +242,12 @@ pub struct Config {
     /// to 30×: 30 s → 15 min by default).
     pub heal_backoff: Duration,
     pub overseer_timeout: Duration,
+    /// `CONFIRM_TIMEOUT`: how long a confirmation button works.
+    pub confirm_timeout: Duration,
+    /// `TELEGRAM_CONFLICT_QUIET`: how long without a 409 before the bot
+    /// counts itself the only poller again (above teloxide's longest
+    /// polling backoff, 30 s, plus its 10 s long poll).
+    pub telegram_conflict_quiet: Duration,
     pub overseer_exec: OverseerExec,
     pub log_level: Option<String>,
     pub pins: Pins,
@@ -429,6 +437,11 @@ impl Config {
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
             ("HEAL_BACKOFF", secs(self.heal_backoff)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
+            ("CONFIRM_TIMEOUT", secs(self.confirm_timeout)),
+            (
+                "TELEGRAM_CONFLICT_QUIET",
+                secs(self.telegram_conflict_quiet),
+            ),
             (
                 "OVERSEER_EXEC",
                 match self.overseer_exec {
@@ -675,6 +688,10 @@ impl Parser {
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
+        let confirm_timeout =
+            self.duration_at_most("CONFIRM_TIMEOUT", 60, Duration::from_secs(3600));
+        let telegram_conflict_quiet =
+            self.duration_at_most("TELEGRAM_CONFLICT_QUIET", 60, Duration::from_secs(3600));
         let overseer_exec = match self
             .get("OVERSEER_EXEC")
             .map(str::to_ascii_lowercase)
@@ -760,6 +777,8 @@ impl Parser {
             auto_heal,
             heal_backoff,
             overseer_timeout,
+            confirm_timeout,
+            telegram_conflict_quiet,
             overseer_exec,
             log_level,
             pins,
