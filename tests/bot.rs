@@ -1082,3 +1082,48 @@ fn sigterm_during_a_running_command_exits_cleanly() {
         );
     });
 }
+
+#[test]
+fn chatter_in_a_forum_topic_the_bot_created_is_not_a_reply_to_the_bot() {
+    run_test(T, async {
+        let w = World::start().await;
+        let forum = Chat::forum(FORUM, "ops forum");
+        let bot = serde_json::json!({"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"});
+        let chat_log = w.env.fake_dir.join("openclaw-chat.jsonl");
+        let relayed = || {
+            std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let before = relayed();
+        // Telegram sets reply_to_message to the topic's creation message.
+        let member = User::new(MEMBER, "Member");
+        w.silent(
+            updates::topic_chatter(&member, &forum, 91, &bot, "deploy went fine"),
+            FORUM,
+        )
+        .await;
+        let op = User::new(OPERATOR, "Op");
+        w.silent(
+            updates::topic_chatter(&op, &forum, 91, &bot, "lunch, anyone?"),
+            FORUM,
+        )
+        .await;
+        assert_eq!(relayed(), before, "nothing reached the overseer");
+        // A real reply to one of the bot's messages in the topic still is.
+        let mut answer = updates::topic_text(&op, &forum, 91, "how is the town?");
+        answer["message"]["reply_to_message"] = serde_json::json!({
+            "message_id": 5000, "date": 1_767_300_000, "chat": forum.0,
+            "from": bot, "text": "earlier answer",
+            "message_thread_id": 91, "is_topic_message": true,
+        });
+        let r = w.say(answer, FORUM).await;
+        assert!(
+            r.text().contains(&format!("echo(telegram:{FORUM}:91)")),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}

@@ -221,8 +221,12 @@ async fn plain_text(
     let mentions_me = text
         .to_ascii_lowercase()
         .contains(&mention.to_ascii_lowercase());
+    // In a forum topic, Telegram sets `reply_to_message` of every message
+    // to the topic's creation service message: chatter in a topic the bot
+    // created is not a reply to the bot.
     let replies_to_me = msg
         .reply_to_message()
+        .filter(|m| m.forum_topic_created().is_none())
         .and_then(|m| m.from.as_ref())
         .is_some_and(|u| u.id == me.user.id);
     if !private && !mentions_me && !replies_to_me {
