@@ -1127,3 +1127,83 @@ fn chatter_in_a_forum_topic_the_bot_created_is_not_a_reply_to_the_bot() {
         assert_eq!(w.stop().await, Some(0));
     });
 }
+
+#[test]
+fn a_mute_beyond_30_days_is_a_clear_error_and_the_bot_goes_on() {
+    run_test(T, async {
+        let mut w = World::start().await;
+        let o = owner();
+        // Today's main panicked here (DateTime + TimeDelta overflow) and the
+        // dispatcher died on the next update.
+        let r = w
+            .say(
+                updates::private_text(&o, "/mute all 1000000000000000"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(
+            r.text().contains("Too long: at most 30 days"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::private_text(&o, "/mute all 31d"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("at most 30 days"), "{}", r.text());
+        let r = w
+            .say(updates::private_text(&o, "/mute all 30d"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("all"), "{}", r.text());
+        let r = w
+            .say(updates::private_text(&o, "/status"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("Stack status"), "{}", r.text());
+        let (code, log) = w.stop_with_log().await;
+        assert_eq!(code, Some(0));
+        assert!(!log.contains("panicked"), "{log}");
+    });
+}
+
+#[test]
+fn exec_commands_take_no_options_from_chat() {
+    run_test(T, async {
+        let w = World::start_with(|e| {
+            let dir = e.gasclaw_home.join("commands");
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            // As an operator would write it: an unanchored pattern that
+            // allows `-` and `=` somewhere.
+            std::fs::write(
+                dir.join("gitlog.toml"),
+                format!(
+                    "name = \"gitlog\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"git\"\nargv = [\"-C\", \"{}\", \"log\", \"--oneline\", \"-n\", \"3\", \"{{rev}}\"]\n[description]\nen = \"Recent commits\"\n[[args]]\nname = \"rev\"\nkind = \"pattern\"\npattern = \"[A-Za-z0-9._/=-]+\"\n",
+                    e.project.display()
+                ),
+            )
+            .expect("write");
+        })
+        .await;
+        let o = owner();
+        let r = w
+            .say(updates::private_text(&o, "/gitlog main"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("git -C"), "{}", r.text());
+        let written = w.env.dir.path().join("pwned.txt");
+        let r = w
+            .say(
+                updates::private_text(&o, &format!("/gitlog --output={}", written.display())),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("may not start with"), "{}", r.text());
+        // Unanchored patterns are full-match all the same.
+        let r = w
+            .say(
+                updates::private_text(&o, "/gitlog main;id"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("Not understood"), "{}", r.text());
+        assert!(!written.exists(), "git wrote {}", written.display());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
