@@ -1207,3 +1207,68 @@ fn exec_commands_take_no_options_from_chat() {
         assert_eq!(w.stop().await, Some(0));
     });
 }
+
+#[test]
+fn an_overseer_answer_holding_a_secret_is_posted_with_hints_only() {
+    run_test(T, async {
+        let w = World::start().await;
+        let home = &w.env.gasclaw_home;
+        let gateway = std::fs::read_to_string(home.join("gateway-token")).expect("gateway token");
+        let local: Value = serde_json::from_str(
+            &std::fs::read_to_string(home.join("local-tokens.json")).expect("local tokens"),
+        )
+        .expect("json");
+        let local = local["overseer"]
+            .as_str()
+            .expect("overseer token")
+            .to_string();
+        let secrets = [
+            AGENT_KEYS[0],
+            AGENT_KEYS[1],
+            OVERSEER_KEY,
+            BOT_TOKEN,
+            gateway.trim(),
+            local.as_str(),
+        ];
+        // The gateway's answer quotes every secret gasclaw holds.
+        w.env.fault(
+            "OPENCLAW_CHAT_REPLY",
+            &format!("I found these: {}", secrets.join(" ; ")),
+        );
+        let o = owner();
+        let r = w
+            .say(
+                updates::private_text(&o, "what keys do we use?"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("I found these"), "{}", r.text());
+        for s in secrets {
+            assert!(!r.text().contains(s), "{s} was posted: {}", r.text());
+            let tail: String = s
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            assert!(
+                r.text().contains(&format!("…{tail}")),
+                "hint of {s}: {}",
+                r.text()
+            );
+        }
+        // Replies and alerts pass the same step: the owner's own words
+        // echoed back by the gateway are redacted too.
+        w.env.clear_fault("OPENCLAW_CHAT_REPLY");
+        let r = w
+            .say(
+                updates::private_text(&o, &format!("is {} valid?", AGENT_KEYS[1])),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(!r.text().contains(AGENT_KEYS[1]), "{}", r.text());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}

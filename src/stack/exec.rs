@@ -59,6 +59,19 @@ impl Redactor {
         Redactor::new(all)
     }
 
+    /// Replaces every known secret with its `…abcd` hint (what people see
+    /// of a key elsewhere), for text that goes to Telegram.
+    pub fn hint(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.iter() {
+            let s = s.expose_secret();
+            if out.contains(s) {
+                out = out.replace(s, &crate::config::hint(s));
+            }
+        }
+        out
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.secrets.iter() {

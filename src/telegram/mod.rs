@@ -37,12 +37,14 @@ use catalogue::Catalogue;
 
 /// The bot every handler takes: teloxide's `Bot` plus the limiter that keeps
 /// outgoing messages below Telegram's limits (`send::message` waits on it;
-/// `TELEGRAM_RATE_LIMIT=off` disables it). Never `Debug`: the bot holds the
-/// token.
+/// `TELEGRAM_RATE_LIMIT=off` disables it) and the redactor every outgoing
+/// text passes (`send` is the one choke point). Never `Debug`: the bot holds
+/// the token.
 #[derive(Clone)]
 pub struct Tg {
     bot: Bot,
     limiter: Arc<limit::Limiter>,
+    redactor: crate::stack::Redactor,
 }
 
 impl Tg {
@@ -50,7 +52,21 @@ impl Tg {
         Tg {
             bot,
             limiter: Arc::new(limit::Limiter::new(rate_limit)),
+            redactor: crate::stack::Redactor::default(),
         }
+    }
+
+    /// The same bot, replacing these secrets by their hints in everything
+    /// it sends.
+    pub fn with_redactor(mut self, redactor: crate::stack::Redactor) -> Tg {
+        self.redactor = redactor;
+        self
+    }
+
+    /// `text` as it may go to Telegram: every configured secret replaced by
+    /// its `…abcd` hint.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.hint(text)
     }
 
     pub fn bot(&self) -> &Bot {
@@ -186,7 +202,9 @@ pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
         .context("building the Telegram HTTP client")?;
     let bot =
         Bot::with_client(cfg.bot_token.expose_secret(), client).set_api_url(cfg.api_url.clone());
-    Ok(Tg::new(bot, cfg.rate_limit))
+    // Keys, the bot token, the gateway token and the local tokens: the
+    // runner's redactor already knows every one of them.
+    Ok(Tg::new(bot, cfg.rate_limit).with_redactor(core.runner().redactor().clone()))
 }
 
 /// Asks Telegram who we are. A bad token is fatal (clear message); network
