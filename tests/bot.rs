@@ -275,6 +275,8 @@ fn every_role_against_every_command_of_the_catalogue() {
     run_test(T, async {
         let w = World::start_with(|e| {
             e.set("TELEGRAM_RATE_LIMIT", "off");
+            // The member asks for every command within a minute.
+            e.set("TELEGRAM_MEMBER_RATE", "1000");
         })
         .await;
         // The least role of each built-in command, as the issue grants them:
@@ -1269,6 +1271,60 @@ fn an_overseer_answer_holding_a_secret_is_posted_with_hints_only() {
             )
             .await;
         assert!(!r.text().contains(AGENT_KEYS[1]), "{}", r.text());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() {
+    run_test(T, async {
+        let tg = fake_telegram(true).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
+        env.set("TELEGRAM_GROUP_IDS", &format!("{GROUP}:{FORUM}"));
+        env.set("MONITOR_INTERVAL", "1h");
+        let run = Some(env.start_run(&tg).await);
+        let w = World { env, tg, run };
+        // One member sends 20 commands at once in the forum's General topic.
+        let forum = Chat::forum(FORUM, "ops forum");
+        let eager = User::new(MEMBER, "Eager");
+        let floor = w.tg.last_seq();
+        for _ in 0..20 {
+            w.tg.push_update(updates::group_text(&eager, &forum, "/help"));
+        }
+        let took = flood_group_then_owner_status(&w.tg, GROUP, MEMBER + 100).await;
+        assert!(
+            took < Duration::from_secs(5),
+            "the owner waited {took:?} behind the group's flood"
+        );
+        // The eager member: 5 answers (TELEGRAM_MEMBER_RATE), one "slow
+        // down", then silence.
+        w.tg.wait_for(
+            |c| c.seq > floor && c.chat_id() == Some(FORUM) && c.text().contains("Slow down"),
+            WAIT,
+        )
+        .await
+        .expect("told to slow down");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let to_forum: Vec<Call> = w
+            .tg
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(FORUM))
+            .collect();
+        let slow: Vec<_> = to_forum
+            .iter()
+            .filter(|c| c.text().contains("Slow down"))
+            .collect();
+        assert_eq!(slow.len(), 1, "{slow:?}");
+        assert!(
+            slow[0].text().contains("at most 5 commands a minute"),
+            "{}",
+            slow[0].text()
+        );
+        assert_eq!(to_forum.len(), 6, "5 answers and one slow down");
+        assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
         assert_eq!(w.stop().await, Some(0));
     });
 }

@@ -10,8 +10,10 @@ pub mod catalogue;
 pub mod confirm;
 pub mod grammar;
 mod handlers;
+pub mod lanes;
 pub mod limit;
 pub mod overseer;
+pub mod rate;
 pub mod render;
 pub mod send;
 
@@ -163,6 +165,10 @@ pub struct Ctx {
     pub audit: audit::Audit,
     pub username: String,
     strangers: Mutex<HashMap<u64, Instant>>,
+    /// Each person's command rate.
+    pub rate: rate::PersonRate,
+    /// Each chat's queue of updates, off the dispatcher.
+    pub lanes: Arc<lanes::Lanes>,
 }
 
 /// A stranger hears the refusal at most this often.
@@ -382,5 +388,7 @@ pub fn context(
         audit: audit::Audit::new(home.join("audit.log")),
         username,
         strangers: Mutex::default(),
+        rate: rate::PersonRate::default(),
+        lanes: Arc::default(),
     }))
 }
