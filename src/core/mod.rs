@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod events;
 pub mod health;
 pub mod services;
+pub mod supervise;
 pub mod versions;
 
 use std::path::PathBuf;

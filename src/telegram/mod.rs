@@ -132,6 +132,11 @@ impl Telemetry {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    fn stopped_polling(&self) {
+        self.polling
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn polling_failed(&self, why: String) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), why));
     }
@@ -363,6 +368,8 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
     {
         tracing::error!(error = %send::describe(&e), "the Telegram dispatcher could not start");
     }
+    // Not polling any more, whatever the reason: `/healthz` must say so.
+    ctx.telemetry.stopped_polling();
     stopper.abort();
 }
 

@@ -677,3 +677,62 @@ fn short_error(e: &anyhow::Error) -> String {
         None => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fakes::bot_api::{FakeBotApi, FakeOptions};
+
+    /// A panic in one update's handling: the person hears "internal error"
+    /// (through the real teloxide bot and the fake Bot API), the panic is
+    /// counted, and the caller goes on.
+    #[tokio::test]
+    async fn a_panicking_handler_is_an_internal_error_reply() {
+        crate::testing::bounded(async {
+            let dir = tempfile::tempdir().expect("test value");
+            let core = crate::testing::core(dir.path());
+            let fake = FakeBotApi::start(FakeOptions::default())
+                .await
+                .expect("test value");
+            let bot = Tg::new(
+                teloxide::Bot::new(fake.token()).set_api_url(fake.url().parse().expect("url")),
+                false,
+            );
+            let telemetry = Arc::new(super::super::Telemetry::default());
+            let ctx = super::super::context(
+                core,
+                None,
+                None,
+                Arc::new(crate::i18n::Locales::embedded()),
+                telemetry.clone(),
+                "gas_bot".into(),
+            )
+            .expect("test value");
+            let target = Target {
+                chat_id: 42,
+                thread_id: None,
+            };
+            for lang in ["en", "zh-CN"] {
+                guarded(ctx.clone(), bot.clone(), target, lang, async {
+                    let v: Vec<u8> = Vec::new();
+                    // An out-of-bounds index: a bug, not a person's input.
+                    let i = v.len() + std::hint::black_box(3);
+                    anyhow::ensure!(v[i] == 0, "unreachable");
+                    Ok(())
+                })
+                .await;
+            }
+            let sent = fake.sent_messages(42);
+            assert_eq!(sent.len(), 2, "{sent:?}");
+            assert!(sent[0].text.contains("Something went wrong inside gasclaw"));
+            assert!(sent[1].text.contains("gasclaw 内部出错"));
+            assert!(
+                telemetry
+                    .commands()
+                    .contains(&(("panic".into(), "panic".into()), 2))
+            );
+            fake.stop();
+        })
+        .await
+    }
+}
