@@ -384,6 +384,11 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
             spec.name
         )));
     }
+    if spec.timeout_secs.is_some_and(|t| !(1..=3600).contains(&t)) {
+        return Err(err(
+            "`timeout_secs` must be between 1 and 3600 (an hour)".into()
+        ));
+    }
     if spec.help.is_none() && spec.description.is_none() {
         return Err(err(
             "needs `help` (a locale key) or a `[description]` table".into(),
@@ -517,6 +522,14 @@ mod tests {
             Some(Problem::TooLong)
         );
         assert!(m.parse_args("all 0s").is_err());
+        let dir = tempfile::tempdir().expect("test value");
+        std::fs::write(
+            dir.path().join("slow.toml"),
+            "name = \"slow\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"sleep\"\nargv = [\"1\"]\ntimeout_secs = 99999999999\n[description]\nen = \"x\"\n",
+        )
+        .expect("test value");
+        let e = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(e.contains("slow.toml") && e.contains("timeout_secs"), "{e}");
     }
 
     #[test]
