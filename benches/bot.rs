@@ -9,8 +9,13 @@
 //! 4. Relay overhead of the overseer conversation with 50 concurrent
 //!    conversations: update → gateway call, and gateway answer → sendMessage
 //!    (target p99 < 20 ms), against an instant in-process gateway.
+//! 5. The owner under a group flood (issue 11): 150 member commands in an
+//!    allowed group against a fake enforcing Telegram's limits, then the
+//!    owner's DM `/status` ten times while the group's replies still queue;
+//!    latency from update to answer, p50/p99 over five runs, and the same
+//!    without a flood for comparison.
 //!
-//! Run: `cargo bench --bench bot`.
+//! Run: `cargo bench --bench bot` (`-- flood` runs only 5).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 #[path = "../tests/common/mod.rs"]
@@ -115,7 +120,81 @@ async fn start(tg: &FakeBotApi, rate_limit: bool) -> (TestEnv, tokio::process::C
     (env, child)
 }
 
+/// The owner's DM `/status` `n` times, one after another (a second apart:
+/// Telegram's per-chat limit); the update → answer latency of each, in ms.
+async fn owner_status_latencies(tg: &FakeBotApi, n: usize) -> Vec<f64> {
+    let owner = User::new(OWNER_ID, "Owner");
+    let mut out = Vec::new();
+    for _ in 0..n {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let floor = tg.last_seq();
+        let asked = Instant::now();
+        tg.push_update(updates::private_text(&owner, "/status"));
+        tg.wait_for(
+            |c| {
+                c.seq > floor
+                    && c.chat_id() == Some(OWNER_ID as i64)
+                    && c.text().contains("Stack status")
+            },
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the owner's /status was answered");
+        out.push(asked.elapsed().as_secs_f64() * 1000.0);
+    }
+    out
+}
+
+/// 5. The owner's latency under a group flood, five runs.
+async fn flood() {
+    const GROUP: i64 = -1001234567890;
+    let (mut calm, mut flooded, mut first) = (Vec::new(), Vec::new(), Vec::new());
+    for run_no in 0..5 {
+        let tg = fake_telegram(true).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_GROUP_IDS", &GROUP.to_string())
+            .set("MONITOR_INTERVAL", "1h")
+            .set("LOG_LEVEL", "warn");
+        let run = env.start_run(&tg).await;
+        calm.extend(owner_status_latencies(&tg, 5).await);
+        let took = flood_group_then_owner_status(&tg, GROUP, 500_000).await;
+        first.push(took.as_secs_f64() * 1000.0);
+        flooded.extend(owner_status_latencies(&tg, 10).await);
+        let group_replies = tg
+            .calls_of("sendmessage")
+            .iter()
+            .filter(|c| c.chat_id() == Some(GROUP) && c.response_status == 200)
+            .count();
+        println!(
+            "  run {}: owner's first /status after the flood {:.1} ms; group answered {group_replies} of 150 so far; 429s {}",
+            run_no + 1,
+            took.as_secs_f64() * 1000.0,
+            tg.rate_limited_count()
+        );
+        let _ = sigterm(run).await;
+        drop(env);
+        tg.stop();
+    }
+    println!(
+        "owner's DM /status under a 150-command group flood ({}), 5 runs: first answer p50 {:.1} ms max {:.1} ms; during the flood ({} samples) p50 {:.1} ms p99 {:.1} ms; without a flood ({} samples) p50 {:.1} ms p99 {:.1} ms (bound 5 s)",
+        gasclaw_fakes::bot_api::RATE_RULES,
+        pct(&mut first, 0.5),
+        pct(&mut first, 1.0),
+        flooded.len(),
+        pct(&mut flooded, 0.5),
+        pct(&mut flooded, 0.99),
+        calm.len(),
+        pct(&mut calm, 0.5),
+        pct(&mut calm, 0.99),
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "flood") {
+        run_test(Duration::from_secs(900), flood());
+        return;
+    }
     run_test(Duration::from_secs(1500), async {
         // 1. Throughput, rate limiting off.
         let tg = fake_telegram(false).await;
@@ -240,5 +319,8 @@ fn main() {
         let _ = sigterm(run).await;
         drop(env);
         tg.stop();
+
+        // 5. The owner under a group flood.
+        flood().await;
     });
 }

@@ -35,7 +35,11 @@ not-allowed = /{ $name } needs the { $role } role; you are { $yours }.
 usage = Usage: { $usage }
 usage-valid = Valid values: { $values }
 usage-got = Not understood: { $got }
+usage-too-long = Too long: at most { $days } days.
+usage-dash = A value may not start with “-”.
 error-internal = That failed: { $error }
+error-bug = Something went wrong inside gasclaw; it is in the log. The bot carries on: try again.
+slow-down = Slow down: at most { $n } commands a minute. Your next messages are ignored for a while.
 output-cut = … cut here: { $n } more characters.
 
 confirm-ask = { $what }? Confirm within 60 seconds.

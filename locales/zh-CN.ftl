@@ -34,7 +34,11 @@ not-allowed = /{ $name } 需要 { $role } 角色；你是 { $yours }。
 usage = 用法：{ $usage }
 usage-valid = 可用的值：{ $values }
 usage-got = 无法理解：{ $got }
+usage-too-long = 时间太长：最多 { $days } 天。
+usage-dash = 值不能以“-”开头。
 error-internal = 操作失败：{ $error }
+error-bug = gasclaw 内部出错，已记入日志。机器人仍在运行：请重试。
+slow-down = 请慢一点：每分钟最多 { $n } 条命令。接下来一段时间你的消息将被忽略。
 output-cut = …… 已截断：还有 { $n } 个字符。
 
 confirm-ask = { $what }？请在 60 秒内确认。

@@ -32,6 +32,7 @@ pub struct HttpState {
     pub outbox: Arc<Outbox>,
     pub telemetry: Arc<Telemetry>,
     pub interval: Duration,
+    pub supervisor: Arc<crate::supervise::Supervisor>,
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
@@ -61,9 +62,13 @@ async fn healthz(State(s): State<Arc<HttpState>>) -> Response {
         .map(|c| (now - c.at).num_seconds().max(0) as u64);
     let monitor_ok = cycle_age.is_some_and(|a| a <= max_age.as_secs());
     let bot = s.telemetry.bot();
-    let ok = monitor_ok && bot.polling;
+    // Every long-lived task that is not running, by name.
+    let dead = s.supervisor.dead();
+    let ok = monitor_ok && bot.polling && dead.is_empty();
     let body = json!({
         "ok": ok,
+        "dead": dead,
+        "tasks": s.supervisor.tasks(),
         "bot": bot,
         "monitor": {"ok": monitor_ok, "last_cycle_age_secs": cycle_age, "last_cycle": cycle},
         "alerts_queued": s.outbox.len(),
@@ -285,5 +290,108 @@ pub async fn healthcheck(addr: std::net::SocketAddr) -> Result<String, String> {
         Ok(body)
     } else {
         Err(format!("{url} answered {status}: {body}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervise::{Policy, Supervisor};
+
+    /// The real router, state and supervisor, on a loopback port: a task
+    /// that died is named with a 503 until it runs again.
+    #[tokio::test]
+    async fn healthz_names_a_dead_task() {
+        crate::testing::bounded(async {
+            let dir = tempfile::tempdir().expect("test value");
+            let home = dir.path().join("home");
+            let core = crate::testing::core(dir.path());
+            let pools = KeyPools::open(
+                &home,
+                &core.config().agent_keys,
+                &core.config().overseer_keys,
+                crate::keys::PoolSettings {
+                    cooldown: Duration::from_secs(300),
+                    quota_cooldown: Duration::from_secs(3600),
+                    flush_every: Duration::from_secs(1),
+                },
+                Arc::new(crate::keys::SystemClock),
+                Arc::new(|_| {}),
+            )
+            .expect("test value");
+            let proxy = crate::keys::proxy::Proxy::new(
+                pools.clone(),
+                core.local_tokens().clone(),
+                crate::keys::proxy::ProxyConfig::new(core.config().kimi_base_url.clone()),
+            )
+            .expect("test value");
+            let outbox = Arc::new(Outbox::open(&home.join("outbox")).expect("test value"));
+            let monitor = Monitor::new(
+                core.clone(),
+                outbox.clone(),
+                Arc::new(crate::i18n::Locales::embedded()),
+            );
+            let sup = Supervisor::new();
+            let stop = CancellationToken::new();
+            let gate = Arc::new(tokio::sync::Notify::new());
+            let g = gate.clone();
+            sup.spawn("outbox", Policy::Restart, stop.clone(), move || {
+                let g = g.clone();
+                async move {
+                    g.notified().await;
+                    panic!("injected");
+                }
+            });
+            let state = Arc::new(HttpState {
+                monitor,
+                pools,
+                proxy: proxy.metrics(),
+                outbox,
+                telemetry: Arc::new(Telemetry::default()),
+                interval: Duration::from_secs(300),
+                supervisor: sup.clone(),
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("test value");
+            let url = format!("http://{}/healthz", listener.local_addr().expect("addr"));
+            tokio::spawn(serve(listener, state, stop.clone()));
+            let get = || async {
+                let r = reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .expect("client")
+                    .get(&url)
+                    .send()
+                    .await
+                    .expect("healthz");
+                let status = r.status();
+                (status, r.json::<serde_json::Value>().await.expect("json"))
+            };
+            let (_, body) = get().await;
+            assert_eq!(body["dead"], json!([]), "{body}");
+            assert_eq!(body["tasks"]["outbox"]["alive"], true);
+            gate.notify_one();
+            let mut named = None;
+            for _ in 0..100 {
+                let (status, body) = get().await;
+                if body["dead"] == json!(["outbox"]) {
+                    named = Some((status, body));
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let (status, body) = named.expect("the dead outbox is named");
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(body["ok"], false);
+            assert_eq!(body["tasks"]["outbox"]["last_failure"], "it panicked");
+            // Restarted after a second's backoff: no longer named.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let (_, body) = get().await;
+            assert_eq!(body["dead"], json!([]), "{body}");
+            assert_eq!(body["tasks"]["outbox"]["restarts"], 1);
+            stop.cancel();
+        })
+        .await
     }
 }

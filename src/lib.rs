@@ -14,6 +14,7 @@ pub mod logging;
 pub mod monitor;
 pub mod notify;
 pub mod run;
+pub mod supervise;
 pub mod telegram;
 
 // The faces name the core's modules as their own.
@@ -23,6 +24,37 @@ pub use gasclaw_core::{config, core, fsutil, keys};
 /// test instead of stalling the suite.
 #[cfg(test)]
 pub(crate) mod testing {
+    pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+        bounded_for(std::time::Duration::from_secs(60), f).await
+    }
+
+    /// A core over a temp `HOME` and `GASCLAW_HOME` (`dir/home`), with test
+    /// keys and token.
+    pub fn core(dir: &std::path::Path) -> std::sync::Arc<crate::core::Core> {
+        let env: std::collections::BTreeMap<String, String> = [
+            (
+                "GASTOWN_KIMI_KEYS",
+                "sk-kimi-aaaaaaaaaaaaaaaaaaaa1111".to_string(),
+            ),
+            (
+                "OPENCLAW_KIMI_KEY",
+                "sk-kimi-oooooooooooooooooooo9999".to_string(),
+            ),
+            (
+                "TELEGRAM_BOT_TOKEN",
+                "123456:AAbbCCddEEff_gg-hh".to_string(),
+            ),
+            ("TELEGRAM_OWNER_ID", "42".to_string()),
+            ("HOME", dir.display().to_string()),
+            ("GASCLAW_HOME", dir.join("home").display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let config = crate::config::Config::load(&env).expect("test config");
+        crate::core::Core::new(config).expect("test core")
+    }
+
     /// For tests on paused (virtual) time that legitimately wait long.
     pub async fn bounded_for<F: std::future::Future>(
         limit: std::time::Duration,

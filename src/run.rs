@@ -19,6 +19,7 @@ use crate::keys::proxy::{Proxy, ProxyConfig};
 use crate::keys::{KeyPools, PoolSettings, SystemClock};
 use crate::monitor::Monitor;
 use crate::notify::Outbox;
+use crate::supervise::{Policy, Supervisor};
 use crate::telegram::Tg;
 
 /// Registers SIGTERM and SIGINT handlers now; the future resolves on
@@ -44,8 +45,11 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 /// Opens the key pools (taking their single-owner lock) and starts the proxy.
+/// The state flusher and the proxy restart when they die (the proxy binds
+/// its port again: agents retry a refused connection).
 pub async fn start_keys(
     core: &Arc<Core>,
+    sup: &Arc<Supervisor>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<(Arc<KeyPools>, Proxy, Vec<tokio::task::JoinHandle<()>>)> {
     let cfg = core.config();
@@ -67,7 +71,16 @@ pub async fn start_keys(
     )
     .context("opening the key pools")?;
     core.own_pools(pools.clone());
-    let mut tasks = vec![pools.spawn_flusher(Duration::from_secs(1), shutdown.clone())];
+    let (p, sd) = (pools.clone(), shutdown.clone());
+    let mut tasks = vec![sup.spawn(
+        "key-state flusher",
+        Policy::Restart,
+        shutdown.clone(),
+        move || {
+            let h = p.spawn_flusher(Duration::from_secs(1), sd.clone());
+            async move { h.await.map_err(|e| anyhow::anyhow!("{e}")) }
+        },
+    )];
     let proxy = Proxy::new(
         pools.clone(),
         core.local_tokens().clone(),
@@ -84,23 +97,39 @@ pub async fn start_keys(
     tracing::info!(%addr, "key proxy listening");
     let serving = proxy.clone();
     let sd = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = serving.serve(listener, sd).await {
-            tracing::error!(error = %e, "the key proxy stopped");
-        }
-    }));
+    let mut first = Some(listener);
+    tasks.push(
+        sup.spawn("proxy", Policy::Restart, shutdown.clone(), move || {
+            let (serving, sd, listener) = (serving.clone(), sd.clone(), first.take());
+            async move {
+                let listener = match listener {
+                    Some(l) => l,
+                    None => tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("listening on {addr} again"))?,
+                };
+                serving
+                    .serve(listener, sd)
+                    .await
+                    .context("the key proxy stopped")
+            }
+        }),
+    );
     Ok((pools, proxy, tasks))
 }
 
 /// Starts the Telegram bot. A token Telegram refuses is fatal (returned
 /// here, within a few seconds); an unreachable Telegram is not: the bot
 /// keeps trying in the background while the rest of gasclaw works.
+// Each part is used once; a struct for them would only move the list.
+#[allow(clippy::too_many_arguments)]
 pub async fn start_bot(
     core: Arc<Core>,
     monitor: Option<Arc<Monitor>>,
     locales: Arc<Locales>,
     telemetry: Arc<crate::telegram::Telemetry>,
     bot: Tg,
+    sup: Arc<Supervisor>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
@@ -124,7 +153,18 @@ pub async fn start_bot(
         let _ = ready_tx.send(Ok(()));
         tracing::info!(bot = %username, "Telegram bot connected");
         crate::telegram::register_menus(&ctx, &bot).await;
-        crate::telegram::run(ctx, bot, shutdown).await;
+        // The dispatcher restarts when it dies: the context (and its
+        // confirmations, lanes, rates) lives on, and Telegram hands the
+        // unconfirmed updates over again.
+        let sd = shutdown.clone();
+        sup.watch("telegram", Policy::Restart, shutdown, move || {
+            let (ctx, bot, sd) = (ctx.clone(), bot.clone(), sd.clone());
+            async move {
+                crate::telegram::run(ctx, bot, sd).await;
+                Ok(())
+            }
+        })
+        .await;
     });
     match tokio::time::timeout(Duration::from_secs(5), ready_rx).await {
         Ok(Ok(Err(e))) => Err(e),
@@ -136,6 +176,7 @@ pub async fn start_bot(
 
 /// The whole of `gasclaw run`.
 pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
+    crate::supervise::install_panic_hook();
     let harmful = crate::core::accounts::harmful_in_env(std::env::vars_os());
     if !harmful.is_empty() {
         tracing::warn!(variables = %harmful.join(","), "set in gasclaw's environment; removed from what gt and bd see (see `gasclaw config`)");
@@ -153,11 +194,19 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         });
     }
     let stop = CancellationToken::new();
-    let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;
+    let sup = Supervisor::new();
+    let (pools, proxy, mut tasks) = start_keys(&core, &sup, &stop).await?;
     let bot = crate::telegram::build_bot(&core)?;
     let outbox =
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
-    tasks.push(tokio::spawn(outbox.clone().run(bot.clone(), stop.clone())));
+    let (o, b, s) = (outbox.clone(), bot.clone(), stop.clone());
+    tasks.push(sup.spawn("outbox", Policy::Restart, stop.clone(), move || {
+        let (o, b, s) = (o.clone(), b.clone(), s.clone());
+        async move {
+            o.run(b, s).await;
+            Ok(())
+        }
+    }));
     let locales = Arc::new(Locales::embedded());
     let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
@@ -172,11 +221,21 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         outbox: outbox.clone(),
         telemetry: telemetry.clone(),
         interval: core.config().monitor_interval,
+        supervisor: sup.clone(),
     });
+    // A dead health endpoint is fatal: nobody could see gasclaw's state, and
+    // the container's own health check would restart it anyway, later.
     let sd = stop.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = crate::http::serve(listener, state, sd).await {
-            tracing::error!(error = %e, "the health endpoint stopped");
+    let mut first = Some(listener);
+    tasks.push(sup.spawn("http", Policy::Exit, stop.clone(), move || {
+        let (listener, state, sd) = (first.take(), state.clone(), sd.clone());
+        async move {
+            let Some(listener) = listener else {
+                anyhow::bail!("the health endpoint cannot be started again");
+            };
+            crate::http::serve(listener, state, sd)
+                .await
+                .context("the health endpoint stopped")
         }
     }));
     tracing::info!(addr = %http_addr, "health and metrics endpoint listening");
@@ -186,6 +245,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         locales,
         telemetry,
         bot.clone(),
+        sup.clone(),
         stop.clone(),
     )
     .await
@@ -231,11 +291,22 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     };
     if !terminated.is_cancelled() {
         monitor.announce_start(report.as_deref()).await;
-        tasks.push(tokio::spawn(monitor.clone().run(stop.clone())));
+        let (m, s) = (monitor.clone(), stop.clone());
+        tasks.push(
+            sup.spawn("monitor", Policy::Restart, stop.clone(), move || {
+                let (m, s) = (m.clone(), s.clone());
+                async move {
+                    m.run(s).await;
+                    Ok(())
+                }
+            }),
+        );
     }
 
-    terminated.cancelled().await;
-    tracing::info!("shutting down");
+    tokio::select! {
+        _ = terminated.cancelled() => tracing::info!("shutting down"),
+        _ = sup.fatal() => tracing::error!("shutting down after a task died for good"),
+    }
     monitor.announce_stopping();
     stop.cancel();
     if tokio::time::timeout(
@@ -261,5 +332,9 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
             Err(e) => tracing::warn!(service = %s, error = %e, "could not stop"),
         }
     }
-    Ok(())
+    match sup.fatal_reason() {
+        // Non-zero, so the container is restarted.
+        Some(why) => anyhow::bail!("{why}"),
+        None => Ok(()),
+    }
 }

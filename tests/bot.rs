@@ -276,6 +276,8 @@ fn every_role_against_every_command_of_the_catalogue() {
     run_test(T, async {
         let w = World::start_with(|e| {
             e.set("TELEGRAM_RATE_LIMIT", "off");
+            // The member asks for every command within a minute.
+            e.set("TELEGRAM_MEMBER_RATE", "1000");
         })
         .await;
         // The least role of each built-in command, as the issue grants them:
@@ -1085,5 +1087,249 @@ fn sigterm_during_a_running_command_exits_cleanly() {
             start.elapsed() < Duration::from_secs(25),
             "bounded shutdown"
         );
+    });
+}
+
+#[test]
+fn chatter_in_a_forum_topic_the_bot_created_is_not_a_reply_to_the_bot() {
+    run_test(T, async {
+        let w = World::start().await;
+        let forum = Chat::forum(FORUM, "ops forum");
+        let bot = serde_json::json!({"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"});
+        let chat_log = w.env.fake_dir.join("openclaw-chat.jsonl");
+        let relayed = || {
+            std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        let before = relayed();
+        // Telegram sets reply_to_message to the topic's creation message.
+        let member = User::new(MEMBER, "Member");
+        w.silent(
+            updates::topic_chatter(&member, &forum, 91, &bot, "deploy went fine"),
+            FORUM,
+        )
+        .await;
+        let op = User::new(OPERATOR, "Op");
+        w.silent(
+            updates::topic_chatter(&op, &forum, 91, &bot, "lunch, anyone?"),
+            FORUM,
+        )
+        .await;
+        assert_eq!(relayed(), before, "nothing reached the overseer");
+        // A real reply to one of the bot's messages in the topic still is.
+        let mut answer = updates::topic_text(&op, &forum, 91, "how is the town?");
+        answer["message"]["reply_to_message"] = serde_json::json!({
+            "message_id": 5000, "date": 1_767_300_000, "chat": forum.0,
+            "from": bot, "text": "earlier answer",
+            "message_thread_id": 91, "is_topic_message": true,
+        });
+        let r = w.say(answer, FORUM).await;
+        assert!(
+            r.text().contains(&format!("echo(telegram:{FORUM}:91)")),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_mute_beyond_30_days_is_a_clear_error_and_the_bot_goes_on() {
+    run_test(T, async {
+        let mut w = World::start().await;
+        let o = owner();
+        // Today's main panicked here (DateTime + TimeDelta overflow) and the
+        // dispatcher died on the next update.
+        let r = w
+            .say(
+                updates::private_text(&o, "/mute all 1000000000000000"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(
+            r.text().contains("Too long: at most 30 days"),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::private_text(&o, "/mute all 31d"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("at most 30 days"), "{}", r.text());
+        let r = w
+            .say(updates::private_text(&o, "/mute all 30d"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("all"), "{}", r.text());
+        let r = w
+            .say(updates::private_text(&o, "/status"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("Stack status"), "{}", r.text());
+        let (code, log) = w.stop_with_log().await;
+        assert_eq!(code, Some(0));
+        assert!(!log.contains("panicked"), "{log}");
+    });
+}
+
+#[test]
+fn exec_commands_take_no_options_from_chat() {
+    run_test(T, async {
+        let w = World::start_with(|e| {
+            let dir = e.gasclaw_home.join("commands");
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            // As an operator would write it: an unanchored pattern that
+            // allows `-` and `=` somewhere.
+            std::fs::write(
+                dir.join("gitlog.toml"),
+                format!(
+                    "name = \"gitlog\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"git\"\nargv = [\"-C\", \"{}\", \"log\", \"--oneline\", \"-n\", \"3\", \"{{rev}}\"]\n[description]\nen = \"Recent commits\"\n[[args]]\nname = \"rev\"\nkind = \"pattern\"\npattern = \"[A-Za-z0-9._/=-]+\"\n",
+                    e.project.display()
+                ),
+            )
+            .expect("write");
+        })
+        .await;
+        let o = owner();
+        let r = w
+            .say(updates::private_text(&o, "/gitlog main"), OWNER_ID as i64)
+            .await;
+        assert!(r.text().contains("git -C"), "{}", r.text());
+        let written = w.env.dir.path().join("pwned.txt");
+        let r = w
+            .say(
+                updates::private_text(&o, &format!("/gitlog --output={}", written.display())),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("may not start with"), "{}", r.text());
+        // Unanchored patterns are full-match all the same.
+        let r = w
+            .say(
+                updates::private_text(&o, "/gitlog main;id"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("Not understood"), "{}", r.text());
+        assert!(!written.exists(), "git wrote {}", written.display());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn an_overseer_answer_holding_a_secret_is_posted_with_hints_only() {
+    run_test(T, async {
+        let w = World::start().await;
+        let home = &w.env.gasclaw_home;
+        let gateway = std::fs::read_to_string(home.join("gateway-token")).expect("gateway token");
+        let local: Value = serde_json::from_str(
+            &std::fs::read_to_string(home.join("local-tokens.json")).expect("local tokens"),
+        )
+        .expect("json");
+        let local = local["overseer"]
+            .as_str()
+            .expect("overseer token")
+            .to_string();
+        let secrets = [
+            AGENT_KEYS[0],
+            AGENT_KEYS[1],
+            OVERSEER_KEY,
+            BOT_TOKEN,
+            gateway.trim(),
+            local.as_str(),
+        ];
+        // The gateway's answer quotes every secret gasclaw holds.
+        w.env.fault(
+            "OPENCLAW_CHAT_REPLY",
+            &format!("I found these: {}", secrets.join(" ; ")),
+        );
+        let o = owner();
+        let r = w
+            .say(
+                updates::private_text(&o, "what keys do we use?"),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(r.text().contains("I found these"), "{}", r.text());
+        for s in secrets {
+            assert!(!r.text().contains(s), "{s} was posted: {}", r.text());
+            let tail: String = s
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            assert!(
+                r.text().contains(&format!("…{tail}")),
+                "hint of {s}: {}",
+                r.text()
+            );
+        }
+        // Replies and alerts pass the same step: the owner's own words
+        // echoed back by the gateway are redacted too.
+        w.env.clear_fault("OPENCLAW_CHAT_REPLY");
+        let r = w
+            .say(
+                updates::private_text(&o, &format!("is {} valid?", AGENT_KEYS[1])),
+                OWNER_ID as i64,
+            )
+            .await;
+        assert!(!r.text().contains(AGENT_KEYS[1]), "{}", r.text());
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
+#[test]
+fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() {
+    run_test(T, async {
+        let tg = fake_telegram(true).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
+        env.set("TELEGRAM_GROUP_IDS", &format!("{GROUP}:{FORUM}"));
+        env.set("MONITOR_INTERVAL", "1h");
+        let run = Some(env.start_run(&tg).await);
+        let w = World { env, tg, run };
+        // One member sends 20 commands at once in the forum's General topic.
+        let forum = Chat::forum(FORUM, "ops forum");
+        let eager = User::new(MEMBER, "Eager");
+        let floor = w.tg.last_seq();
+        for _ in 0..20 {
+            w.tg.push_update(updates::group_text(&eager, &forum, "/help"));
+        }
+        let took = flood_group_then_owner_status(&w.tg, GROUP, MEMBER + 100).await;
+        assert!(
+            took < Duration::from_secs(5),
+            "the owner waited {took:?} behind the group's flood"
+        );
+        // The eager member: 5 answers (TELEGRAM_MEMBER_RATE), one "slow
+        // down", then silence.
+        w.tg.wait_for(
+            |c| c.seq > floor && c.chat_id() == Some(FORUM) && c.text().contains("Slow down"),
+            WAIT,
+        )
+        .await
+        .expect("told to slow down");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let to_forum: Vec<Call> = w
+            .tg
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(FORUM))
+            .collect();
+        let slow: Vec<_> = to_forum
+            .iter()
+            .filter(|c| c.text().contains("Slow down"))
+            .collect();
+        assert_eq!(slow.len(), 1, "{slow:?}");
+        assert!(
+            slow[0].text().contains("at most 5 commands a minute"),
+            "{}",
+            slow[0].text()
+        );
+        assert_eq!(to_forum.len(), 6, "5 answers and one slow down");
+        assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
+        assert_eq!(w.stop().await, Some(0));
     });
 }

@@ -186,6 +186,22 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             "in order, no word broken"
         );
 
+        // 5b. An answer quoting secrets is posted with their hints only.
+        kimi.set_default(Reply::Ok(format!(
+            "The agents use {} and the bot is {}",
+            AGENT_KEYS[0], BOT_TOKEN
+        )));
+        let f = floor();
+        tg.push_update(updates::private_text(&owner, "which key do agents use?"));
+        let r = next_reply(OWNER_ID as i64, f).await;
+        assert!(
+            r.text()
+                .contains("The agents use …0001 and the bot is …_x-y"),
+            "{}",
+            r.text()
+        );
+        assert!(!r.text().contains(AGENT_KEYS[0]) && !r.text().contains(BOT_TOKEN));
+
         // 6. A slow model: the bounded wait ends with a clear message.
         kimi.set_default(Reply::Hang);
         let f = floor();

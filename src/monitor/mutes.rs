@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::CheckId;
 
+/// The longest mute: a forgotten one ends within a month.
+pub const MAX_MUTE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 pub struct Mutes {
     path: PathBuf,
     until: Mutex<BTreeMap<String, DateTime<Utc>>>,
@@ -34,13 +37,19 @@ impl Mutes {
         }
     }
 
-    pub fn mute(&self, name: &str, for_: Duration) -> DateTime<Utc> {
-        let until = Utc::now()
-            + chrono::Duration::from_std(for_).unwrap_or_else(|_| chrono::Duration::days(365));
+    /// Mutes `name` for `for_` (at most [`MAX_MUTE`]); the end, or `None`
+    /// when `for_` is too long.
+    pub fn mute(&self, name: &str, for_: Duration) -> Option<DateTime<Utc>> {
+        if for_ > MAX_MUTE {
+            return None;
+        }
+        let until = chrono::Duration::from_std(for_)
+            .ok()
+            .and_then(|d| Utc::now().checked_add_signed(d))?;
         let mut m = self.until.lock().unwrap_or_else(|e| e.into_inner());
         m.insert(name.to_string(), until);
         self.save(&m);
-        until
+        Some(until)
     }
 
     /// Unmutes `name` (`all` clears every mute). Returns what was muted.
@@ -97,6 +106,12 @@ mod tests {
             "survives a restart"
         );
         m.mute("all", Duration::from_secs(60));
+        assert!(
+            m.mute("all", Duration::from_secs(1_000_000_000_000_000))
+                .is_none(),
+            "too long is refused, not a panic"
+        );
+        assert!(m.mute("all", MAX_MUTE + Duration::from_secs(1)).is_none());
         assert!(m.is_muted(CheckId::Activity));
         assert_eq!(m.unmute("all").len(), 2);
         assert!(!m.is_muted(CheckId::Service(Service::Mayor)));

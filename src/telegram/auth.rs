@@ -70,6 +70,8 @@ mod tests {
             group_ids: vec![-100],
             api_url: "https://api.telegram.org/".parse().expect("test value"),
             rate_limit: true,
+            member_rate: 5,
+            operator_rate: 60,
         }
     }
 

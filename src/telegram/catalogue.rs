@@ -135,12 +135,27 @@ pub struct ArgValue {
     pub value: String,
 }
 
+/// The longest duration a person may give (`/mute`): long enough for a
+/// holiday, short enough that date arithmetic never overflows.
+pub const MAX_DURATION: Duration = crate::monitor::mutes::MAX_MUTE;
+
 /// A wrong or missing argument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageError {
     pub arg: Option<String>,
     pub got: Option<String>,
     pub valid: Vec<String>,
+    /// Why a value that looks right is refused anyway.
+    pub problem: Option<Problem>,
+}
+
+/// A value refused for a reason the usage line does not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// A duration over [`MAX_DURATION`].
+    TooLong,
+    /// A value for a program that starts with `-` (it would be an option).
+    Dash,
 }
 
 impl CommandSpec {
@@ -170,6 +185,15 @@ impl CommandSpec {
                         arg: Some(spec.name.clone()),
                         got: None,
                         valid: vec![],
+                        problem: None,
+                    });
+                }
+                if self.action == Action::Exec && rest.starts_with('-') {
+                    return Err(UsageError {
+                        arg: Some(spec.name.clone()),
+                        got: Some(rest),
+                        valid: vec![],
+                        problem: Some(Problem::Dash),
                     });
                 }
                 if !rest.is_empty() {
@@ -190,8 +214,19 @@ impl CommandSpec {
                     arg: Some(spec.name.clone()),
                     got: None,
                     valid: spec.choices(),
+                    problem: None,
                 });
             };
+            // Nothing a person types reaches a program as an option.
+            if self.action == Action::Exec && spec.kind != ArgKind::Choice && word.starts_with('-')
+            {
+                return Err(UsageError {
+                    arg: Some(spec.name.clone()),
+                    got: Some(word.to_string()),
+                    valid: vec![],
+                    problem: Some(Problem::Dash),
+                });
+            }
             let value = match spec.kind {
                 ArgKind::Choice => {
                     let typed = word.to_ascii_lowercase();
@@ -206,9 +241,18 @@ impl CommandSpec {
                     .as_ref()
                     .filter(|r| r.is_match(word))
                     .map(|_| word.to_string()),
-                ArgKind::Duration => crate::config::parse_duration(word)
-                    .filter(|d| !d.is_zero())
-                    .map(|_| word.to_string()),
+                ArgKind::Duration => match crate::config::parse_duration(word) {
+                    Some(d) if d > MAX_DURATION => {
+                        return Err(UsageError {
+                            arg: Some(spec.name.clone()),
+                            got: Some(word.to_string()),
+                            valid: vec![],
+                            problem: Some(Problem::TooLong),
+                        });
+                    }
+                    Some(d) if !d.is_zero() => Some(word.to_string()),
+                    _ => None,
+                },
                 ArgKind::Text => None,
             };
             match value {
@@ -228,6 +272,7 @@ impl CommandSpec {
                         arg: Some(spec.name.clone()),
                         got: Some(word.to_string()),
                         valid: spec.choices(),
+                        problem: None,
                     });
                 }
             }
@@ -237,6 +282,7 @@ impl CommandSpec {
                 arg: None,
                 got: Some(words[i..].join(" ")),
                 valid: vec![],
+                problem: None,
             });
         }
         Ok(out)
@@ -338,6 +384,11 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
             spec.name
         )));
     }
+    if spec.timeout_secs.is_some_and(|t| !(1..=3600).contains(&t)) {
+        return Err(err(
+            "`timeout_secs` must be between 1 and 3600 (an hour)".into()
+        ));
+    }
     if spec.help.is_none() && spec.description.is_none() {
         return Err(err(
             "needs `help` (a locale key) or a `[description]` table".into(),
@@ -362,8 +413,12 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
                     .pattern
                     .clone()
                     .ok_or_else(|| err(format!("argument `{}` needs `pattern`", a.name)))?;
+                // Full match, whatever the file says: an unanchored pattern
+                // would let `--output=…` through around a matching part.
+                regex::Regex::new(&p)
+                    .map_err(|e| err(format!("argument `{}`: bad pattern: {e}", a.name)))?;
                 a.regex = Some(
-                    regex::Regex::new(&p)
+                    regex::Regex::new(&format!("^(?:{p})$"))
                         .map_err(|e| err(format!("argument `{}`: bad pattern: {e}", a.name)))?,
                 );
             }
@@ -451,6 +506,33 @@ mod tests {
     }
 
     #[test]
+    fn durations_are_bounded() {
+        let c = Catalogue::load(None).expect("test value");
+        let m = c.get("mute").expect("test value");
+        assert!(m.parse_args("all 30d").is_ok());
+        for long in ["31d", "1000000000000000", "99999999999999999999y"] {
+            let e = m.parse_args(&format!("all {long}")).unwrap_err();
+            assert!(
+                e.problem == Some(Problem::TooLong) || e.got.as_deref() == Some(long),
+                "{long}: {e:?}"
+            );
+        }
+        assert_eq!(
+            m.parse_args("all 1000000000000000").unwrap_err().problem,
+            Some(Problem::TooLong)
+        );
+        assert!(m.parse_args("all 0s").is_err());
+        let dir = tempfile::tempdir().expect("test value");
+        std::fs::write(
+            dir.path().join("slow.toml"),
+            "name = \"slow\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"sleep\"\nargv = [\"1\"]\ntimeout_secs = 99999999999\n[description]\nen = \"x\"\n",
+        )
+        .expect("test value");
+        let e = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(e.contains("slow.toml") && e.contains("timeout_secs"), "{e}");
+    }
+
+    #[test]
     fn operator_files_extend_and_bad_ones_name_their_file() {
         let dir = tempfile::tempdir().expect("test value");
         std::fs::write(
@@ -462,6 +544,19 @@ mod tests {
         let f = c.get("feed").expect("test value");
         assert_eq!(f.description_in("zh-CN").as_deref(), Some("Town events"));
         assert!(f.parse_args("20").is_ok() && f.parse_args("x").is_err());
+        // Patterns are full-match and no value may be an option.
+        std::fs::write(
+            dir.path().join("gitlog.toml"),
+            "name = \"gitlog\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"git\"\nargv = [\"log\", \"--end-of-options\", \"{rev}\"]\n[description]\nen = \"Log\"\n[[args]]\nname = \"rev\"\nkind = \"pattern\"\npattern = \"[a-z]+\"\n",
+        )
+        .expect("test value");
+        let c = Catalogue::load(Some(dir.path())).expect("test value");
+        let g = c.get("gitlog").expect("test value");
+        assert!(g.parse_args("main").is_ok());
+        assert!(g.parse_args("main;x").is_err(), "full match");
+        let e = g.parse_args("--output=x").unwrap_err();
+        assert_eq!(e.problem, Some(Problem::Dash));
+        std::fs::remove_file(dir.path().join("gitlog.toml")).expect("test value");
         std::fs::write(dir.path().join("bad.toml"), "name = \"bad\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"x\"\nargv = [\"{nope}\"]\nhelp = \"k\"\n").expect("test value");
         let e = Catalogue::load(Some(dir.path())).unwrap_err();
         assert!(

@@ -10,8 +10,10 @@ pub mod catalogue;
 pub mod confirm;
 pub mod grammar;
 mod handlers;
+pub mod lanes;
 pub mod limit;
 pub mod overseer;
+pub mod rate;
 pub mod render;
 pub mod send;
 
@@ -36,12 +38,14 @@ use catalogue::Catalogue;
 
 /// The bot every handler takes: teloxide's `Bot` plus the limiter that keeps
 /// outgoing messages below Telegram's limits (`send::message` waits on it;
-/// `TELEGRAM_RATE_LIMIT=off` disables it). Never `Debug`: the bot holds the
-/// token.
+/// `TELEGRAM_RATE_LIMIT=off` disables it) and the redactor every outgoing
+/// text passes (`send` is the one choke point). Never `Debug`: the bot holds
+/// the token.
 #[derive(Clone)]
 pub struct Tg {
     bot: Bot,
     limiter: Arc<limit::Limiter>,
+    redactor: crate::core::Redactor,
 }
 
 impl Tg {
@@ -49,7 +53,21 @@ impl Tg {
         Tg {
             bot,
             limiter: Arc::new(limit::Limiter::new(rate_limit)),
+            redactor: crate::core::Redactor::default(),
         }
+    }
+
+    /// The same bot, replacing these secrets by their hints in everything
+    /// it sends.
+    pub fn with_redactor(mut self, redactor: crate::core::Redactor) -> Tg {
+        self.redactor = redactor;
+        self
+    }
+
+    /// `text` as it may go to Telegram: every configured secret replaced by
+    /// its `…abcd` hint.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.hint(text)
     }
 
     pub fn bot(&self) -> &Bot {
@@ -113,6 +131,11 @@ impl Telemetry {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
+    fn stopped_polling(&self) {
+        self.polling
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn polling_failed(&self, why: String) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), why));
     }
@@ -145,6 +168,10 @@ pub struct Ctx {
     pub audit: audit::Audit,
     pub username: String,
     strangers: Mutex<HashMap<u64, Instant>>,
+    /// Each person's command rate.
+    pub rate: rate::PersonRate,
+    /// Each chat's queue of updates, off the dispatcher.
+    pub lanes: Arc<lanes::Lanes>,
 }
 
 /// A stranger hears the refusal at most this often.
@@ -184,7 +211,9 @@ pub fn build_bot(core: &Core) -> anyhow::Result<Tg> {
         .context("building the Telegram HTTP client")?;
     let bot =
         Bot::with_client(cfg.bot_token.expose_secret(), client).set_api_url(cfg.api_url.clone());
-    Ok(Tg::new(bot, cfg.rate_limit))
+    // Keys, the bot token, the gateway token and the local tokens: the
+    // runner's redactor already knows every one of them.
+    Ok(Tg::new(bot, cfg.rate_limit).with_redactor(core.redactor().clone()))
 }
 
 /// Asks Telegram who we are. A bad token is fatal (clear message); network
@@ -337,6 +366,8 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
     {
         tracing::error!(error = %send::describe(&e), "the Telegram dispatcher could not start");
     }
+    // Not polling any more, whatever the reason: `/healthz` must say so.
+    ctx.telemetry.stopped_polling();
     stopper.abort();
 }
 
@@ -361,5 +392,7 @@ pub fn context(
         audit: audit::Audit::new(home.join("audit.log")),
         username,
         strangers: Mutex::default(),
+        rate: rate::PersonRate::default(),
+        lanes: Arc::default(),
     }))
 }

@@ -84,6 +84,9 @@ pub async fn relay(
                 "overseer exchange"
             );
             tracing::debug!(answer = %answer, "overseer answer");
+            // Redacted before it is split, so no secret straddles two parts
+            // (`send` redacts each part again).
+            let answer = bot.redact(&answer);
             for (i, part) in render::split_text(&answer, render::MAX_TEXT)
                 .iter()
                 .enumerate()

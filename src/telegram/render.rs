@@ -4,7 +4,7 @@
 
 use fluent_bundle::FluentValue;
 
-use super::catalogue::{CommandSpec, UsageError};
+use super::catalogue::{CommandSpec, MAX_DURATION, Problem, UsageError};
 use crate::core::activity::{ActivityReport, human_duration};
 use crate::core::bootstrap::{BootstrapReport, Step};
 use crate::core::events::StepProgress;
@@ -178,6 +178,20 @@ pub fn usage_error(tr: Tr<'_>, spec: &CommandSpec, e: &UsageError) -> String {
     if let Some(got) = &e.got {
         s.push_str(&tr.t("usage-got", &[("got", got)]));
         s.push('\n');
+    }
+    match e.problem {
+        Some(Problem::TooLong) => {
+            s.push_str(&tr.t(
+                "usage-too-long",
+                &[("days", &(MAX_DURATION.as_secs() / 86_400).to_string())],
+            ));
+            s.push('\n');
+        }
+        Some(Problem::Dash) => {
+            s.push_str(&tr.t("usage-dash", &[]));
+            s.push('\n');
+        }
+        None => {}
     }
     s.push_str(&tr.t("usage", &[("usage", &spec.usage())]));
     if !e.valid.is_empty() {
@@ -603,3 +617,16 @@ pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The reply to a person whose command hit a bug (a caught panic).
+pub fn internal_error(tr: Tr<'_>) -> String {
+    format!("⚠️ {}", tr.t("error-bug", &[]))
+}
+
+/// The one reply to a person over the command rate.
+pub fn slow_down(tr: Tr<'_>, per_minute: u32) -> String {
+    format!(
+        "🐢 {}",
+        tr.t("slow-down", &[("n", &per_minute.to_string())])
+    )
+}

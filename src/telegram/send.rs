@@ -77,6 +77,8 @@ pub async fn message(
     reply_to: Option<MessageId>,
 ) -> Result<Message, RequestError> {
     let mut last = None;
+    // The one choke point: no secret leaves in a message.
+    let html = &bot.redact(html);
     let mut text = html.to_string();
     let mut as_html = true;
     for attempt in 0..ATTEMPTS {
@@ -138,6 +140,7 @@ pub async fn edit(
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
 ) -> Result<(), RequestError> {
+    let html = &bot.redact(html);
     let mut text = html.to_string();
     let mut as_html = true;
     for attempt in 0..ATTEMPTS {
@@ -172,7 +175,7 @@ pub async fn edit(
 pub async fn answer(bot: &Tg, id: &str, text: &str) {
     if let Err(e) = bot
         .answer_callback_query(teloxide::types::CallbackQueryId(id.to_string()))
-        .text(text.to_string())
+        .text(bot.redact(text))
         .await
     {
         tracing::debug!(error = %describe(&e), "could not answer a callback");

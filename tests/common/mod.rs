@@ -555,3 +555,36 @@ pub async fn sigterm(mut child: tokio::process::Child) -> Option<i32> {
         .expect("wait")
         .code()
 }
+
+/// 150 `/help` from 30 members of `group` (5 each, within the default
+/// member rate), then the owner's DM `/status`: how long the owner waited
+/// for the answer. The flood test and the bot benchmark share it.
+pub async fn flood_group_then_owner_status(
+    tg: &gasclaw_fakes::bot_api::FakeBotApi,
+    group: i64,
+    member_base: u64,
+) -> Duration {
+    use gasclaw_fakes::bot_api::updates::{self, Chat, User};
+    let chat = Chat::supergroup(group, "ops");
+    for i in 0..150u64 {
+        let m = User::new(member_base + i % 30, "Member");
+        tg.push_update(updates::group_text(&m, &chat, "/help"));
+    }
+    let floor = tg.last_seq();
+    let asked = Instant::now();
+    tg.push_update(updates::private_text(
+        &User::new(OWNER_ID, "Owner"),
+        "/status",
+    ));
+    tg.wait_for(
+        |c| {
+            c.seq > floor
+                && c.chat_id() == Some(OWNER_ID as i64)
+                && c.text().contains("Stack status")
+        },
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("the owner's /status was answered");
+    asked.elapsed()
+}

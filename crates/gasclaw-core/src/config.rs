@@ -124,6 +124,8 @@ settings! {
     telegram_group_ids => "TELEGRAM_GROUP_IDS",
     telegram_api_url => "TELEGRAM_API_URL",
     telegram_rate_limit => "TELEGRAM_RATE_LIMIT",
+    telegram_member_rate => "TELEGRAM_MEMBER_RATE",
+    telegram_operator_rate => "TELEGRAM_OPERATOR_RATE",
     openclaw_telegram_bot_token => "OPENCLAW_TELEGRAM_BOT_TOKEN",
     gt_root => "GT_ROOT",
     gt_rig_url => "GT_RIG_URL",
@@ -179,6 +181,11 @@ pub struct TelegramConfig {
     /// Outgoing rate limiting below Telegram's limits (on by default; the
     /// throughput benchmark switches it off).
     pub rate_limit: bool,
+    /// Commands a minute a group member may send; over it, one "slow down"
+    /// and then silence.
+    pub member_rate: u32,
+    /// The same for the owner and operators.
+    pub operator_rate: u32,
 }
 
 /// An alert destination: a chat, optionally a forum topic in it.
@@ -395,6 +402,14 @@ impl Config {
             (
                 "TELEGRAM_RATE_LIMIT",
                 on_off(self.telegram.rate_limit).to_string(),
+            ),
+            (
+                "TELEGRAM_MEMBER_RATE",
+                format!("{} a minute", self.telegram.member_rate),
+            ),
+            (
+                "TELEGRAM_OPERATOR_RATE",
+                format!("{} a minute", self.telegram.operator_rate),
             ),
             (
                 "OPENCLAW_TELEGRAM_BOT_TOKEN",
@@ -618,6 +633,8 @@ impl Parser {
         });
         let api_url = self.url("TELEGRAM_API_URL", "https://api.telegram.org/");
         let rate_limit = self.on_off("TELEGRAM_RATE_LIMIT", true);
+        let member_rate = self.count("TELEGRAM_MEMBER_RATE", 5, 1000) as u32;
+        let operator_rate = self.count("TELEGRAM_OPERATOR_RATE", 60, 1000) as u32;
 
         let gt_root = self.abs_path("GT_ROOT", "/workspace/gt");
         let rig_url = self.get("GT_RIG_URL").unwrap_or("/project").to_string();
@@ -752,6 +769,8 @@ impl Parser {
                 group_ids,
                 api_url,
                 rate_limit,
+                member_rate,
+                operator_rate,
             },
             openclaw_telegram_token,
             gt_root,

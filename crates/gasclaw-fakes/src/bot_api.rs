@@ -1103,6 +1103,29 @@ pub mod updates {
         json!({"message": m})
     }
 
+    /// A message in a forum topic the bot (user `by`, a message object's
+    /// `from`) created: as Telegram delivers it, `reply_to_message` is the
+    /// topic's creation service message.
+    pub fn topic_chatter(
+        user: &User,
+        chat: &Chat,
+        thread_id: i64,
+        by: &Value,
+        text: &str,
+    ) -> Value {
+        let mut u = topic_text(user, chat, thread_id, text);
+        u["message"]["reply_to_message"] = json!({
+            "message_id": thread_id,
+            "date": now() - 3600,
+            "chat": chat.0,
+            "from": by,
+            "message_thread_id": thread_id,
+            "is_topic_message": true,
+            "forum_topic_created": {"name": "deploys", "icon_color": 7322096},
+        });
+        u
+    }
+
     /// Marks an update's message as a reply to `to` (a message object).
     pub fn reply_to(mut update: Value, to: &Value) -> Value {
         update["message"]["reply_to_message"] = to.clone();

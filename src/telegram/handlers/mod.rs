@@ -21,8 +21,11 @@ mod tasks;
 mod unmute;
 mod version;
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
 use teloxide::prelude::*;
 use teloxide::types::{
     CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me,
@@ -88,13 +91,147 @@ fn target_of(msg: &Message) -> Target {
     }
 }
 
-/// Every message update.
+/// Runs one update's handling so that nothing in it takes the bot down: an
+/// error is a log line; a panic (logged with its location by the panic
+/// hook) is a short "internal error" to the person, and the bot goes on.
+pub async fn guarded(
+    ctx: Arc<Ctx>,
+    bot: Tg,
+    target: Target,
+    lang: &'static str,
+    work: impl Future<Output = anyhow::Result<()>>,
+) {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "a handler failed"),
+        Err(_) => {
+            ctx.telemetry.command("panic", "panic");
+            tracing::error!(
+                chat = target.chat_id,
+                "handling an update panicked (see the panic above); the person is told and the bot goes on"
+            );
+            let text = render::internal_error(Tr::new(&ctx.locales, lang));
+            if let Err(e) = send::message(&bot, target, &text, None, None).await {
+                tracing::warn!(error = %send::describe(&e), "could not report the internal error");
+            }
+        }
+    }
+}
+
+/// Runs `work` off the chat's lane (slow work: the overseer, programs,
+/// beads), guarded like every update.
+fn spawn_guarded(
+    ctx: &Arc<Ctx>,
+    bot: &Tg,
+    target: Target,
+    lang: &'static str,
+    work: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+) {
+    tokio::spawn(guarded(ctx.clone(), bot.clone(), target, lang, work));
+}
+
+/// Whether a plain text addresses the bot: a DM, a mention, or a reply to
+/// one of its messages (not a forum topic's creation message, which
+/// Telegram gives as the "reply" of every message in the topic).
+fn addresses_me(msg: &Message, me: &Me, ctx: &Ctx, text: &str) -> bool {
+    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
+    let mention = format!("@{username}");
+    let mentions_me = text
+        .to_ascii_lowercase()
+        .contains(&mention.to_ascii_lowercase());
+    let replies_to_me = msg
+        .reply_to_message()
+        .filter(|m| m.forum_topic_created().is_none())
+        .and_then(|m| m.from.as_ref())
+        .is_some_and(|u| u.id == me.user.id);
+    msg.chat.is_private() || mentions_me || replies_to_me
+}
+
+/// The sender's role when the message is something for the bot to act on
+/// (counted against their rate); `None` for chatter, strangers and other
+/// bots' commands.
+fn addressed_role(
+    msg: &Message,
+    me: &Me,
+    ctx: &Ctx,
+    from: &teloxide::types::User,
+    text: &str,
+) -> Option<Role> {
+    let Access::Allowed(role) = ctx.access(from.id.0, msg.chat.id.0, msg.chat.is_private()) else {
+        return None;
+    };
+    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
+    let addressed = match grammar::parse(text) {
+        Some(p) => grammar::is_for_me(&p, username),
+        None => addresses_me(msg, me, ctx, text),
+    };
+    addressed.then_some(role)
+}
+
+/// Every message update. This runs in teloxide's per-chat worker, so it
+/// never waits: it checks the person's rate and queues the handling on the
+/// chat's lane.
 pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow::Result<()> {
     // Never act on forwarded messages, other bots, or anonymous senders.
     if msg.forward_origin().is_some() {
         return Ok(());
     }
     let Some(from) = msg.from.as_ref().filter(|u| !u.is_bot) else {
+        return Ok(());
+    };
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
+    let target = target_of(&msg);
+    let lang = ctx.lang(from.language_code.as_deref());
+    let chat = msg.chat.id.0;
+    if let Some(role) = addressed_role(&msg, &me, &ctx, from, text) {
+        let cfg = &ctx.core.config().telegram;
+        let per_minute = if role >= Role::Operator {
+            cfg.operator_rate
+        } else {
+            cfg.member_rate
+        };
+        match ctx.rate.check(from.id.0, per_minute) {
+            super::rate::Verdict::Go => {}
+            super::rate::Verdict::SlowDown => {
+                tracing::info!(
+                    user = from.id.0,
+                    chat,
+                    "over the command rate; told to slow down"
+                );
+                ctx.telemetry.command("rate", "slow_down");
+                let (c, b) = (ctx.clone(), bot.clone());
+                let reply_to = msg.id;
+                let job = async move {
+                    let text = render::slow_down(Tr::new(&c.locales, lang), per_minute);
+                    send::message(&b, target, &text, None, Some(reply_to)).await?;
+                    Ok(())
+                };
+                ctx.lanes
+                    .push(chat, Box::pin(guarded(ctx.clone(), bot, target, lang, job)));
+                return Ok(());
+            }
+            super::rate::Verdict::Silent => {
+                ctx.telemetry.command("rate", "ignored");
+                return Ok(());
+            }
+        }
+    }
+    let job = guarded(
+        ctx.clone(),
+        bot.clone(),
+        target,
+        lang,
+        handle_message(bot, msg, me, ctx.clone()),
+    );
+    ctx.lanes.push(chat, Box::pin(job));
+    Ok(())
+}
+
+/// One message, on its chat's lane.
+async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    let Some(from) = msg.from.as_ref() else {
         return Ok(());
     };
     let Some(text) = msg.text() else {
@@ -210,22 +347,12 @@ async fn plain_text(
     let target = target_of(msg);
     let lang = ctx.lang(from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
-    let private = msg.chat.is_private();
-    let role = match ctx.access(from.id.0, msg.chat.id.0, private) {
+    let role = match ctx.access(from.id.0, msg.chat.id.0, msg.chat.is_private()) {
         Access::Allowed(r) => r,
         Access::Ignore => return Ok(()),
         Access::StrangerDm => return refuse_stranger(ctx, bot, target, tr, from.id.0).await,
     };
-    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
-    let mention = format!("@{username}");
-    let mentions_me = text
-        .to_ascii_lowercase()
-        .contains(&mention.to_ascii_lowercase());
-    let replies_to_me = msg
-        .reply_to_message()
-        .and_then(|m| m.from.as_ref())
-        .is_some_and(|u| u.id == me.user.id);
-    if !private && !mentions_me && !replies_to_me {
+    if !addresses_me(msg, me, ctx, text) {
         return Ok(());
     }
     if role < Role::Operator {
@@ -240,7 +367,8 @@ async fn plain_text(
         return Ok(());
     }
     // The mention addresses the bot; the overseer gets the question.
-    let question = strip_mention(text, &mention);
+    let username = me.user.username.as_deref().unwrap_or(&ctx.username);
+    let question = strip_mention(text, &format!("@{username}"));
     if question.is_empty() {
         return Ok(());
     }
@@ -248,13 +376,19 @@ async fn plain_text(
         .username
         .clone()
         .unwrap_or_else(|| from.first_name.clone());
-    let who = super::overseer::Speaker {
-        id: from.id.0,
-        name: &name,
-        role,
-        lang,
-    };
-    super::overseer::relay(ctx, bot, target, msg.id, who, &question).await
+    let (id, reply_to) = (from.id.0, msg.id);
+    let (c, b) = (ctx.clone(), bot.clone());
+    // The overseer may think for minutes: off the chat's lane.
+    spawn_guarded(ctx, bot, target, lang, async move {
+        let who = super::overseer::Speaker {
+            id,
+            name: &name,
+            role,
+            lang,
+        };
+        super::overseer::relay(&c, &b, target, reply_to, who, &question).await
+    });
+    Ok(())
 }
 
 fn strip_mention(text: &str, mention: &str) -> String {
@@ -314,8 +448,29 @@ async fn ask_confirmation(ctx: &Ctx, bot: &Tg, req: Request) -> anyhow::Result<(
     Ok(())
 }
 
-/// A button press.
+/// A button press: queued on its chat's lane, like a message.
 pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    let lang = ctx.lang(q.from.language_code.as_deref());
+    let chat = match q.message.as_ref() {
+        Some(m) => m.chat().id.0,
+        None => q.from.id.0 as i64,
+    };
+    let target = Target {
+        chat_id: chat,
+        thread_id: None,
+    };
+    let job = guarded(
+        ctx.clone(),
+        bot.clone(),
+        target,
+        lang,
+        handle_callback(bot, q, ctx.clone()),
+    );
+    ctx.lanes.push(chat, Box::pin(job));
+    Ok(())
+}
+
+async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
     let Some((verb, id)) = q.data.as_deref().and_then(|d| d.split_once(':')) else {
@@ -417,6 +572,28 @@ pub async fn execute(
     req: Request,
     status: Option<MessageId>,
 ) -> anyhow::Result<()> {
+    // Slow work leaves the chat's lane (restart, bootstrap and stop spawn
+    // their own): the chat's next command is not held up behind it.
+    if matches!(
+        req.spec.action,
+        Action::Ask | Action::Exec | Action::Tasks | Action::Task | Action::Newtask | Action::Done
+    ) {
+        let (c, b) = (ctx.clone(), bot.clone());
+        let (target, lang) = (req.target, req.lang);
+        spawn_guarded(ctx, bot, target, lang, async move {
+            run_action(&c, &b, req, status).await
+        });
+        return Ok(());
+    }
+    run_action(ctx, bot, req, status).await
+}
+
+async fn run_action(
+    ctx: &Arc<Ctx>,
+    bot: &Tg,
+    req: Request,
+    status: Option<MessageId>,
+) -> anyhow::Result<()> {
     let (name, target, lang, reply_to) =
         (req.spec.name.clone(), req.target, req.lang, req.reply_to);
     let result = match req.spec.action {
@@ -498,5 +675,63 @@ fn short_error(e: &anyhow::Error) -> String {
     match e.downcast_ref::<teloxide::RequestError>() {
         Some(re) => send::describe(re),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gasclaw_fakes::bot_api::{FakeBotApi, FakeOptions};
+
+    /// A panic in one update's handling: the person hears "internal error"
+    /// (through the real teloxide bot and the fake Bot API), the panic is
+    /// counted, and the caller goes on.
+    #[tokio::test]
+    async fn a_panicking_handler_is_an_internal_error_reply() {
+        crate::testing::bounded(async {
+            let dir = tempfile::tempdir().expect("test value");
+            let core = crate::testing::core(dir.path());
+            let fake = FakeBotApi::start(FakeOptions::default())
+                .await
+                .expect("test value");
+            let bot = Tg::new(
+                teloxide::Bot::new(fake.token()).set_api_url(fake.url().parse().expect("url")),
+                false,
+            );
+            let telemetry = Arc::new(super::super::Telemetry::default());
+            let ctx = super::super::context(
+                core,
+                None,
+                Arc::new(crate::i18n::Locales::embedded()),
+                telemetry.clone(),
+                "gas_bot".into(),
+            )
+            .expect("test value");
+            let target = Target {
+                chat_id: 42,
+                thread_id: None,
+            };
+            for lang in ["en", "zh-CN"] {
+                guarded(ctx.clone(), bot.clone(), target, lang, async {
+                    let v: Vec<u8> = Vec::new();
+                    // An out-of-bounds index: a bug, not a person's input.
+                    let i = v.len() + std::hint::black_box(3);
+                    anyhow::ensure!(v[i] == 0, "unreachable");
+                    Ok(())
+                })
+                .await;
+            }
+            let sent = fake.sent_messages(42);
+            assert_eq!(sent.len(), 2, "{sent:?}");
+            assert!(sent[0].text.contains("Something went wrong inside gasclaw"));
+            assert!(sent[1].text.contains("gasclaw 内部出错"));
+            assert!(
+                telemetry
+                    .commands()
+                    .contains(&(("panic".into(), "panic".into()), 2))
+            );
+            fake.stop();
+        })
+        .await
     }
 }

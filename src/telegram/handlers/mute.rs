@@ -12,7 +12,10 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     };
     let check = req.arg("check").unwrap_or("all");
     let for_ = crate::config::parse_duration(req.arg("duration").unwrap_or("")).unwrap_or_default();
-    let until = monitor.mutes.mute(check, for_);
+    // The catalogue refuses longer durations; this is the core's own check.
+    let Some(until) = monitor.mutes.mute(check, for_) else {
+        anyhow::bail!("a mute lasts at most 30 days");
+    };
     req.audit(ctx, "ok", Some(&format!("muted {check} until {until}")));
     let text = format!(
         "🔕 {}",

@@ -160,6 +160,39 @@ fn snapshots() {
         |tr| usage_error(tr, &restart, &restart.parse_args("deacon").unwrap_err()),
         "usage",
     );
+    let mute = cat.get("mute").expect("test value");
+    each_locale(
+        |tr| {
+            usage_error(
+                tr,
+                &mute,
+                &mute.parse_args("all 1000000000000000").unwrap_err(),
+            )
+        },
+        "usage-too-long",
+    );
+    let dir = tempfile::tempdir().expect("test value");
+    std::fs::write(
+        dir.path().join("gitlog.toml"),
+        "name = \"gitlog\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"git\"\nargv = [\"log\", \"{rev}\"]\n[description]\nen = \"Log\"\n[[args]]\nname = \"rev\"\nkind = \"pattern\"\npattern = \"[a-z=/-]+\"\n",
+    )
+    .expect("test value");
+    let gitlog = Catalogue::load(Some(dir.path()))
+        .expect("test value")
+        .get("gitlog")
+        .expect("test value");
+    each_locale(
+        |tr| {
+            usage_error(
+                tr,
+                &gitlog,
+                &gitlog.parse_args("--output=/tmp/x").unwrap_err(),
+            )
+        },
+        "usage-dash",
+    );
+    each_locale(internal_error, "internal-error");
+    each_locale(|tr| slow_down(tr, 6), "slow-down");
     each_locale(
         |tr| confirm_prompt(tr, &tr.raw("action-restart", &[("service", "mayor")])),
         "confirm",

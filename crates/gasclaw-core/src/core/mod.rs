@@ -25,8 +25,10 @@ use crate::stack::dolt::Dolt;
 use crate::stack::gastown::Gastown;
 use crate::stack::git::Git;
 use crate::stack::openclaw::Openclaw;
-use crate::stack::{Redactor, Runner, StackError};
+use crate::stack::{Runner, StackError};
 
+/// Replaces every configured secret in text (faces use it on all they show).
+pub use crate::stack::Redactor;
 pub use events::Event;
 
 /// The OpenClaw skills shipped inside the binary (installed by bootstrap),
@@ -217,6 +219,12 @@ impl Core {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Knows every secret gasclaw holds (keys, tokens): what the faces pass
+    /// their output through.
+    pub fn redactor(&self) -> &Redactor {
+        self.runner.redactor()
     }
 
     /// Paths in the user's home that the stack's programs read.

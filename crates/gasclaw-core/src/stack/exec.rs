@@ -53,6 +53,26 @@ impl Redactor {
         }
     }
 
+    /// A redactor that also knows `more`.
+    pub fn with(&self, more: impl IntoIterator<Item = SecretString>) -> Redactor {
+        let mut all: Vec<SecretString> = self.secrets.iter().cloned().collect();
+        all.extend(more);
+        Redactor::new(all)
+    }
+
+    /// Replaces every known secret with its `…abcd` hint (what people see
+    /// of a key elsewhere), for text that goes to Telegram.
+    pub fn hint(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.iter() {
+            let s = s.expose_secret();
+            if out.contains(s) {
+                out = out.replace(s, &crate::config::hint(s));
+            }
+        }
+        out
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.secrets.iter() {
