@@ -154,3 +154,8 @@ task-created = Created { $id }: { $title }
 task-closed = Closed { $id }: { $title }
 task-not-found = No task matches { $id }.
 tasks-no-db = The town has no task database yet: run /bootstrap first.
+
+# Token usage (/usage, budgets)
+usage-town = the town
+mon-budget-title = token budget
+mon-budget = { $scope } has used { $level } % of its daily budget ({ $used } of { $budget } tokens).

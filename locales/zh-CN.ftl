@@ -153,3 +153,8 @@ task-created = 已创建 { $id }：{ $title }
 task-closed = 已关闭 { $id }：{ $title }
 task-not-found = 没有与 { $id } 匹配的任务。
 tasks-no-db = 小镇还没有任务数据库：请先运行 /bootstrap。
+
+# Token 用量（/usage、预算）
+usage-town = 整个小镇
+mon-budget-title = Token 预算
+mon-budget = { $scope } 已用掉每日预算的 { $level }%（{ $used } / { $budget } tokens）。

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::core::{Core, Event};
 use crate::i18n::Locales;
 use crate::keys::proxy::{Proxy, ProxyConfig};
-use crate::keys::{KeyPools, PoolSettings, SystemClock};
+use crate::keys::usage::{Accounting, Budgets, Recorder};
+use crate::keys::{KeyPools, PoolKind, PoolSettings, SystemClock};
 use crate::monitor::Monitor;
 use crate::notify::Outbox;
 use crate::telegram::Tg;
@@ -47,6 +48,7 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 pub async fn start_keys(
     core: &Arc<Core>,
     shutdown: &CancellationToken,
+    usage: Option<Recorder>,
 ) -> anyhow::Result<(Arc<KeyPools>, Proxy, Vec<tokio::task::JoinHandle<()>>)> {
     let cfg = core.config();
     let events = core.event_sender();
@@ -67,12 +69,10 @@ pub async fn start_keys(
     )
     .context("opening the key pools")?;
     let mut tasks = vec![pools.spawn_flusher(Duration::from_secs(1), shutdown.clone())];
-    let proxy = Proxy::new(
-        pools.clone(),
-        core.local_tokens().clone(),
-        ProxyConfig::new(cfg.kimi_base_url.clone()),
-    )
-    .context("building the proxy's HTTP client")?;
+    let mut proxy_cfg = ProxyConfig::new(cfg.kimi_base_url.clone());
+    proxy_cfg.usage = usage;
+    let proxy = Proxy::new(pools.clone(), core.local_tokens().clone(), proxy_cfg)
+        .context("building the proxy's HTTP client")?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.proxy_port));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("KIMI_PROXY_PORT: cannot listen on {addr} (is another gasclaw running?)")
@@ -86,6 +86,44 @@ pub async fn start_keys(
         }
     }));
     Ok((pools, proxy, tasks))
+}
+
+/// Opens the usage store and starts the quota poller. Accounting is
+/// never worth failing the start for: without it the proxy just does not
+/// count (and the log says why).
+pub fn start_usage(
+    core: &Arc<Core>,
+    shutdown: &CancellationToken,
+) -> Option<(Arc<Accounting>, tokio::task::JoinHandle<()>)> {
+    let cfg = core.config();
+    let keys = cfg
+        .agent_keys
+        .iter()
+        .map(|k| (PoolKind::Agents, k.clone()))
+        .chain(
+            cfg.overseer_keys
+                .iter()
+                .map(|k| (PoolKind::Overseer, k.clone())),
+        )
+        .collect();
+    let retention = Duration::from_secs(u64::from(cfg.usage_retention_days) * 86400);
+    match Accounting::open(
+        &cfg.home,
+        retention,
+        &cfg.kimi_base_url,
+        keys,
+        Arc::new(SystemClock),
+    ) {
+        Ok(a) => {
+            let a = Arc::new(a);
+            let poll = tokio::spawn(a.quota.clone().run(cfg.usage_quota_poll, shutdown.clone()));
+            Some((a, poll))
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "token accounting is off: cannot open the usage database");
+            None
+        }
+    }
 }
 
 /// Starts the Telegram bot. A token Telegram refuses is fatal (returned
@@ -141,7 +179,17 @@ pub async fn start_bot(
 pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     let signal = shutdown_signal();
     let stop = CancellationToken::new();
-    let (pools, proxy, mut tasks) = start_keys(&core, &stop).await?;
+    let usage = start_usage(&core, &stop);
+    let (pools, proxy, mut tasks) = start_keys(
+        &core,
+        &stop,
+        usage.as_ref().map(|(a, _)| a.recorder.clone()),
+    )
+    .await?;
+    let usage = usage.map(|(a, poll)| {
+        tasks.push(poll);
+        a
+    });
     let bot = crate::telegram::build_bot(&core)?;
     let outbox =
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
@@ -153,6 +201,16 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         locales.clone(),
         Some(pools.clone()),
     );
+    if let Some(a) = &usage {
+        let cfg = core.config();
+        monitor.set_usage(
+            a.store.clone(),
+            Budgets {
+                daily: cfg.usage_budget_daily,
+                per_slot: cfg.usage_budget_daily_per_slot,
+            },
+        );
+    }
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
     let http_addr = core.config().http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -165,6 +223,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         outbox: outbox.clone(),
         telemetry: telemetry.clone(),
         interval: core.config().monitor_interval,
+        usage: usage.clone(),
     });
     let sd = stop.clone();
     tasks.push(tokio::spawn(async move {
@@ -236,6 +295,15 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     outbox.drain(bot, Duration::from_secs(5)).await;
     if let Err(e) = pools.flush() {
         tracing::warn!(error = %e, "could not write the key state");
+    }
+    if let Some(a) = &usage {
+        // The last batch of token counts, written before exiting.
+        let rec = a.recorder.clone();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::task::spawn_blocking(move || rec.flush()),
+        )
+        .await;
     }
     // What this process started is stopped in reverse order; a stack that
     // was already running when gasclaw started is left alone.

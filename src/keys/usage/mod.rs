@@ -190,3 +190,35 @@ impl Recorder {
         }
     }
 }
+
+/// Accounting as `gasclaw run` holds it: the store, the proxy's recorder
+/// and the quota poller.
+pub struct Accounting {
+    pub store: UsageStore,
+    pub recorder: Recorder,
+    pub quota: Arc<quota::QuotaPoller>,
+    /// Kept so the writer thread is not detached before the last flush.
+    _writer: Writer,
+}
+
+impl Accounting {
+    /// Opens `GASCLAW_HOME/usage.sqlite` (migrating it) and starts the
+    /// writer; the poller asks `/usages` of every key.
+    pub fn open(
+        home: &std::path::Path,
+        retention: std::time::Duration,
+        base: &url::Url,
+        keys: Vec<(PoolKind, secrecy::SecretString)>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Accounting> {
+        let store = UsageStore::open(&UsageStore::path_in(home))?;
+        let (recorder, writer) = store.spawn_writer(retention, clock)?;
+        let quota = Arc::new(quota::QuotaPoller::new(base, keys, recorder.clone())?);
+        Ok(Accounting {
+            store,
+            recorder,
+            quota,
+            _writer: writer,
+        })
+    }
+}

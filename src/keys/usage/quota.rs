@@ -172,7 +172,10 @@ impl QuotaPoller {
                 _ = tick.tick() => {}
                 _ = shutdown.cancelled() => return,
             }
-            self.poll_once().await;
+            tokio::select! {
+                _ = self.poll_once() => {}
+                _ = shutdown.cancelled() => return,
+            }
         }
     }
 }

@@ -112,6 +112,16 @@ fn lines(m: BTreeMap<String, Line>) -> Vec<Line> {
     v
 }
 
+/// A token count people read at a glance: 950, 12.3k, 4.5M.
+pub fn tokens_short(n: u64) -> String {
+    match n {
+        n if n < 1_000 => n.to_string(),
+        n if n < 1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        n if n < 1_000_000_000 => format!("{:.1}M", n as f64 / 1e6),
+        n => format!("{:.1}G", n as f64 / 1e9),
+    }
+}
+
 pub fn hour_label(hour: i64) -> String {
     Utc.timestamp_opt(hour, 0)
         .single()
