@@ -344,3 +344,215 @@ fn quota_polling_reads_usages_and_its_failure_changes_nothing() {
         let _ = &rig.home;
     });
 }
+
+/// The real Claude Code CLI through the metered proxy: every request it
+/// makes is counted under its slot with the exact usage the upstream sent.
+#[test]
+fn real_claude_code_is_counted_under_its_slot() {
+    common::run_test(Duration::from_secs(180), async {
+        let claude = std::env::var_os("GASCLAW_CLAUDE_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| common::tools_dir().join("npm/node_modules/.bin/claude"));
+        assert!(
+            claude.exists(),
+            "Claude Code is not installed at {} (scripts/install-tools)",
+            claude.display()
+        );
+        let rig = Rig::new(&[KA]).await;
+        rig.kimi
+            .set_default(Reply::WithUsage(u(4321, 17, 300, 12000)));
+        let home = rig.home.join("claude-home");
+        let config_dir = home.join(".claude-kimigas");
+        std::fs::create_dir_all(&config_dir).expect("mkdir");
+        gasclaw::stack::claude::seed_config_dir(
+            &config_dir,
+            &gasclaw::stack::claude::ClaudeSeed::default(),
+        )
+        .expect("seed");
+        let out = tokio::process::Command::new(&claude)
+            .args(["-p", "ping"])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("CLAUDE_CONFIG_DIR", &config_dir)
+            .env("ANTHROPIC_BASE_URL", &rig.url)
+            .env("ANTHROPIC_AUTH_TOKEN", rig.token(2))
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .env("IS_SANDBOX", "1")
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(150), out)
+            .await
+            .expect("claude timed out")
+            .expect("run claude");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "claude failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("FAKE-PONG"), "{stdout}");
+        let n = rig.kimi.requests().len() as u64;
+        assert!(n >= 1);
+        let rows = rig.rows(n).await;
+        assert!(rows.iter().all(|r| r.slot == "agent-2"), "{rows:#?}");
+        assert!(
+            rows.iter().all(|r| r.outcome == RequestOutcome::Ok),
+            "{rows:#?}"
+        );
+        assert_eq!(
+            sum(&rows, |_| true),
+            (n, tk(4321 * n, 17 * n, 300 * n, 12000 * n))
+        );
+    });
+}
+
+mod through_run {
+    use super::*;
+    use common::*;
+    use gasclaw::fakes::bot_api::updates::{self, User};
+
+    async fn cli_total(env: &TestEnv) -> Value {
+        let out = env
+            .gasclaw(&["usage", "--json"], Duration::from_secs(30))
+            .await;
+        assert_eq!(out.code, Some(0), "gasclaw usage: {}", out.all());
+        serde_json::from_str(out.stdout.trim()).expect("usage json")
+    }
+
+    async fn wait_requests(env: &TestEnv, n: u64) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let v = cli_total(env).await;
+            if v["total"]["requests"] == n || std::time::Instant::now() > deadline {
+                assert_eq!(v["total"]["requests"], n, "{v}");
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `gasclaw run` counts, `gasclaw usage` and `/metrics` report, `/usage`
+    /// answers with text and a chart, a `kill -9` loses at most the last
+    /// batch, and a graceful restart loses nothing.
+    #[test]
+    fn counts_reports_and_survives_kill_9_and_restart() {
+        run_test(Duration::from_secs(300), async {
+            let kimi = FakeKimi::start().await.expect("fake kimi");
+            kimi.set_default(Reply::WithUsage(u(1000, 100, 10, 5000)));
+            kimi.set_usages(
+                AGENT_KEYS[0],
+                UsagesReply::Quota {
+                    limit: 100,
+                    used: 59,
+                    reset: "2026-12-31T00:00:00Z".into(),
+                },
+            );
+            // The second key's /usages is absent (404), the overseer's fails.
+            kimi.set_usages(OVERSEER_KEY, UsagesReply::Fail(503));
+            let tg = fake_telegram(false).await;
+            let mut env = TestEnv::new();
+            env.use_telegram(&tg);
+            env.set("KIMI_BASE_URL", &kimi.base_url());
+            env.set("MONITOR_INTERVAL", "1h");
+            env.set("TELEGRAM_RATE_LIMIT", "off");
+            let run = env.start_run(&tg).await;
+            for _ in 0..3 {
+                assert_eq!(env.ask_model_as_agent().await.status(), 200);
+            }
+            let v = wait_requests(&env, 3).await;
+            assert_eq!(
+                v["total"]["tokens"],
+                json!({"input": 3000, "output": 300, "cache_creation": 30, "cache_read": 15000})
+            );
+            assert_eq!(v["rows"][0]["name"], "agent-1");
+            assert_eq!(v["quotas"][0]["key"], "…0001");
+            assert_eq!(v["quotas"][0]["remaining"], 41);
+            assert_eq!(v["quotas"].as_array().map(Vec::len), Some(1));
+            let by_key = env
+                .gasclaw(&["usage", "--by", "key"], Duration::from_secs(30))
+                .await;
+            assert!(by_key.stdout.contains("…0001"), "{}", by_key.all());
+
+            let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .expect("text");
+            assert!(
+                metrics.contains(
+                    r#"gasclaw_tokens_total{slot="agent-1",key="…0001",kind="cache_read"} 15000"#
+                ),
+                "{metrics}"
+            );
+            assert!(
+                metrics.contains(r#"gasclaw_key_quota_left_ratio{pool="agents",key="…0001"} 0.41"#),
+                "{metrics}"
+            );
+            assert!(
+                metrics.contains("gasclaw_usage_dropped_total 0"),
+                "{metrics}"
+            );
+
+            // /usage from a member of the chat (the owner here): text, then a photo.
+            let owner = User::new(OWNER_ID, "Owner");
+            let floor = tg.last_seq();
+            tg.push_update(updates::private_text(&owner, "/usage"));
+            let photo = tg
+                .wait_for(
+                    |c| c.seq > floor && c.method == "sendphoto",
+                    Duration::from_secs(30),
+                )
+                .await
+                .expect("a photo");
+            assert_eq!(photo.response_status, 200);
+            let text = tg
+                .calls()
+                .into_iter()
+                .find(|c| c.seq > floor && c.method == "sendmessage")
+                .expect("the text before the photo");
+            assert!(text.text().contains("3 requests"), "{}", text.text());
+            assert!(text.text().contains("…0001: 41 % left"), "{}", text.text());
+            let png_bytes = tg.photos().last().expect("photo bytes").bytes.clone();
+            let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
+                .read_info()
+                .expect("a PNG");
+            let info = reader.info();
+            assert_eq!((info.width, info.height), (1280, 720));
+            let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+            reader.next_frame(&mut buf).expect("decodes");
+
+            // kill -9: what was written stays; at most the last batch is lost.
+            for _ in 0..2 {
+                assert_eq!(env.ask_model_as_agent().await.status(), 200);
+            }
+            wait_requests(&env, 5).await;
+            for _ in 0..4 {
+                assert_eq!(env.ask_model_as_agent().await.status(), 200);
+            }
+            let mut run = run;
+            let pid = run.id().expect("pid") as i32;
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .expect("kill -9");
+            let _ = run.wait().await;
+            let after_kill = cli_total(&env).await["total"]["requests"]
+                .as_u64()
+                .expect("n");
+            assert!((5..=9).contains(&after_kill), "{after_kill}");
+
+            // A graceful restart: nothing is lost.
+            let run = env.start_run(&tg).await;
+            assert_eq!(env.ask_model_as_agent().await.status(), 200);
+            assert_eq!(sigterm(run).await, Some(0));
+            let v = cli_total(&env).await;
+            assert_eq!(v["total"]["requests"], after_kill + 1, "{v}");
+            assert_eq!(v["total"]["tokens"]["input"], (after_kill + 1) * 1000);
+            tg.stop();
+            kimi.stop();
+        });
+    }
+}
