@@ -33,6 +33,8 @@ pub struct HttpState {
     pub telemetry: Arc<Telemetry>,
     pub interval: Duration,
     pub supervisor: Arc<crate::supervise::Supervisor>,
+    /// Token accounting, when the usage database could be opened.
+    pub usage: Option<Arc<crate::keys::usage::Accounting>>,
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
@@ -252,6 +254,53 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
     );
     reg.register("gasclaw_pool_keys", "Keys per pool and state", pool_keys);
 
+    if let Some(u) = &s.usage {
+        let stats = u.recorder.stats();
+        let tokens = counter_family();
+        for (slot, key, t) in stats.tokens() {
+            let key = if key.is_empty() { "none" } else { key.as_str() };
+            for (kind, n) in t.kinds() {
+                tokens
+                    .get_or_create(&labels(&[("slot", &slot), ("key", key), ("kind", kind)]))
+                    .inc_by(n);
+            }
+        }
+        reg.register(
+            "gasclaw_tokens",
+            "Model tokens through the proxy by slot, key hint and kind (since start)",
+            tokens,
+        );
+        counter(
+            &mut reg,
+            "gasclaw_usage_dropped",
+            "Usage records dropped because the writer's queue was full",
+            stats.dropped.load(relaxed),
+        );
+        gauge(
+            &mut reg,
+            "gasclaw_usage_backlog",
+            "Usage records queued but not yet written",
+            stats.backlog.load(relaxed) as f64,
+        );
+        let left = gauge_family();
+        let remaining = gauge_family();
+        for q in u.quota.latest() {
+            let l = labels(&[("pool", q.pool.name()), ("key", &q.key)]);
+            left.get_or_create(&l).set(q.left_pct() / 100.0);
+            remaining.get_or_create(&l).set(q.remaining as f64);
+        }
+        reg.register(
+            "gasclaw_key_quota_left_ratio",
+            "Share of the key's 7-day quota left (Kimi /usages; advisory)",
+            left,
+        );
+        reg.register(
+            "gasclaw_key_quota_remaining",
+            "The key's 7-day quota left, in Kimi's units (advisory)",
+            remaining,
+        );
+    }
+
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
         return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
@@ -349,6 +398,7 @@ mod tests {
                 outbox,
                 telemetry: Arc::new(Telemetry::default()),
                 interval: Duration::from_secs(300),
+                usage: None,
                 supervisor: sup.clone(),
             });
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::core::{Core, Event};
 use crate::i18n::Locales;
 use crate::keys::proxy::{Proxy, ProxyConfig};
-use crate::keys::{KeyPools, PoolSettings, SystemClock};
+use crate::keys::usage::{Accounting, Budgets, Recorder};
+use crate::keys::{KeyPools, PoolKind, PoolSettings, SystemClock};
 use crate::monitor::Monitor;
 use crate::notify::Outbox;
 use crate::supervise::{Policy, Supervisor};
@@ -51,6 +52,7 @@ pub async fn start_keys(
     core: &Arc<Core>,
     sup: &Arc<Supervisor>,
     shutdown: &CancellationToken,
+    usage: Option<Recorder>,
 ) -> anyhow::Result<(Arc<KeyPools>, Proxy, Vec<tokio::task::JoinHandle<()>>)> {
     let cfg = core.config();
     let events = core.event_sender();
@@ -86,6 +88,7 @@ pub async fn start_keys(
         core.local_tokens().clone(),
         ProxyConfig {
             idle_timeout: cfg.proxy_idle_timeout,
+            usage,
             ..ProxyConfig::new(cfg.kimi_base_url.clone())
         },
     )
@@ -116,6 +119,44 @@ pub async fn start_keys(
         }),
     );
     Ok((pools, proxy, tasks))
+}
+
+/// Opens the usage store and starts the quota poller. Accounting is
+/// never worth failing the start for: without it the proxy just does not
+/// count (and the log says why).
+pub fn start_usage(
+    core: &Arc<Core>,
+    shutdown: &CancellationToken,
+) -> Option<(Arc<Accounting>, tokio::task::JoinHandle<()>)> {
+    let cfg = core.config();
+    let keys = cfg
+        .agent_keys
+        .iter()
+        .map(|k| (PoolKind::Agents, k.clone()))
+        .chain(
+            cfg.overseer_keys
+                .iter()
+                .map(|k| (PoolKind::Overseer, k.clone())),
+        )
+        .collect();
+    let retention = Duration::from_secs(u64::from(cfg.usage_retention_days) * 86400);
+    match Accounting::open(
+        &cfg.home,
+        retention,
+        &cfg.kimi_base_url,
+        keys,
+        Arc::new(SystemClock),
+    ) {
+        Ok(a) => {
+            let a = Arc::new(a);
+            let poll = tokio::spawn(a.quota.clone().run(cfg.usage_quota_poll, shutdown.clone()));
+            Some((a, poll))
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "token accounting is off: cannot open the usage database");
+            None
+        }
+    }
 }
 
 /// Starts the Telegram bot. A token Telegram refuses is fatal (returned
@@ -195,7 +236,18 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     }
     let stop = CancellationToken::new();
     let sup = Supervisor::new();
-    let (pools, proxy, mut tasks) = start_keys(&core, &sup, &stop).await?;
+    let usage = start_usage(&core, &stop);
+    let (pools, proxy, mut tasks) = start_keys(
+        &core,
+        &sup,
+        &stop,
+        usage.as_ref().map(|(a, _)| a.recorder.clone()),
+    )
+    .await?;
+    let usage = usage.map(|(a, poll)| {
+        tasks.push(poll);
+        a
+    });
     let bot = crate::telegram::build_bot(&core)?;
     let outbox =
         Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
@@ -209,6 +261,16 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     }));
     let locales = Arc::new(Locales::embedded());
     let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
+    if let Some(a) = &usage {
+        let cfg = core.config();
+        monitor.set_usage(
+            a.store.clone(),
+            Budgets {
+                daily: cfg.usage_budget_daily,
+                per_slot: cfg.usage_budget_daily_per_slot,
+            },
+        );
+    }
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
     let http_addr = core.config().http_addr;
     let listener = tokio::net::TcpListener::bind(http_addr)
@@ -222,6 +284,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         telemetry: telemetry.clone(),
         interval: core.config().monitor_interval,
         supervisor: sup.clone(),
+        usage: usage.clone(),
     });
     // A dead health endpoint is fatal: nobody could see gasclaw's state, and
     // the container's own health check would restart it anyway, later.
@@ -323,6 +386,15 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     outbox.drain(bot, Duration::from_secs(5)).await;
     if let Err(e) = pools.flush() {
         tracing::warn!(error = %e, "could not write the key state");
+    }
+    if let Some(a) = &usage {
+        // The last batch of token counts, written before exiting.
+        let rec = a.recorder.clone();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::task::spawn_blocking(move || rec.flush()),
+        )
+        .await;
     }
     // What this process started is stopped in reverse order; a stack that
     // was already running when gasclaw started is left alone.

@@ -71,6 +71,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Tokens the agents and the overseer used through the key proxy, each
+    /// key's quota left and the forecast (from GASCLAW_HOME/usage.sqlite).
+    Usage {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// From when: a span back (24h, 7d), a date (2026-12-01, UTC) or an
+        /// RFC 3339 time. Default: today since 00:00 UTC.
+        #[arg(long)]
+        since: Option<String>,
+        /// The breakdown.
+        #[arg(long, value_enum, default_value = "slot")]
+        by: UsageBy,
+    },
     /// The town's tasks (beads): list open ones, show, create, close.
     Tasks {
         #[command(subcommand)]
@@ -103,6 +117,14 @@ pub enum TasksAction {
     New { title: Vec<String> },
     /// Close a task.
     Done { id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageBy {
+    Slot,
+    Key,
+    Model,
+    Hour,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -197,8 +219,87 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Update { json, .. } => update_check(&core, json).await,
         Command::Agents { json } => agents(&core, json).await,
         Command::Tasks { action, json } => tasks(&core, action, json).await,
+        Command::Usage { json, since, by } => usage(&core, json, since.as_deref(), by).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
+}
+
+/// `--since`: a span back, a date, or a time.
+fn parse_since(s: &str, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(d) = humantime::parse_duration(s) {
+        let secs = i64::try_from(d.as_secs()).ok()?;
+        return Some(now.timestamp().saturating_sub(secs));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+async fn usage(core: &Core, json: bool, since: Option<&str>, by: UsageBy) -> ExitCode {
+    use crate::keys::usage::{Period, UsageReport, UsageStore};
+    let now = chrono::Utc::now();
+    let period = match since {
+        None => Period::Today,
+        Some(s) => match parse_since(s, now) {
+            Some(t) => Period::Since(t),
+            None => {
+                eprintln!(
+                    "gasclaw: --since: `{s}` is not a span (24h, 7d), a date (2026-12-01) or an RFC 3339 time"
+                );
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+    };
+    let path = UsageStore::path_in(&core.config().home);
+    let report = match UsageStore::existing(&path) {
+        None => UsageReport::build(&[], &[], period.start(now), now),
+        Some(store) => {
+            match tokio::task::spawn_blocking(move || UsageReport::load(&store, period, now)).await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    eprintln!("gasclaw: {e}");
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    eprintln!("gasclaw: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let lines = match by {
+        UsageBy::Slot => &report.by_slot,
+        UsageBy::Key => &report.by_key,
+        UsageBy::Model => &report.by_model,
+        UsageBy::Hour => &report.by_hour,
+    };
+    if json {
+        let by_name = match by {
+            UsageBy::Slot => "slot",
+            UsageBy::Key => "key",
+            UsageBy::Model => "model",
+            UsageBy::Hour => "hour",
+        };
+        let v = serde_json::json!({
+            "since": report.since,
+            "until": report.until,
+            "by": by_name,
+            "rows": lines,
+            "total": report.total,
+            "quotas": report.quotas,
+            "forecasts": report.forecasts,
+            "burn_per_hour": report.burn_per_hour,
+        });
+        println!("{v}");
+    } else {
+        print!("{}", render::usage(&report, lines));
+    }
+    ExitCode::SUCCESS
 }
 
 async fn bootstrap(core: &Core) -> ExitCode {

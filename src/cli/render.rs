@@ -167,3 +167,91 @@ pub fn keys(s: &crate::keys::PoolsStatus) -> String {
     }
     out
 }
+
+/// `gasclaw usage`: one line per row of the breakdown, the total, each
+/// key's quota and the forecast.
+pub fn usage(
+    r: &crate::keys::usage::UsageReport,
+    rows: &[crate::keys::usage::report::Line],
+) -> String {
+    let when = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "token usage since {} (until {})",
+        when(r.since),
+        when(r.until)
+    );
+    let width = rows
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>6}  {:>9}  {:>12}  {:>12}  {:>12}  {:>12}  {:>13}",
+        "",
+        "requests",
+        "failed",
+        "cancelled",
+        "input",
+        "output",
+        "cache-write",
+        "cache-read",
+        "total"
+    );
+    for l in rows.iter().chain(std::iter::once(&r.total)) {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>8}  {:>6}  {:>9}  {:>12}  {:>12}  {:>12}  {:>12}  {:>13}",
+            l.name,
+            l.requests,
+            l.failed,
+            l.cancelled,
+            l.tokens.input,
+            l.tokens.output,
+            l.tokens.cache_creation,
+            l.tokens.cache_read,
+            l.total
+        );
+    }
+    if r.quotas.is_empty() {
+        let _ = writeln!(out, "quota: unknown (Kimi's /usages has not answered)");
+    }
+    for q in &r.quotas {
+        let _ = writeln!(
+            out,
+            "quota {} {}: {:.0} % left ({} of {} used){}",
+            q.pool,
+            q.key,
+            q.left_pct(),
+            q.used,
+            q.limit,
+            q.reset
+                .map(|t| format!(", resets {}", when(t)))
+                .unwrap_or_default()
+        );
+    }
+    for f in &r.forecasts {
+        let tail = match f.dry_in_secs {
+            Some(_) if f.resets_first => "lasts until the reset".to_string(),
+            Some(s) => format!(
+                "dry in ~{} at the current rate",
+                crate::core::activity::human_duration(s)
+            ),
+            None => "no burn rate measured yet".to_string(),
+        };
+        let _ = writeln!(out, "{} pool: {:.0} % left, {tail}", f.pool, f.left_pct);
+    }
+    let _ = writeln!(
+        out,
+        "burn rate: ~{} tokens/h over the last 6 h",
+        r.burn_per_hour
+    );
+    out
+}

@@ -116,6 +116,8 @@ pub struct Monitor {
     last_cycle: Mutex<Option<CycleSummary>>,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
+    /// The usage store and the daily budgets to watch (in `gasclaw run`).
+    usage: std::sync::OnceLock<(crate::keys::usage::UsageStore, crate::keys::usage::Budgets)>,
 }
 
 /// Whether a pool has a usable key, and if not, why.
@@ -168,7 +170,60 @@ impl Monitor {
             mutes,
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
+            usage: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Watches the daily token budgets (each cycle) in this store.
+    pub fn set_usage(
+        &self,
+        store: crate::keys::usage::UsageStore,
+        budgets: crate::keys::usage::Budgets,
+    ) {
+        let _ = self.usage.set((store, budgets));
+    }
+
+    /// Alerts each budget crossed today for the first time (80 % and
+    /// 100 %, once each per day); returns how many were queued.
+    pub fn check_budgets(&self, now: DateTime<Utc>) -> usize {
+        let Some((store, budgets)) = self.usage.get() else {
+            return 0;
+        };
+        let crossings = match budgets.check(store, now) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the token budgets");
+                return 0;
+            }
+        };
+        let tr = self.tr();
+        for c in &crossings {
+            let scope = if c.scope == "town" {
+                tr.raw("usage-town", &[])
+            } else {
+                c.scope.clone()
+            };
+            let html = format!(
+                "{} <b>{}</b>: {}",
+                if c.level >= 100 { "🛑" } else { "💸" },
+                tr.t("mon-budget-title", &[]),
+                tr.t(
+                    "mon-budget",
+                    &[
+                        ("scope", &scope),
+                        ("level", &c.level.to_string()),
+                        ("used", &crate::keys::usage::report::tokens_short(c.used)),
+                        (
+                            "budget",
+                            &crate::keys::usage::report::tokens_short(c.budget)
+                        ),
+                    ]
+                )
+            );
+            tracing::info!(scope = %c.scope, level = c.level, used = c.used, budget = c.budget, "token budget crossed");
+            self.alert(None, html);
+        }
+        crossings.len()
     }
 
     pub fn tr(&self) -> Tr<'_> {
@@ -297,6 +352,7 @@ impl Monitor {
             },
             now,
         );
+        self.check_budgets(now);
         if self.settings.heal {
             self.heal_down(&report).await;
         }
@@ -427,4 +483,85 @@ fn pool_name(tr: Tr<'_>, p: PoolKind) -> String {
         },
         &[],
     )
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use crate::keys::usage::{Budgets, RequestOutcome, Tokens, UsageRecord, UsageStore};
+    use crate::keys::{Clock, ManualClock};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// Budget crossings reach the durable outbox once each (80 %, 100 %),
+    /// in the configured language, and not again the same day.
+    #[test]
+    fn budget_alerts_go_through_the_outbox_once_each() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("gasclaw");
+        let env: std::collections::BTreeMap<String, String> = [
+            ("GASTOWN_KIMI_KEYS", "sk-kimi-aaaaaaaaaaaaaaaaaaaa1111"),
+            ("OPENCLAW_KIMI_KEY", "sk-kimi-oooooooooooooooooooo9999"),
+            ("TELEGRAM_BOT_TOKEN", "123456:AAbbCCddEEff_gg-hh"),
+            ("TELEGRAM_OWNER_ID", "42"),
+            ("GASCLAW_HOME", home.to_str().expect("utf-8")),
+            ("GASCLAW_LOCALE", "en"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let core = Core::new(crate::config::Config::load(&env).expect("config")).expect("core");
+        let outbox = Arc::new(Outbox::open(&home.join("outbox")).expect("outbox"));
+        let monitor = Monitor::new(core, outbox.clone(), Arc::new(Locales::embedded()));
+        let store = UsageStore::open(&UsageStore::path_in(&home)).expect("store");
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000 - 1_800_000_000 % 86400 + 600);
+        let clock = ManualClock::new(t0);
+        let (rec, _w) = store
+            .spawn_writer(Duration::from_secs(86400 * 90), Arc::new(clock.clone()))
+            .expect("writer");
+        monitor.set_usage(
+            store,
+            Budgets {
+                daily: Some(1_000_000),
+                per_slot: None,
+            },
+        );
+        let spend = |n: u64| {
+            rec.record(UsageRecord {
+                at: clock.now(),
+                slot: "agent-1".into(),
+                pool: crate::keys::PoolKind::Agents,
+                key: "…aaaa".into(),
+                model: "kimi-for-coding".into(),
+                outcome: RequestOutcome::Ok,
+                tokens: Tokens {
+                    input: n,
+                    ..Tokens::default()
+                },
+            });
+            rec.flush();
+        };
+        let now = || DateTime::<Utc>::from(clock.now());
+        spend(700_000);
+        assert_eq!(monitor.check_budgets(now()), 0);
+        spend(150_000);
+        assert_eq!(monitor.check_budgets(now()), 1);
+        assert_eq!(monitor.check_budgets(now()), 0);
+        clock.advance(Duration::from_secs(3600));
+        spend(200_000);
+        assert_eq!(monitor.check_budgets(now()), 1);
+        assert_eq!(monitor.check_budgets(now()), 0);
+        let sent: Vec<String> = outbox
+            .pending()
+            .expect("pending")
+            .into_iter()
+            .map(|e| e.html)
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                "💸 <b>token budget</b>: the town has used 80 % of its daily budget (850.0k of 1.0M tokens).",
+                "🛑 <b>token budget</b>: the town has used 100 % of its daily budget (1.1M of 1.0M tokens).",
+            ]
+        );
+    }
 }

@@ -37,6 +37,7 @@ pub enum Action {
     Done,
     Version,
     Ask,
+    Usage,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }

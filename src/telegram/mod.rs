@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod chart;
 pub mod confirm;
 pub mod grammar;
 mod handlers;

@@ -616,7 +616,7 @@ pub fn exec_output(tr: Tr<'_>, command: &str, output: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// The reply to a person whose command hit a bug (a caught panic).
 pub fn internal_error(tr: Tr<'_>) -> String {
@@ -629,4 +629,115 @@ pub fn slow_down(tr: Tr<'_>, per_minute: u32) -> String {
         "🐢 {}",
         tr.t("slow-down", &[("n", &per_minute.to_string())])
     )
+}
+
+/// `/usage`: totals, top slots, each key's quota left, the forecast.
+pub fn usage(tr: Tr<'_>, r: &crate::keys::usage::UsageReport, period: &str) -> String {
+    use crate::keys::PoolKind;
+    use crate::keys::usage::report::tokens_short;
+    let when = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    };
+    let pool = |p: PoolKind| {
+        tr.raw(
+            match p {
+                PoolKind::Agents => "pool-agents",
+                PoolKind::Overseer => "pool-overseer",
+            },
+            &[],
+        )
+    };
+    let t = &r.total;
+    let mut s = format!("<b>{}</b>\n", tr.t("usage-title", &[("period", period)]));
+    s.push_str(&tr.t(
+        "usage-total",
+        &[
+            ("total", &tokens_short(t.total)),
+            ("requests", &t.requests.to_string()),
+            ("input", &tokens_short(t.tokens.input)),
+            ("output", &tokens_short(t.tokens.output)),
+            ("cw", &tokens_short(t.tokens.cache_creation)),
+            ("cr", &tokens_short(t.tokens.cache_read)),
+        ],
+    ));
+    if t.failed > 0 || t.cancelled > 0 {
+        s.push_str(&format!(
+            "; {}",
+            tr.t(
+                "usage-failed",
+                &[
+                    ("failed", &t.failed.to_string()),
+                    ("cancelled", &t.cancelled.to_string())
+                ]
+            )
+        ));
+    }
+    s.push('\n');
+    if !r.by_slot.is_empty() {
+        s.push_str(&format!("\n<b>{}</b>\n", tr.t("usage-top", &[])));
+        for l in r.by_slot.iter().take(5) {
+            s.push_str(&format!(
+                "  {}\n",
+                tr.t(
+                    "usage-slot",
+                    &[
+                        ("slot", &l.name),
+                        ("total", &tokens_short(l.total)),
+                        ("requests", &l.requests.to_string())
+                    ]
+                )
+            ));
+        }
+    }
+    if r.quotas.is_empty() {
+        s.push_str(&format!("\n{}\n", tr.t("usage-no-quota", &[])));
+    } else {
+        s.push_str(&format!("\n<b>{}</b>\n", tr.t("usage-keys", &[])));
+        for q in &r.quotas {
+            s.push_str(&format!(
+                "  {}",
+                tr.t(
+                    "usage-key",
+                    &[
+                        ("pool", &pool(q.pool)),
+                        ("key", &q.key),
+                        ("left", &format!("{:.0}", q.left_pct())),
+                        ("used", &q.used.to_string()),
+                        ("limit", &q.limit.to_string()),
+                    ]
+                )
+            ));
+            if let Some(reset) = q.reset {
+                s.push_str(&format!(
+                    ", {}",
+                    tr.t("usage-key-reset", &[("when", &when(reset))])
+                ));
+            }
+            s.push('\n');
+        }
+        s.push_str(&format!("\n<b>{}</b>\n", tr.t("usage-forecast", &[])));
+        for f in &r.forecasts {
+            let left = format!("{:.0}", f.left_pct);
+            let p = pool(f.pool);
+            let line = match (f.dry_in_secs, f.reset) {
+                (Some(_), Some(reset)) if f.resets_first => tr.t(
+                    "usage-forecast-reset",
+                    &[("pool", &p), ("left", &left), ("when", &when(reset))],
+                ),
+                (Some(secs), _) => tr.t(
+                    "usage-forecast-dry",
+                    &[("pool", &p), ("left", &left), ("in", &human_duration(secs))],
+                ),
+                (None, _) => tr.t("usage-forecast-norate", &[("pool", &p), ("left", &left)]),
+            };
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    s.push_str(&format!(
+        "\n{}",
+        tr.t("usage-burn", &[("rate", &tokens_short(r.burn_per_hour))])
+    ));
+    fit(s.trim_end(), tr)
 }

@@ -182,6 +182,50 @@ pub async fn answer(bot: &Tg, id: &str, text: &str) {
     }
 }
 
+/// Sends a PNG (multipart `sendPhoto`) with an HTML caption, retrying what
+/// may pass later.
+pub async fn photo(
+    bot: &Tg,
+    to: Target,
+    png: Vec<u8>,
+    caption_html: &str,
+    reply_to: Option<MessageId>,
+) -> Result<Message, RequestError> {
+    use teloxide::payloads::SendPhotoSetters;
+    use teloxide::types::InputFile;
+    let mut last = None;
+    for attempt in 0..ATTEMPTS {
+        bot.limiter().acquire(to.chat_id).await;
+        let mut req = bot
+            .send_photo(
+                ChatId(to.chat_id),
+                InputFile::memory(png.clone()).file_name("usage.png"),
+            )
+            .caption(caption_html.to_string())
+            .parse_mode(ParseMode::Html);
+        if let Some(t) = to.thread_id {
+            req = req.message_thread_id(ThreadId(MessageId(t)));
+        }
+        if let Some(r) = reply_to {
+            req = req.reply_parameters(ReplyParameters::new(r).allow_sending_without_reply());
+        }
+        match req.await {
+            Ok(m) => return Ok(m),
+            Err(e) => match transient(&e) {
+                Some(wait) if attempt + 1 < ATTEMPTS => {
+                    tracing::warn!(error = %describe(&e), chat = to.chat_id, "sending a photo failed; retrying");
+                    tokio::time::sleep(wait * (attempt as u32 + 1)).await;
+                    last = Some(e);
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+    Err(last.unwrap_or(RequestError::Io(std::sync::Arc::new(
+        std::io::Error::other("no attempt made"),
+    ))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

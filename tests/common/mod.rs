@@ -185,6 +185,9 @@ impl TestEnv {
             ("FAKE_STACK_DIR", fake_dir.display().to_string()),
             ("CHECK_TIMEOUT", "5".to_string()),
             ("TELEGRAM_API_URL", "http://127.0.0.1:9/".to_string()),
+            // Never the real Kimi (the quota poller asks at start): tests
+            // that need a model set their fake's URL.
+            ("KIMI_BASE_URL", "http://127.0.0.1:9/coding/".to_string()),
             ("LANG", "C.UTF-8".to_string()),
         ] {
             vars.insert(k.to_string(), v);

@@ -141,6 +141,10 @@ settings! {
     kimi_proxy_port => "KIMI_PROXY_PORT",
     key_cooldown => "KEY_COOLDOWN",
     key_quota_cooldown => "KEY_QUOTA_COOLDOWN",
+    usage_retention_days => "USAGE_RETENTION_DAYS",
+    usage_quota_poll => "USAGE_QUOTA_POLL",
+    usage_budget_daily => "USAGE_BUDGET_DAILY",
+    usage_budget_daily_per_slot => "USAGE_BUDGET_DAILY_PER_SLOT",
     gasclaw_home => "GASCLAW_HOME",
     gasclaw_locale => "GASCLAW_LOCALE",
     gasclaw_http_addr => "GASCLAW_HTTP_ADDR",
@@ -239,6 +243,14 @@ pub struct Config {
     pub key_quota_cooldown: Duration,
     /// `PROXY_IDLE_TIMEOUT`: the longest silence from the model API.
     pub proxy_idle_timeout: Duration,
+    /// Days of hourly token usage kept in `usage.sqlite`.
+    pub usage_retention_days: u32,
+    /// How often each key's quota is asked from Kimi's `/usages`.
+    pub usage_quota_poll: Duration,
+    /// Daily token budget of the agents together, if any.
+    pub usage_budget_daily: Option<u64>,
+    /// Daily token budget of each agent slot, if any.
+    pub usage_budget_daily_per_slot: Option<u64>,
     pub home: PathBuf,
     pub locale: Option<String>,
     pub http_addr: SocketAddr,
@@ -433,6 +445,16 @@ impl Config {
             ("KEY_COOLDOWN", secs(self.key_cooldown)),
             ("KEY_QUOTA_COOLDOWN", secs(self.key_quota_cooldown)),
             ("PROXY_IDLE_TIMEOUT", secs(self.proxy_idle_timeout)),
+            (
+                "USAGE_RETENTION_DAYS",
+                self.usage_retention_days.to_string(),
+            ),
+            ("USAGE_QUOTA_POLL", secs(self.usage_quota_poll)),
+            ("USAGE_BUDGET_DAILY", budget(self.usage_budget_daily)),
+            (
+                "USAGE_BUDGET_DAILY_PER_SLOT",
+                budget(self.usage_budget_daily_per_slot),
+            ),
             ("GASCLAW_HOME", self.home.display().to_string()),
             (
                 "GASCLAW_LOCALE",
@@ -477,6 +499,11 @@ impl Config {
         rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
         rows.into_iter().map(|(v, val)| (v, val, src(v))).collect()
     }
+}
+
+fn budget(b: Option<u64>) -> String {
+    b.map(|n| format!("{n} tokens"))
+        .unwrap_or_else(|| "(none)".into())
 }
 
 fn on_off(b: bool) -> &'static str {
@@ -654,6 +681,16 @@ impl Parser {
         let key_cooldown = self.duration_at_most("KEY_COOLDOWN", 300, max);
         let key_quota_cooldown = self.duration_at_most("KEY_QUOTA_COOLDOWN", 3600, max);
         let proxy_idle_timeout = self.duration_at_most("PROXY_IDLE_TIMEOUT", 300, max);
+        let usage_retention_days = self.count("USAGE_RETENTION_DAYS", 90, 3650) as u32;
+        let usage_quota_poll = self.duration("USAGE_QUOTA_POLL", 900);
+        if usage_quota_poll < Duration::from_secs(300) {
+            self.problem(
+                "USAGE_QUOTA_POLL",
+                "must be at least 5m: the quota endpoint is advisory and must not be asked often",
+            );
+        }
+        let usage_budget_daily = self.tokens("USAGE_BUDGET_DAILY");
+        let usage_budget_daily_per_slot = self.tokens("USAGE_BUDGET_DAILY_PER_SLOT");
         let home = match self.get("GASCLAW_HOME").map(str::to_string) {
             Some(v) => self.expand_abs("GASCLAW_HOME", &v),
             None => match &self.home_dir {
@@ -788,6 +825,10 @@ impl Parser {
             key_cooldown,
             key_quota_cooldown,
             proxy_idle_timeout,
+            usage_retention_days,
+            usage_quota_poll,
+            usage_budget_daily,
+            usage_budget_daily_per_slot,
             home,
             locale,
             http_addr,
@@ -993,6 +1034,33 @@ impl Parser {
             return Duration::from_secs(default_secs).min(max);
         }
         d
+    }
+
+    /// An optional token count: `5000000`, `5M`, `500k`.
+    fn tokens(&mut self, var: &'static str) -> Option<u64> {
+        let raw = self.get(var)?.to_string();
+        let t = raw.trim();
+        let (num, mult) = match t.char_indices().last() {
+            Some((i, 'k' | 'K')) => (&t[..i], 1_000u64),
+            Some((i, 'm' | 'M')) => (&t[..i], 1_000_000),
+            Some((i, 'g' | 'G')) => (&t[..i], 1_000_000_000),
+            _ => (t, 1),
+        };
+        match num
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(mult))
+        {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                self.problem(
+                    var,
+                    "is not a positive token count (like 5000000, 5M or 500k)",
+                );
+                None
+            }
+        }
     }
 
     fn count(&mut self, var: &'static str, default: usize, max: usize) -> usize {

@@ -124,6 +124,15 @@ struct St {
     open_callbacks: HashSet<String>,
     sends: VecDeque<(Instant, i64)>,
     rate_limited: usize,
+    photos: Vec<Photo>,
+}
+
+/// A photo the bot sent (`sendPhoto`), with its bytes.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub chat_id: i64,
+    pub caption: String,
+    pub bytes: Vec<u8>,
 }
 
 struct Shared {
@@ -313,6 +322,11 @@ impl FakeBotApi {
         self.shared.lock().rate_limited
     }
 
+    /// Every photo accepted, in order.
+    pub fn photos(&self) -> Vec<Photo> {
+        self.shared.lock().photos.clone()
+    }
+
     pub fn sent_messages(&self, chat_id: i64) -> Vec<SentMessage> {
         self.shared
             .lock()
@@ -426,21 +440,29 @@ fn fault_response(f: &Fault) -> Response {
     }
 }
 
-/// Parses `multipart/form-data` text parts (enough for SendPhoto).
-fn parse_multipart(content_type: &str, body: &[u8]) -> Value {
+/// Parses `multipart/form-data`: text parts into an object, file parts'
+/// bytes kept apart (the photo a bot sent, byte for byte).
+fn parse_multipart(content_type: &str, body: &[u8]) -> (Value, Vec<(String, Vec<u8>)>) {
+    let mut out = serde_json::Map::new();
+    let mut files = Vec::new();
     let Some(boundary) = content_type
         .split("boundary=")
         .nth(1)
         .map(|b| b.trim_matches('"'))
     else {
-        return json!({});
+        return (json!({}), files);
     };
-    let text = String::from_utf8_lossy(body);
-    let mut out = serde_json::Map::new();
-    for part in text.split(&format!("--{boundary}")) {
-        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+    let delim = format!("--{boundary}");
+    let finder = memchr::memmem::Finder::new(delim.as_bytes());
+    let starts: Vec<usize> = finder.find_iter(body).collect();
+    for w in starts.windows(2) {
+        let part = &body[w[0] + delim.len()..w[1]];
+        let Some(split) = memchr::memmem::find(part, b"\r\n\r\n") else {
             continue;
         };
+        let head = String::from_utf8_lossy(&part[..split]);
+        let raw = &part[split + 4..];
+        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
         let Some(name) = head
             .split("name=\"")
             .nth(1)
@@ -448,19 +470,22 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> Value {
         else {
             continue;
         };
-        let value = value.trim_end_matches("\r\n").to_string();
         let v = if head.contains("filename=") {
-            json!({"file_bytes": value.len()})
-        } else if name == "reply_markup" || name == "caption_entities" {
-            serde_json::from_str(&value).unwrap_or(Value::String(value))
-        } else if let Ok(n) = value.parse::<i64>() {
-            json!(n)
+            files.push((name.to_string(), raw.to_vec()));
+            json!({"file_bytes": raw.len()})
         } else {
-            Value::String(value)
+            let value = String::from_utf8_lossy(raw).to_string();
+            if name == "reply_markup" || name == "caption_entities" || name == "reply_parameters" {
+                serde_json::from_str(&value).unwrap_or(Value::String(value))
+            } else if let Ok(n) = value.parse::<i64>() {
+                json!(n)
+            } else {
+                Value::String(value)
+            }
         };
         out.insert(name.to_string(), v);
     }
-    Value::Object(out)
+    (Value::Object(out), files)
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -487,8 +512,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if tok != shared.opts.token {
         return api_error(401, "Unauthorized", None);
     }
+    let mut files = Vec::new();
     let body = if ctype.starts_with("multipart/form-data") {
-        parse_multipart(&ctype, &bytes)
+        let (v, f) = parse_multipart(&ctype, &bytes);
+        files = f;
+        v
     } else if bytes.is_empty() {
         json!({})
     } else {
@@ -514,6 +542,20 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             response_status: status,
         };
         st.calls.push(call.clone());
+        if call.method == "sendphoto" && status == 200 {
+            for (_, bytes) in files {
+                st.photos.push(Photo {
+                    chat_id: call.chat_id().unwrap_or(0),
+                    caption: call
+                        .body
+                        .get("caption")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    bytes,
+                });
+            }
+        }
         call
     };
     let _ = shared.calls_tx.send(call);

@@ -57,6 +57,39 @@ pub enum Reply {
     DropConnection,
     /// 200, a first delta, then `event: error`.
     MidStreamError,
+    /// 200 with these usage figures: SSE (`message_start` carries input
+    /// and cache tokens and 1 output token; `message_delta` the cumulative
+    /// output) when the request streams, JSON otherwise.
+    WithUsage(FakeUsage),
+    /// 200 SSE: `message_start` with this usage and one delta, then the
+    /// connection breaks (no `message_delta`, no `message_stop`).
+    CutStream(FakeUsage),
+}
+
+/// Token counts a scripted answer reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FakeUsage {
+    pub input: u64,
+    pub output: u64,
+    pub cache_creation: u64,
+    pub cache_read: u64,
+}
+
+/// What `GET /coding/v1/usages` answers for a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsagesReply {
+    /// The 7-day window, numbers as strings (as Kimi sends them).
+    Quota {
+        limit: u64,
+        used: u64,
+        reset: String,
+    },
+    /// This status with an error body.
+    Fail(u16),
+    /// 200 with a body of another shape.
+    Garbage,
+    /// Never answers.
+    Hang,
 }
 
 /// What the fake saw.
@@ -84,6 +117,10 @@ struct Script {
     records: Vec<Record>,
     /// Requests whose connection the client closed before the reply ended.
     cancelled: usize,
+    /// `/usages` answers per key; unscripted keys get 404 (absent).
+    usages: HashMap<String, UsagesReply>,
+    /// `/usages` requests seen, by key label.
+    usages_calls: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -162,6 +199,16 @@ impl FakeKimi {
         self.lock().cancelled
     }
 
+    /// Scripts `/usages` for `key` (until changed).
+    pub fn set_usages(&self, key: &str, r: UsagesReply) {
+        self.lock().usages.insert(key.to_string(), r);
+    }
+
+    /// Key labels of the `/usages` requests seen, in order.
+    pub fn usages_calls(&self) -> Vec<String> {
+        self.lock().usages_calls.clone()
+    }
+
     pub fn stop(&self) {
         self.stop.cancel();
     }
@@ -204,6 +251,21 @@ pub fn sse_events(text: &str) -> Vec<String> {
     ));
     ev.push(sse("message_delta", json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}})));
     ev.push(sse("message_stop", json!({"type":"message_stop"})));
+    ev
+}
+
+/// The SSE sequence with the given usage figures.
+pub fn sse_with_usage(text: &str, u: FakeUsage) -> Vec<String> {
+    let mut ev = sse_events(text);
+    ev[0] = sse(
+        "message_start",
+        json!({"type":"message_start","message":{"id":"msg_fake1","type":"message","role":"assistant","model":"kimi-for-coding","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":u.input,"cache_creation_input_tokens":u.cache_creation,"cache_read_input_tokens":u.cache_read,"output_tokens":1}}}),
+    );
+    let n = ev.len();
+    ev[n - 2] = sse(
+        "message_delta",
+        json!({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":u.output}}),
+    );
     ev
 }
 
@@ -303,6 +365,41 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
             json!({"data":[{"id":"kimi-for-coding"}]}).to_string(),
         )
             .into_response();
+    }
+    if method == "GET" && path.ends_with("/v1/usages") {
+        let reply = {
+            let mut s = script.lock().unwrap_or_else(|e| e.into_inner());
+            let label = s
+                .labels
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| gasclaw_core::config::hint(&key));
+            s.usages_calls.push(label);
+            s.usages.get(&key).cloned()
+        };
+        return match reply {
+            None => kimi_error(404, "not_found_error", "not found"),
+            Some(UsagesReply::Fail(code)) => kimi_error(code, "server_error", "usage unavailable"),
+            Some(UsagesReply::Garbage) => (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                json!({"data": "unexpected"}).to_string(),
+            )
+                .into_response(),
+            Some(UsagesReply::Hang) => {
+                std::future::pending::<()>().await;
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+            Some(UsagesReply::Quota { limit, used, reset }) => (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                json!({"user":{"membershipLevel":"LEVEL_STANDARD"},
+                    "usage":{"limit":limit.to_string(),"used":used.to_string(),"remaining":limit.saturating_sub(used).to_string(),"resetTime":reset},
+                    "limits":[{"window":{"duration":300,"timeUnit":"TIME_UNIT_MINUTE"},"detail":{"limit":"100","used":"3","remaining":"97","resetTime":reset}}]})
+                .to_string(),
+            )
+                .into_response(),
+        };
     }
     if method != "POST" || !(path == "/coding/v1/messages" || path == "/v1/messages") {
         return (
@@ -453,6 +550,38 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
             let stream = futures_util::stream::once(async {
                 Err::<Bytes, std::io::Error>(std::io::Error::other("drop"))
             });
+            Response::builder()
+                .status(200)
+                .header("content-type", "text/event-stream")
+                .body(Body::from_stream(stream))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+        }
+        Reply::WithUsage(u) if stream => {
+            sse_response(instant(sse_with_usage("FAKE-PONG", u)), script)
+        }
+        Reply::WithUsage(u) => {
+            let body = json!({"id":"msg_fake1","type":"message","role":"assistant","model":"kimi-for-coding","content":[{"type":"text","text":"FAKE-PONG"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":u.input,"output_tokens":u.output,"cache_creation_input_tokens":u.cache_creation,"cache_read_input_tokens":u.cache_read}});
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Reply::CutStream(u) => {
+            let mut evs = sse_with_usage("partial", u);
+            evs.truncate(3);
+            let head: Vec<Result<Bytes, std::io::Error>> =
+                evs.into_iter().map(|e| Ok(Bytes::from(e))).collect();
+            // A body that fails after the first events makes hyper abort
+            // the connection mid-stream.
+            let stream = futures_util::StreamExt::chain(
+                futures_util::stream::iter(head),
+                futures_util::stream::once(async {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Err::<Bytes, std::io::Error>(std::io::Error::other("cut"))
+                }),
+            );
             Response::builder()
                 .status(200)
                 .header("content-type", "text/event-stream")

@@ -19,6 +19,7 @@ mod stop;
 mod task;
 mod tasks;
 mod unmute;
+mod usage;
 mod version;
 
 use std::future::Future;
@@ -615,6 +616,7 @@ async fn run_action(
         Action::Task => task::run(ctx, bot, &req).await,
         Action::Newtask => newtask::run(ctx, bot, &req).await,
         Action::Done => done::run(ctx, bot, &req).await,
+        Action::Usage => usage::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });

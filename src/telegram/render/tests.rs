@@ -329,3 +329,115 @@ fn split_text_keeps_words_and_entities_whole() {
     assert_eq!(parts.concat().matches("&amp;").count(), 1000);
     assert!(split_text("   ", 10).is_empty());
 }
+
+/// A fixed usage report: two agents and the overseer over two hours, two
+/// keys with quota samples (one measurable burn rate).
+pub(crate) fn usage_report() -> crate::keys::usage::UsageReport {
+    use crate::keys::PoolKind;
+    use crate::keys::usage::quota::QuotaSample;
+    use crate::keys::usage::store::Row;
+    use crate::keys::usage::{Period, RequestOutcome, Tokens, UsageReport};
+    use chrono::TimeZone;
+    let now = chrono::Utc
+        .timestamp_opt(1_796_050_000, 0)
+        .single()
+        .expect("time");
+    let h = now.timestamp() - now.timestamp().rem_euclid(3600);
+    let row = |hour: i64, slot: &str, key: &str, outcome, n: u64, t: Tokens| Row {
+        hour,
+        slot: slot.into(),
+        pool: if slot == "overseer" {
+            "overseer"
+        } else {
+            "agents"
+        }
+        .into(),
+        key: key.into(),
+        model: "kimi-for-coding".into(),
+        outcome,
+        requests: n,
+        tokens: t,
+    };
+    let tk = |i, o, cw, cr| Tokens {
+        input: i,
+        output: o,
+        cache_creation: cw,
+        cache_read: cr,
+    };
+    let rows = vec![
+        row(
+            h - 3600,
+            "agent-1",
+            "…aaaa",
+            RequestOutcome::Ok,
+            40,
+            tk(120_000, 30_000, 5_000, 900_000),
+        ),
+        row(
+            h,
+            "agent-1",
+            "…aaaa",
+            RequestOutcome::Ok,
+            20,
+            tk(60_000, 12_000, 0, 400_000),
+        ),
+        row(
+            h,
+            "agent-2",
+            "…bbbb",
+            RequestOutcome::Ok,
+            25,
+            tk(80_000, 20_000, 2_000, 500_000),
+        ),
+        row(
+            h,
+            "agent-2",
+            "…bbbb",
+            RequestOutcome::Failed,
+            2,
+            tk(3_000, 10, 0, 0),
+        ),
+        row(
+            h,
+            "agent-3",
+            "…aaaa",
+            RequestOutcome::Cancelled,
+            1,
+            tk(1_000, 5, 0, 0),
+        ),
+        row(
+            h,
+            "overseer",
+            "…oooo",
+            RequestOutcome::Ok,
+            3,
+            tk(9_000, 1_500, 0, 20_000),
+        ),
+    ];
+    let t = now.timestamp();
+    let q = |at: i64, pool, key: &str, used: u64| QuotaSample {
+        at,
+        pool,
+        key: key.into(),
+        limit: 100,
+        used,
+        remaining: 100 - used,
+        reset: Some(t + 3 * 86400),
+    };
+    let samples = vec![
+        q(t - 4 * 3600, PoolKind::Agents, "…aaaa", 51),
+        q(t, PoolKind::Agents, "…aaaa", 59),
+        q(t, PoolKind::Agents, "…bbbb", 59),
+        q(t, PoolKind::Overseer, "…oooo", 20),
+    ];
+    UsageReport::build(&rows, &samples, Period::Today.start(now), now)
+}
+
+#[test]
+fn usage_snapshots() {
+    let r = usage_report();
+    each_locale(
+        |tr| usage(tr, &r, &tr.raw("usage-period-today", &[])),
+        "token-usage",
+    );
+}

@@ -398,3 +398,50 @@ fn secrets_can_come_from_files() {
     );
     assert_no_secret(&[err]);
 }
+
+#[test]
+fn usage_settings_and_budgets() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert_eq!(c.usage_retention_days, 90);
+    assert_eq!(c.usage_quota_poll, Duration::from_secs(900));
+    assert_eq!(
+        (c.usage_budget_daily, c.usage_budget_daily_per_slot),
+        (None, None)
+    );
+    let c = Config::load(&env(&[
+        ("USAGE_BUDGET_DAILY", "5M"),
+        ("USAGE_BUDGET_DAILY_PER_SLOT", "750000"),
+        ("USAGE_RETENTION_DAYS", "30"),
+        ("USAGE_QUOTA_POLL", "10m"),
+    ]))
+    .unwrap();
+    assert_eq!(c.usage_budget_daily, Some(5_000_000));
+    assert_eq!(c.usage_budget_daily_per_slot, Some(750_000));
+    assert_eq!(c.usage_retention_days, 30);
+    assert_eq!(c.usage_quota_poll, Duration::from_secs(600));
+    let p = problems(&[
+        ("USAGE_BUDGET_DAILY", "lots"),
+        ("USAGE_BUDGET_DAILY_PER_SLOT", "0"),
+        ("USAGE_RETENTION_DAYS", "0"),
+        ("USAGE_QUOTA_POLL", "30s"),
+    ]);
+    assert_eq!(p.len(), 4, "{p:?}");
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("USAGE_BUDGET_DAILY: `lots` is not a positive token count"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("USAGE_BUDGET_DAILY_PER_SLOT:"))
+    );
+    assert!(p.iter().any(|l| l.starts_with("USAGE_RETENTION_DAYS:")));
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("USAGE_QUOTA_POLL: must be at least 5m"))
+    );
+    // A huge multiplier is refused, not wrapped.
+    assert_eq!(
+        problems(&[("USAGE_BUDGET_DAILY", "99999999999999G")]).len(),
+        1
+    );
+}

@@ -10,6 +10,7 @@ pub mod pool;
 pub mod proxy;
 pub mod state;
 pub mod tokens;
+pub mod usage;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

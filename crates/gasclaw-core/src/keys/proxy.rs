@@ -29,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 use super::PoolKind;
 use super::pool::{KeyPools, Lease, Outcome, Selection};
 use super::tokens::LocalTokens;
+use super::usage::meter::Meter;
+use super::usage::{Recorder, RequestOutcome, Tokens};
 
 /// Error bodies read from upstream to classify them (they are small).
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -48,6 +50,9 @@ pub struct ProxyConfig {
     /// Longest silence from upstream (before headers, between body chunks
     /// of a success, and while reading an error body): `PROXY_IDLE_TIMEOUT`.
     pub idle_timeout: Duration,
+    /// Token accounting: every answer's `usage` is read as it passes and
+    /// counted here (off when `None`).
+    pub usage: Option<Recorder>,
 }
 
 impl ProxyConfig {
@@ -57,6 +62,7 @@ impl ProxyConfig {
             max_replay_body: 32 * 1024 * 1024,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
+            usage: None,
         }
     }
 }
@@ -410,6 +416,35 @@ async fn read_limited(resp: reqwest::Response, idle: Duration) -> Bytes {
     buf.freeze()
 }
 
+/// The model a request asked for (read only when the answer will not say).
+fn asked_model(body: &ReqBody) -> String {
+    #[derive(serde::Deserialize)]
+    struct Asked {
+        #[serde(default)]
+        model: Option<String>,
+    }
+    match body {
+        ReqBody::Buffered(b) => serde_json::from_slice::<Asked>(b)
+            .ok()
+            .and_then(|a| a.model)
+            .unwrap_or_default(),
+        ReqBody::Oversize(_) => String::new(),
+    }
+}
+
+/// Counts a request that got no answer worth reading (an error status, no
+/// key, the upstream down).
+fn count_failed(meter: &mut Option<Meter>, key: &str, body: &ReqBody) {
+    if let Some(m) = meter.take() {
+        m.finish(
+            key,
+            &asked_model(body),
+            RequestOutcome::Failed,
+            Tokens::default(),
+        );
+    }
+}
+
 async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     let started = Instant::now();
     // Claude Code's connectivity probe: answered here, never forwarded.
@@ -440,10 +475,16 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             "the request path may not contain `.` or `..` segments or encoded slashes",
         );
     };
+    let mut meter = inner
+        .cfg
+        .usage
+        .as_ref()
+        .map(|r| Meter::new(r.clone(), &caller.agent, caller.pool));
     let (parts, body) = req.into_parts();
     let mut body = match read_body(body, inner.cfg.max_replay_body).await {
         Ok(b) => b,
         Err(e) => {
+            count_failed(&mut meter, "", &ReqBody::Buffered(Bytes::new()));
             return error_response(
                 StatusCode::BAD_REQUEST,
                 "invalid_request_error",
@@ -466,11 +507,13 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             Selection::Key(l) => l,
             Selection::AllCooling { retry_after, .. } => {
                 inner.metrics.count(429, "");
+                count_failed(&mut meter, "", &body);
                 tracing::warn!(agent = %caller.agent, pool = %caller.pool, wait_s = retry_after.as_secs(), "all keys cooling");
                 return all_cooling(caller.pool, retry_after);
             }
             Selection::NoUsableKey => {
                 inner.metrics.count(502, "");
+                count_failed(&mut meter, "", &body);
                 return error_response(
                     StatusCode::BAD_GATEWAY,
                     "api_error",
@@ -498,6 +541,9 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             }
         };
         key_value.set_sensitive(true);
+        if let Some(m) = meter.as_mut() {
+            m.attempt(&lease.hint);
+        }
         let send = inner
             .client
             .request(parts.method.clone(), url.clone())
@@ -521,6 +567,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                     (StatusCode::BAD_GATEWAY, "failed")
                 };
                 inner.metrics.count(status.as_u16(), &lease.hint);
+                count_failed(&mut meter, &lease.hint, &body);
                 tracing::warn!(agent = %caller.agent, key = %lease.hint, status = status.as_u16(), "upstream {what}");
                 return error_response(
                     status,
@@ -535,6 +582,7 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                     .upstream_errors
                     .fetch_add(1, Ordering::Relaxed);
                 inner.metrics.count(504, &lease.hint);
+                count_failed(&mut meter, &lease.hint, &body);
                 tracing::warn!(agent = %caller.agent, key = %lease.hint, "upstream sent no answer in time");
                 return error_response(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -562,18 +610,23 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             if let Some(h) = out.headers_mut() {
                 copy_response_headers(resp.headers(), h);
             }
-            return out
-                .body(Body::from_stream(idle_limited(
-                    resp.bytes_stream(),
-                    inner.cfg.idle_timeout,
-                )))
-                .unwrap_or_else(|_| {
-                    error_response(
-                        StatusCode::BAD_GATEWAY,
-                        "api_error",
-                        "bad upstream response",
-                    )
-                });
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let upstream = idle_limited(resp.bytes_stream(), inner.cfg.idle_timeout);
+            let body = match meter.take() {
+                Some(m) => Body::from_stream(m.wrap(upstream, ct.as_deref(), &lease.hint)),
+                None => Body::from_stream(upstream),
+            };
+            return out.body(body).unwrap_or_else(|_| {
+                error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "api_error",
+                    "bad upstream response",
+                )
+            });
         }
         let resp_headers = resp.headers().clone();
         let wait = retry_after(&resp_headers);
@@ -608,10 +661,12 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             // Every key tried: tell the client when the first one is back.
             if let Selection::AllCooling { retry_after, .. } = pool.select(&caller.agent) {
                 inner.metrics.count(429, &lease.hint);
+                count_failed(&mut meter, &lease.hint, &body);
                 return all_cooling(caller.pool, retry_after);
             }
         }
         inner.metrics.count(status.as_u16(), &lease.hint);
+        count_failed(&mut meter, &lease.hint, &body);
         let mut out = Response::builder().status(status.as_u16());
         if let Some(h) = out.headers_mut() {
             copy_response_headers(&resp_headers, h);
