@@ -3,4 +3,5 @@
 //! 127.0.0.1.
 
 pub mod bot_api;
+pub mod github;
 pub mod kimi;
