@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activity;
 pub mod bootstrap;
 pub mod events;
+pub mod github;
 pub mod health;
 pub mod services;
 pub mod versions;
@@ -128,6 +129,8 @@ pub struct Core {
     pub openclaw: Openclaw,
     pub git: Git,
     pub beads: Beads,
+    /// The GitHub side, when `GITHUB_TOKEN` (and a repository) is set.
+    pub github: Option<Arc<github::GithubWatch>>,
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
@@ -179,6 +182,32 @@ impl Core {
             openclaw: user_home.join(".openclaw"),
         };
         let (events, _) = broadcast::channel(1024);
+        let beads = Beads::new(
+            runner.clone(),
+            config.gt_root.join(".beads"),
+            config.dolt_port,
+        );
+        let github = match config.github.enabled() {
+            Some((token, repo)) => {
+                let client = crate::stack::github::Github::new(
+                    config.github.api_url.clone(),
+                    repo,
+                    token.clone(),
+                    crate::stack::github::Timing::default(),
+                )
+                .map_err(|e| CoreError::Io {
+                    what: "building the GitHub client".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                Some(Arc::new(github::GithubWatch::new(
+                    client,
+                    &config.home,
+                    beads.clone(),
+                    config.locale.as_deref(),
+                )))
+            }
+            None => None,
+        };
         Ok(Arc::new(Core {
             gastown: Gastown::new(runner.clone(), config.gt_root.clone(), config.dolt_port),
             dolt: Dolt::new(runner.clone()),
@@ -189,11 +218,8 @@ impl Core {
                 config.gateway_port,
             ),
             git: Git::new(runner.clone()),
-            beads: Beads::new(
-                runner.clone(),
-                config.gt_root.join(".beads"),
-                config.dolt_port,
-            ),
+            beads,
+            github,
             runner,
             home,
             events,

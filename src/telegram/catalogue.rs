@@ -37,6 +37,11 @@ pub enum Action {
     Done,
     Version,
     Ask,
+    Prs,
+    Pr,
+    Merge,
+    Issues,
+    Take,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }
