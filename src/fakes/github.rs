@@ -114,6 +114,8 @@ struct St {
     next_sha: u64,
     remaining: u64,
     seq: u64,
+    /// The last push (a pull request's branch counts).
+    pushed_at: String,
 }
 
 struct Shared {
@@ -151,6 +153,7 @@ impl FakeGithub {
                 next_number: 1,
                 next_sha: 1,
                 remaining: 5000,
+                pushed_at: now_iso(),
                 ..Default::default()
             }),
             new_request: Notify::new(),
@@ -192,6 +195,7 @@ impl FakeGithub {
         let sha = format!("{:040x}", 0xabc0000 + st.next_sha);
         st.next_sha += 1;
         let now = now_iso();
+        st.pushed_at = now.clone();
         st.pulls.insert(
             n,
             json!({
@@ -464,7 +468,7 @@ fn answer(
     let rest = &parts[3..];
     let mut st = shared.lock();
     let result: Result<(Value, bool), Response> = match (method, rest) {
-        ("GET", []) => Ok((repo_json(shared), false)),
+        ("GET", []) => Ok((repo_json(shared, &st.pushed_at), false)),
         ("GET", ["pulls"]) => {
             let want = q.get("state").map(String::as_str).unwrap_or("open");
             let mut v: Vec<Value> = st
@@ -568,12 +572,12 @@ fn hv(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn repo_json(shared: &Shared) -> Value {
+fn repo_json(shared: &Shared, pushed_at: &str) -> Value {
     let o = &shared.opts;
     json!({
         "full_name": o.repo, "default_branch": "main",
         "html_url": format!("https://github.com/{}", o.repo),
-        "pushed_at": now_iso(),
+        "pushed_at": pushed_at,
         "allow_squash_merge": o.allow_squash, "allow_merge_commit": o.allow_merge_commit,
         "allow_rebase_merge": o.allow_rebase,
     })
