@@ -198,6 +198,8 @@ fn roles_get_what_they_may_have() {
             "{}",
             r.text()
         );
+        // No GITHUB_TOKEN: /status says the GitHub side is off.
+        assert!(r.text().contains("GitHub: off"), "{}", r.text());
         assert!(
             r.text().contains("Agents:") && r.text().contains("available"),
             "pools summary: {}",

@@ -544,6 +544,20 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
             1
         );
 
+        // ACTIVITY_SOURCE=github: the activity check reads what the poller
+        // saw on GitHub, not the local clones.
+        w.env.set("ACTIVITY_SOURCE", "github");
+        let out = w.env.gasclaw(&["status", "--json"], WAIT).await;
+        let v: Value = serde_json::from_str(&out.stdout).expect("status json");
+        let detail = v["activity"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(&format!("in GitHub {}", gh.repo())), "{v}");
+        assert!(
+            v["activity"]["last_commit_age_secs"]
+                .as_u64()
+                .is_some_and(|a| a < 600)
+        );
+        w.env.unset("ACTIVITY_SOURCE");
+
         w.stop_run().await;
         assert_eq!(gh.merges().len(), 1);
         w.assert_token_nowhere();
