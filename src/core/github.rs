@@ -248,6 +248,14 @@ pub enum GhError {
     },
 }
 
+/// A merge `merge_check` allows.
+#[derive(Debug, Clone)]
+pub struct MergePlan {
+    pub pr: PullRequest,
+    pub head_sha: String,
+    pub method: crate::stack::github::MergeMethod,
+}
+
 /// A merge done.
 #[derive(Debug, Clone, Serialize)]
 pub struct Merged {
@@ -413,10 +421,11 @@ impl GithubWatch {
         Ok((PrInfo::new(&pr, &checks), checks))
     }
 
-    /// Whether `n` may be merged now, and how; the refusal says why not.
-    pub async fn merge_check(&self, n: u64) -> Result<(PrInfo, &'static str), GhError> {
-        let (pr, checks) = self.pr(n).await?;
+    /// Whether `n` may be merged now, how, and at which head commit (the
+    /// one whose checks were read); the refusal says why not.
+    pub async fn merge_check(&self, n: u64) -> Result<MergePlan, GhError> {
         let full = self.client.pull(n).await?;
+        let checks = self.client.checks(&full.head.sha).await?;
         if full.state != "open" {
             return Err(MergeRefusal::NotOpen(n).into());
         }
@@ -455,22 +464,24 @@ impl GithubWatch {
             .await?
             .merge_method()
             .ok_or(MergeRefusal::NoMethod)?;
-        Ok((pr, method.name()))
+        Ok(MergePlan {
+            head_sha: full.head.sha.clone(),
+            method,
+            pr: full,
+        })
     }
 
-    /// Merges `n` if `merge_check` allows it, at the head it checked.
+    /// Merges `n` if `merge_check` allows it, at the head whose checks it
+    /// read (GitHub refuses if a push came in between).
     pub async fn merge(&self, n: u64) -> Result<Merged, GhError> {
-        self.merge_check(n).await?;
-        let full = self.client.pull(n).await?;
-        let repo = self.client.repository().await?;
-        let method = repo.merge_method().ok_or(MergeRefusal::NoMethod)?;
-        let sha = self.client.merge(n, &full.head.sha, method).await?;
+        let plan = self.merge_check(n).await?;
+        let sha = self.client.merge(n, &plan.head_sha, plan.method).await?;
         Ok(Merged {
             number: n,
-            title: full.title,
-            method: method.name(),
+            title: plan.pr.title,
+            method: plan.method.name(),
             sha,
-            url: full.html_url,
+            url: plan.pr.html_url,
         })
     }
 
