@@ -38,6 +38,10 @@ async fn fake_github(opts: FakeGithubOptions) -> FakeGithub {
 
 impl World {
     async fn start(gh: FakeGithub) -> World {
+        World::start_with(gh, |_| {}).await
+    }
+
+    async fn start_with(gh: FakeGithub, tweak: impl FnOnce(&mut TestEnv)) -> World {
         let tg = fake_telegram(false).await;
         let mut env = TestEnv::new();
         env.use_telegram(&tg);
@@ -49,6 +53,7 @@ impl World {
         env.set("GITHUB_REPO", gh.repo());
         env.set("GITHUB_API_URL", &gh.url());
         env.set("GITHUB_POLL", "1s");
+        tweak(&mut env);
         let mut w = World {
             env,
             tg,
@@ -106,13 +111,15 @@ impl World {
     /// How many delivered messages to the owner contain `needle` (the
     /// outbox may merge several announcements into one message).
     fn announced(&self, needle: &str) -> usize {
+        self.announced_in(OWNER_ID as i64, needle)
+    }
+
+    fn announced_in(&self, chat: i64, needle: &str) -> usize {
         self.tg
             .calls()
             .iter()
             .filter(|c| {
-                c.method == "sendmessage"
-                    && c.chat_id() == Some(OWNER_ID as i64)
-                    && c.response_status == 200
+                c.method == "sendmessage" && c.chat_id() == Some(chat) && c.response_status == 200
             })
             .map(|c| c.text().matches(needle).count())
             .sum()
@@ -325,7 +332,11 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         let pr = gh.open_pull(NewPull::new("Teach the parser", "nux", "polecat/nux/x"));
         gh.set_check(pr, "ci", Some("failure"));
         let issue = gh.open_issue("Crash on start", "dave");
-        let mut w = World::start(gh.clone()).await;
+        // GitHub's announcements go to the group's topic, not the owner.
+        let mut w = World::start_with(gh.clone(), |e| {
+            e.set("GITHUB_CHAT", &format!("{GROUP}/7"));
+        })
+        .await;
         let o = owner();
         let owner_chat = OWNER_ID as i64;
 
@@ -335,6 +346,14 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         assert!(
             r.text()
                 .contains(&format!("GitHub: watching {}", gh.repo())),
+            "{}",
+            r.text()
+        );
+        let r = w
+            .say(updates::private_text(&o, &format!("/pr #{pr}")), owner_chat)
+            .await;
+        assert!(
+            r.text().contains("ci: failed") && r.text().contains("+10 −2 in 3 files"),
             "{}",
             r.text()
         );
@@ -539,10 +558,20 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         );
         w.polls(2).await;
         assert_eq!(gh.comments(issue).len(), 2, "commented back once");
-        assert_eq!(
-            w.announced(&format!("Issue #{issue}: bead {bead} closed")),
-            1
-        );
+        let done = format!("Issue #{issue}: bead {bead} closed");
+        w.env
+            .wait_until("the take announced", WAIT, || {
+                w.announced_in(GROUP, &done) > 0
+            })
+            .await;
+        assert_eq!(w.announced_in(GROUP, &done), 1);
+        assert_eq!(w.announced(&done), 0, "GITHUB_CHAT replaces the owner");
+        let topic =
+            w.tg.calls()
+                .into_iter()
+                .find(|c| c.text().contains(&done))
+                .expect("sent");
+        assert_eq!(topic.thread_id(), Some(7));
 
         // ACTIVITY_SOURCE=github: the activity check reads what the poller
         // saw on GitHub, not the local clones.

@@ -339,6 +339,7 @@ fn github_repo_comes_from_the_rig_remote_and_the_token_is_a_secret() {
         "{shown:?}"
     );
     assert!(shown.contains(&"GITHUB_REPO=acme/widgets".to_string()));
+    assert!(!format!("{c:?}").contains(GH), "Debug hides the token");
 }
 
 #[test]

@@ -206,7 +206,15 @@ pub struct Take {
     /// Set once the issue was told the bead is closed.
     #[serde(default)]
     pub reported: bool,
+    /// When the poller first saw the bead closed with no pull request
+    /// naming the issue yet (one may follow the close).
+    #[serde(default)]
+    pub closed_seen: Option<DateTime<Utc>>,
 }
+
+/// How long a closed bead waits for a pull request that names its issue
+/// before the issue is told without one.
+const PR_GRACE: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Why a merge was not done.
 #[derive(Debug, thiserror::Error)]
@@ -543,6 +551,7 @@ impl GithubWatch {
             by: actor.to_string(),
             at: Utc::now(),
             reported: false,
+            closed_seen: None,
         };
         // Recorded before the comment: a failed comment must not leave a
         // bead nobody will report back on.
@@ -729,7 +738,7 @@ impl GithubWatch {
             .max(issues.iter().map(|i| i.number).max().unwrap_or(0))
             // Issue and pull-request numbers share one sequence.
             .max(if baseline { highest_pr } else { 0 });
-        events.extend(self.report_done_takes(&open).await);
+        events.extend(self.report_done_takes().await);
         c.last_activity = c.last_activity.max(activity);
         c.initialized = true;
         c.repo = self.repo().to_string();
@@ -738,12 +747,14 @@ impl GithubWatch {
 
     /// Comments on each taken issue whose bead is now closed, naming the
     /// pull request that references it.
-    async fn report_done_takes(&self, open: &[PullRequest]) -> Vec<GithubEvent> {
+    async fn report_done_takes(&self) -> Vec<GithubEvent> {
         let pending: Vec<Take> = self.takes().into_iter().filter(|t| !t.reported).collect();
         if pending.is_empty() {
             return Vec::new();
         }
-        let mut closed_prs: Option<Vec<PullRequest>> = None;
+        // Read when a bead is found closed, not at the poll's start: the
+        // pull request often comes moments before the close.
+        let mut prs: Option<Vec<PullRequest>> = None;
         let mut out = Vec::new();
         for mut t in pending {
             let bead = match self.beads.show(&t.bead).await {
@@ -756,13 +767,29 @@ impl GithubWatch {
             if bead.status.as_deref() != Some("closed") {
                 continue;
             }
-            if closed_prs.is_none() {
-                closed_prs = Some(self.client.closed_pulls().await.unwrap_or_default());
+            if prs.is_none() {
+                let mut all = self.client.open_pulls().await.unwrap_or_default();
+                all.extend(self.client.closed_pulls().await.unwrap_or_default());
+                prs = Some(all);
             }
-            let pr = open
+            let pr = prs
                 .iter()
-                .chain(closed_prs.iter().flatten())
+                .flatten()
                 .find(|p| p.references(t.issue, &t.bead));
+            if pr.is_none() {
+                let now = Utc::now();
+                match t.closed_seen {
+                    None => {
+                        t.closed_seen = Some(now);
+                        if let Err(e) = self.save_take(&t) {
+                            tracing::warn!(error = %e, "could not record a closed bead");
+                        }
+                        continue;
+                    }
+                    Some(seen) if now - seen < PR_GRACE => continue,
+                    Some(_) => {}
+                }
+            }
             let text = match pr {
                 Some(p) => self.text(
                     "gh-comment-done-pr",
