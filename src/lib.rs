@@ -9,7 +9,6 @@
 
 pub mod cli;
 pub mod http;
-pub mod i18n;
 pub mod logging;
 pub mod monitor;
 pub mod notify;
@@ -18,7 +17,7 @@ pub mod supervise;
 pub mod telegram;
 
 // The faces name the core's modules as their own.
-pub use gasclaw_core::{config, core, fsutil, keys};
+pub use gasclaw_core::{config, core, fsutil, i18n, keys};
 
 /// What every async unit test runs under: a bound, so a hang fails the
 /// test instead of stalling the suite.

@@ -199,6 +199,8 @@ fn roles_get_what_they_may_have() {
             "{}",
             r.text()
         );
+        // No GITHUB_TOKEN: /status says the GitHub side is off.
+        assert!(r.text().contains("GitHub: off"), "{}", r.text());
         assert!(
             r.text().contains("Agents:") && r.text().contains("available"),
             "pools summary: {}",
@@ -283,10 +285,9 @@ fn every_role_against_every_command_of_the_catalogue() {
         // The least role of each built-in command, as the issue grants them:
         // members read, operators act, only the owner stops.
         let expected = |name: &str| match name {
-            "stop" => "owner",
-            "ask" | "bootstrap" | "done" | "logs" | "mute" | "newtask" | "restart" | "unmute" => {
-                "operator"
-            }
+            "stop" | "merge" => "owner",
+            "ask" | "bootstrap" | "done" | "logs" | "mute" | "newtask" | "restart" | "take"
+            | "unmute" => "operator",
             _ => "member",
         };
         let mut names: Vec<String> = std::fs::read_dir(repo_root().join("commands"))

@@ -3,6 +3,7 @@
 //! parser. A fixed number of cases per target keeps this inside the normal
 //! `cargo test`; failures found are kept in `proptest-regressions/fuzz.txt`
 //! (committed) and replayed first on every run.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -93,6 +93,30 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// GitHub: the watched repository, its open pull requests and issues.
+    Github {
+        #[command(subcommand)]
+        action: Option<GithubAction>,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Hand GitHub issue N to the town: a bead carrying its title, link and
+    /// number, and a comment on the issue.
+    Take {
+        /// The issue number (`12` or `#12`).
+        number: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubAction {
+    /// Whether GitHub is on, the repository, and whether the token works.
+    Status,
+    /// Open pull requests with their checks.
+    Prs,
+    /// Open issues, and which the town has.
+    Issues,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +244,8 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Agents { json } => agents(&core, json).await,
         Command::Tasks { action, json } => tasks(&core, action, json).await,
         Command::Usage { json, since, by } => usage(&core, json, since.as_deref(), by).await,
+        Command::Github { action, json } => github(&core, action, json).await,
+        Command::Take { number } => take(&core, &number).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
@@ -506,6 +532,167 @@ async fn tasks(core: &Core, action: Option<TasksAction>, json: bool) -> ExitCode
     match result {
         Ok(b) => {
             print(b);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gasclaw: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+async fn github(core: &Core, action: Option<GithubAction>, json: bool) -> ExitCode {
+    let action = action.unwrap_or(GithubAction::Status);
+    let Some(gh) = core.github() else {
+        let off =
+            "GitHub: off (set GITHUB_TOKEN and GITHUB_REPO to watch pull requests and issues)";
+        return match action {
+            GithubAction::Status => {
+                if json {
+                    print_json(&serde_json::json!({ "enabled": false }));
+                } else {
+                    println!("{off}");
+                }
+                ExitCode::SUCCESS
+            }
+            _ => {
+                eprintln!("gasclaw: {off}");
+                ExitCode::FAILURE
+            }
+        };
+    };
+    let now = chrono::Utc::now();
+    match action {
+        GithubAction::Status => {
+            let cfg = &core.config().github;
+            let check = gh.client.repository().await;
+            let takes = gh.takes();
+            let stats = gh.client.stats();
+            if json {
+                print_json(&serde_json::json!({
+                    "enabled": true,
+                    "repo": gh.repo(),
+                    "api_url": cfg.api_url.as_str(),
+                    "poll_secs": cfg.poll.as_secs(),
+                    "reachable": check.is_ok(),
+                    "error": check.as_ref().err().map(|e| e.to_string()),
+                    "rate_limit_remaining": stats.remaining,
+                    "last_activity": gh.last_activity(),
+                    "taken_issues": takes,
+                }));
+            } else {
+                println!(
+                    "GitHub: watching {} every {}s",
+                    gh.repo(),
+                    cfg.poll.as_secs()
+                );
+                match &check {
+                    Ok(r) => println!(
+                        "token works: {} (default branch {}, merges by {})",
+                        r.full_name,
+                        r.default_branch,
+                        r.merge_method().map(|m| m.name()).unwrap_or("none allowed")
+                    ),
+                    Err(e) => println!("token or repository problem: {e}"),
+                }
+                if let Some(r) = stats.remaining {
+                    println!("rate limit remaining: {r}");
+                }
+                if let Some(t) = gh.last_activity() {
+                    println!("last activity seen: {t}");
+                }
+                println!(
+                    "issues with the town: {} ({} reported back)",
+                    takes.len(),
+                    takes.iter().filter(|t| t.reported).count()
+                );
+            }
+            if check.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        GithubAction::Prs => match gh.prs().await {
+            Ok(list) => {
+                if json {
+                    print_json(&list);
+                } else if list.is_empty() {
+                    println!("no open pull requests");
+                } else {
+                    for p in &list {
+                        println!(
+                            "#{:<5} {:<8} {:<7} {:<20} {} ago  {}",
+                            p.number,
+                            p.checks.name(),
+                            if p.by_agent { "agent" } else { "person" },
+                            p.author,
+                            crate::core::activity::human_duration(
+                                (now - p.created_at).num_seconds().max(0) as u64
+                            ),
+                            p.title
+                        );
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        GithubAction::Issues => match gh.issues().await {
+            Ok(list) => {
+                if json {
+                    print_json(&list);
+                } else if list.is_empty() {
+                    println!("no open issues");
+                } else {
+                    for i in &list {
+                        println!(
+                            "#{:<5} {:<20} {}{}",
+                            i.number,
+                            i.author,
+                            i.title,
+                            i.bead
+                                .as_ref()
+                                .map(|b| format!("  [with the town: {b}]"))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gasclaw: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn take(core: &Core, number: &str) -> ExitCode {
+    let Ok(n) = number.trim_start_matches('#').parse::<u64>() else {
+        eprintln!("gasclaw: `{number}` is not an issue number");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    let Some(gh) = core.github() else {
+        eprintln!("gasclaw: GitHub is off (set GITHUB_TOKEN and GITHUB_REPO)");
+        return ExitCode::FAILURE;
+    };
+    match gh.take(n, "gasclaw-cli").await {
+        Ok(t) => {
+            println!(
+                "issue #{} handed to the town: bead {} ({})",
+                t.issue, t.bead, t.title
+            );
+            if !t.commented {
+                println!("warning: the comment on GitHub failed; see the log");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

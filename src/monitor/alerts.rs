@@ -19,6 +19,8 @@ pub enum CheckId {
     Activity,
     Keys(PoolKind),
     Telegram,
+    /// GitHub announcements (`/mute github 1h`).
+    Github,
 }
 
 impl CheckId {
@@ -29,6 +31,7 @@ impl CheckId {
             CheckId::Activity => "activity",
             CheckId::Keys(_) => "keys",
             CheckId::Telegram => "telegram",
+            CheckId::Github => "github",
         }
     }
 
@@ -40,6 +43,7 @@ impl CheckId {
             CheckId::Keys(PoolKind::Agents) => "agent keys",
             CheckId::Keys(PoolKind::Overseer) => "overseer keys",
             CheckId::Telegram => "telegram",
+            CheckId::Github => "github",
         }
     }
 }

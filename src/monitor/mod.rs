@@ -239,13 +239,17 @@ impl Monitor {
 
     /// Queues a message for every recipient (unless `check` is muted).
     fn alert(&self, check: Option<CheckId>, html: String) {
+        self.alert_to(check, &self.recipients, html);
+    }
+
+    fn alert_to(&self, check: Option<CheckId>, recipients: &[ChatTarget], html: String) {
         if let Some(c) = check
             && self.mutes.is_muted(c)
         {
             tracing::info!(check = %c, "alert muted");
             return;
         }
-        for t in &self.recipients {
+        for t in recipients {
             if let Err(e) = self.outbox.enqueue(*t, html.clone()) {
                 tracing::error!(error = %e, "could not queue an alert");
             }
@@ -440,9 +444,48 @@ impl Monitor {
         }
     }
 
+    /// Polls GitHub every `GITHUB_POLL` (the first at once) and announces
+    /// what changed to `GITHUB_CHAT`, else the owner and `ALERT_CHAT_IDS`,
+    /// through the outbox and the `github` mute. The events are queued
+    /// before the poller saves its cursor.
+    pub async fn run_github(self: Arc<Self>, shutdown: CancellationToken) {
+        let Some(gh) = self.core.github().cloned() else {
+            return;
+        };
+        let cfg = self.core.config();
+        let targets = match cfg.github.chat {
+            Some(t) => vec![t],
+            None => self.recipients.clone(),
+        };
+        let mut tick = tokio::time::interval(cfg.github.poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => return,
+            }
+            let poll = gh.poll(|events| {
+                let tr = self.tr();
+                for e in events {
+                    let html = crate::telegram::render::github::event(tr, e);
+                    self.alert_to(Some(CheckId::Github), &targets, html);
+                }
+            });
+            tokio::select! {
+                r = poll => match r {
+                    Ok(events) if !events.is_empty() => tracing::info!(events = events.len(), "GitHub changes announced"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "GitHub poll failed; trying again next round"),
+                },
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
     /// Runs the schedule until `shutdown`: the first cycle at once, never
     /// two at a time, a failing check never stopping the loop.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let github = tokio::spawn(self.clone().run_github(shutdown.clone()));
         let mut events = self.core.subscribe();
         let me = self.clone();
         let sd = shutdown.clone();
@@ -472,6 +515,7 @@ impl Monitor {
             }
         }
         listener.abort();
+        let _ = github.await;
     }
 }
 

@@ -38,6 +38,11 @@ pub enum Action {
     Version,
     Ask,
     Usage,
+    Prs,
+    Pr,
+    Merge,
+    Issues,
+    Take,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }

@@ -2,6 +2,8 @@
 //! from the locale files, every value escaped, and output cut at Telegram's
 //! limit with a note rather than rejected.
 
+pub mod github;
+
 use fluent_bundle::FluentValue;
 
 use super::catalogue::{CommandSpec, MAX_DURATION, Problem, UsageError};

@@ -163,6 +163,13 @@ settings! {
     bd_version => "BD_VERSION",
     openclaw_version => "OPENCLAW_VERSION",
     claude_version => "CLAUDE_VERSION",
+    github_token => "GITHUB_TOKEN",
+    github_token_file => "GITHUB_TOKEN_FILE",
+    github_repo => "GITHUB_REPO",
+    github_api_url => "GITHUB_API_URL",
+    github_poll => "GITHUB_POLL",
+    github_chat => "GITHUB_CHAT",
+    activity_source => "ACTIVITY_SOURCE",
 }
 
 /// The names of variables that hold secrets: they are removed from every
@@ -172,6 +179,7 @@ pub const SECRET_VARIABLES: &[&str] = &[
     "OPENCLAW_KIMI_KEY",
     "TELEGRAM_BOT_TOKEN",
     "OPENCLAW_TELEGRAM_BOT_TOKEN",
+    "GITHUB_TOKEN",
 ];
 
 /// The Telegram side of the configuration.
@@ -209,6 +217,39 @@ pub struct Pins {
     pub bd: String,
     pub openclaw: String,
     pub claude: String,
+}
+
+/// The GitHub side: on only with a token (and a repository to watch).
+#[derive(Debug, Clone)]
+pub struct GithubConfig {
+    pub token: Option<SecretString>,
+    /// Where the token came from when it was read from `GITHUB_TOKEN_FILE`.
+    pub token_file: Option<PathBuf>,
+    /// `owner/name`.
+    pub repo: Option<String>,
+    pub api_url: Url,
+    pub poll: Duration,
+    /// Where announcements go instead of the owner and `ALERT_CHAT_IDS`.
+    pub chat: Option<ChatTarget>,
+}
+
+impl GithubConfig {
+    /// The token and the repository, when the feature is on.
+    pub fn enabled(&self) -> Option<(&SecretString, &str)> {
+        Some((self.token.as_ref()?, self.repo.as_deref()?))
+    }
+}
+
+/// What the activity check counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivitySource {
+    /// Commits in the clones gasclaw can see (the default).
+    Local,
+    /// Pushes to the default branch and pull-request updates on GitHub.
+    Github,
+    /// Whichever is newer.
+    Both,
 }
 
 /// Whether the overseer agent may run arbitrary shell commands.
@@ -270,6 +311,8 @@ pub struct Config {
     pub overseer_exec: OverseerExec,
     pub log_level: Option<String>,
     pub pins: Pins,
+    pub github: GithubConfig,
+    pub activity_source: ActivitySource,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -370,6 +413,9 @@ impl Config {
         out.extend(self.overseer_keys.iter().cloned());
         out.push(self.telegram.bot_token.clone());
         if let Some(t) = &self.openclaw_telegram_token {
+            out.push(t.clone());
+        }
+        if let Some(t) = &self.github.token {
             out.push(t.clone());
         }
         out
@@ -495,6 +541,49 @@ impl Config {
             ("BD_VERSION", self.pins.bd.clone()),
             ("OPENCLAW_VERSION", self.pins.openclaw.clone()),
             ("CLAUDE_VERSION", self.pins.claude.clone()),
+            (
+                "GITHUB_TOKEN",
+                match &self.github.token {
+                    Some(t) => format!("[redacted] ({})", hint(t.expose_secret())),
+                    None => "(unset: the GitHub features are off)".into(),
+                },
+            ),
+            (
+                "GITHUB_TOKEN_FILE",
+                self.github
+                    .token_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "GITHUB_REPO",
+                self.github
+                    .repo
+                    .clone()
+                    .unwrap_or_else(|| "(unset: GT_RIG_URL is not on github.com)".into()),
+            ),
+            ("GITHUB_API_URL", self.github.api_url.to_string()),
+            ("GITHUB_POLL", secs(self.github.poll)),
+            (
+                "GITHUB_CHAT",
+                self.github
+                    .chat
+                    .map(|t| match t.thread_id {
+                        Some(th) => format!("{}/{}", t.chat_id, th),
+                        None => t.chat_id.to_string(),
+                    })
+                    .unwrap_or_else(|| "(the owner and ALERT_CHAT_IDS)".into()),
+            ),
+            (
+                "ACTIVITY_SOURCE",
+                match self.activity_source {
+                    ActivitySource::Local => "local",
+                    ActivitySource::Github => "github",
+                    ActivitySource::Both => "both",
+                }
+                .into(),
+            ),
         ];
         rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
         rows.into_iter().map(|(v, val)| (v, val, src(v))).collect()
@@ -718,26 +807,7 @@ impl Parser {
         };
         let alert_repeat = self.duration("ALERT_REPEAT", 3600);
         let alert_chats = self.list("ALERT_CHAT_IDS", |p, var, item| {
-            let (chat, thread) = match item.split_once('/') {
-                Some((c, t)) => (c, Some(t)),
-                None => (item, None),
-            };
-            let chat_id = match chat.parse::<i64>() {
-                Ok(id) if id != 0 => id,
-                _ => {
-                    p.problem(var, "holds an item that is not a chat id or chat_id/thread_id");
-                    return None;
-                }
-            };
-            let thread_id = match thread.map(|t| t.parse::<i32>()) {
-                None => None,
-                Some(Ok(t)) if t > 1 => Some(t),
-                Some(_) => {
-                    p.problem(var, "holds a thread id that is not a forum topic id greater than 1 (the General topic takes no thread id)");
-                    return None;
-                }
-            };
-            Some(ChatTarget { chat_id, thread_id })
+            parse_chat_target(item).map_err(|m| p.problem(var, m)).ok()
         });
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
@@ -795,6 +865,30 @@ impl Parser {
             }
         }
 
+        let github = self.github(&rig_url);
+        let activity_source = match self
+            .get("ACTIVITY_SOURCE")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("local") => ActivitySource::Local,
+            Some("github") => ActivitySource::Github,
+            Some("both") => ActivitySource::Both,
+            Some(other) => {
+                self.problem(
+                    "ACTIVITY_SOURCE",
+                    format!("`{other}` is not one of: local, github, both"),
+                );
+                ActivitySource::Local
+            }
+        };
+        if activity_source != ActivitySource::Local && github.enabled().is_none() {
+            self.problem(
+                "ACTIVITY_SOURCE",
+                "counts GitHub activity, but the GitHub features are off (set GITHUB_TOKEN and GITHUB_REPO)",
+            );
+        }
+
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
         Config {
             agent_keys,
@@ -842,7 +936,93 @@ impl Parser {
             overseer_exec,
             log_level,
             pins,
+            github,
+            activity_source,
             sources,
+        }
+    }
+
+    fn github(&mut self, rig_url: &str) -> GithubConfig {
+        let direct = self.get("GITHUB_TOKEN").map(str::to_string);
+        let file = self.get("GITHUB_TOKEN_FILE").map(str::to_string);
+        let mut token_file = None;
+        let raw = match (direct, file) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    "GITHUB_TOKEN_FILE",
+                    "is set together with GITHUB_TOKEN; set only one of them",
+                );
+                None
+            }
+            (Some(t), None) => Some(t),
+            (None, Some(f)) => {
+                let path = self.expand_abs("GITHUB_TOKEN_FILE", &f);
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => {
+                        token_file = Some(path);
+                        Some(t.trim().to_string())
+                    }
+                    Err(e) => {
+                        self.problem(
+                            "GITHUB_TOKEN_FILE",
+                            format!("cannot read {}: {e}", path.display()),
+                        );
+                        None
+                    }
+                }
+            }
+            (None, None) => None,
+        };
+        let var = if token_file.is_some() {
+            "GITHUB_TOKEN_FILE"
+        } else {
+            "GITHUB_TOKEN"
+        };
+        let token = match raw {
+            Some(t) if t.is_empty() => {
+                self.problem(var, "the token is empty");
+                None
+            }
+            Some(t) if t.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                self.problem(var, format!("the token ({}) contains whitespace", hint(&t)));
+                None
+            }
+            Some(t) => Some(SecretString::from(t)),
+            None => None,
+        };
+        let repo = match self.get("GITHUB_REPO").map(str::to_string) {
+            Some(r) => {
+                let r = r.trim_end_matches(".git").to_string();
+                if valid_repo(&r) {
+                    Some(r)
+                } else {
+                    self.problem("GITHUB_REPO", format!("`{r}` is not owner/name"));
+                    None
+                }
+            }
+            None => github_repo_from_remote(rig_url),
+        };
+        if token.is_some() && repo.is_none() && self.problems.iter().all(|p| p.var != "GITHUB_REPO")
+        {
+            self.problem(
+                "GITHUB_REPO",
+                "is not set and GT_RIG_URL is not a github.com remote: name the repository to watch as owner/name",
+            );
+        }
+        let api_url = self.url("GITHUB_API_URL", "https://api.github.com/");
+        let poll = self.duration("GITHUB_POLL", 60);
+        let chat = self.get("GITHUB_CHAT").map(str::to_string).and_then(|c| {
+            parse_chat_target(&c)
+                .map_err(|m| self.problem("GITHUB_CHAT", m))
+                .ok()
+        });
+        GithubConfig {
+            token,
+            token_file,
+            repo,
+            api_url,
+            poll,
+            chat,
         }
     }
 
@@ -1115,6 +1295,53 @@ impl Parser {
             );
         }
     }
+}
+
+/// `chat_id` or `chat_id/thread_id` (a forum topic).
+fn parse_chat_target(item: &str) -> Result<ChatTarget, String> {
+    let (chat, thread) = match item.split_once('/') {
+        Some((c, t)) => (c, Some(t)),
+        None => (item, None),
+    };
+    let chat_id = match chat.parse::<i64>() {
+        Ok(id) if id != 0 => id,
+        _ => return Err("holds an item that is not a chat id or chat_id/thread_id".into()),
+    };
+    let thread_id = match thread.map(|t| t.parse::<i32>()) {
+        None => None,
+        Some(Ok(t)) if t > 1 => Some(t),
+        Some(_) => {
+            return Err("holds a thread id that is not a forum topic id greater than 1 (the General topic takes no thread id)".into());
+        }
+    };
+    Ok(ChatTarget { chat_id, thread_id })
+}
+
+/// `owner/name` from a GitHub remote (`https://github.com/o/n(.git)`,
+/// `git@github.com:o/n.git`, `ssh://git@github.com/o/n.git`); `None` for
+/// anything not on github.com.
+pub fn github_repo_from_remote(url: &str) -> Option<String> {
+    let rest = [
+        "https://github.com/",
+        "http://github.com/",
+        "ssh://git@github.com/",
+        "git@github.com:",
+    ]
+    .iter()
+    .find_map(|p| url.strip_prefix(p))?;
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    valid_repo(rest).then(|| rest.to_string())
+}
+
+/// `owner/name` with GitHub's characters.
+fn valid_repo(s: &str) -> bool {
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(s.split_once('/'), Some((o, n)) if ok(o) && ok(n) && !n.contains('/'))
 }
 
 /// Parses `300`, `300s`, `5m`, `1h30m` …

@@ -5,4 +5,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test doubles, never shipped
 
 pub mod bot_api;
+pub mod github;
 pub mod kimi;

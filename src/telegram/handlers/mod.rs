@@ -10,12 +10,17 @@ mod bootstrap;
 mod done;
 mod exec;
 mod help;
+mod issues;
 mod keys;
+mod merge;
 mod mute;
 mod newtask;
+mod pr;
+mod prs;
 mod restart;
 mod status;
 mod stop;
+mod take;
 mod task;
 mod tasks;
 mod unmute;
@@ -307,6 +312,10 @@ async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         reply_to: Some(msg.id),
     };
     if spec.confirm {
+        // A merge GitHub would refuse is refused before anyone confirms.
+        if spec.action == Action::Merge && !merge::precheck(&ctx, &bot, &req).await? {
+            return Ok(());
+        }
         return ask_confirmation(&ctx, &bot, req).await;
     }
     execute(&ctx, &bot, req, None).await
@@ -409,6 +418,10 @@ fn action_text(ctx: &Ctx, req: &Request) -> String {
         ),
         Action::Bootstrap => tr.raw("action-bootstrap", &[]),
         Action::Stop => tr.raw("action-stop", &[]),
+        Action::Merge => tr.raw(
+            "action-merge",
+            &[("number", &issue_number(req).to_string())],
+        ),
         _ => {
             let mut s = format!("/{}", req.spec.name);
             for a in &req.args {
@@ -617,6 +630,11 @@ async fn run_action(
         Action::Newtask => newtask::run(ctx, bot, &req).await,
         Action::Done => done::run(ctx, bot, &req).await,
         Action::Usage => usage::run(ctx, bot, &req).await,
+        Action::Prs => prs::run(ctx, bot, &req).await,
+        Action::Pr => pr::run(ctx, bot, &req).await,
+        Action::Merge => merge::run(ctx, bot, req, status).await,
+        Action::Issues => issues::run(ctx, bot, &req).await,
+        Action::Take => take::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });
@@ -670,6 +688,34 @@ pub async fn monitor_or_say<'a>(
         .await?;
     }
     Ok(ctx.monitor.as_ref())
+}
+
+/// The GitHub side, or a reply saying it is off.
+pub async fn github_or_say<'a>(
+    ctx: &'a Ctx,
+    bot: &Tg,
+    req: &Request,
+) -> anyhow::Result<Option<&'a Arc<crate::core::github::GithubWatch>>> {
+    if ctx.core.github().is_none() {
+        send::message(
+            bot,
+            req.target,
+            &render::github::off(req.tr(ctx)),
+            None,
+            req.reply_to,
+        )
+        .await?;
+    }
+    Ok(ctx.core.github())
+}
+
+/// The `number` argument (`12` or `#12`; the catalogue's pattern checked it).
+pub fn issue_number(req: &Request) -> u64 {
+    req.arg("number")
+        .unwrap_or("")
+        .trim_start_matches('#')
+        .parse()
+        .unwrap_or(0)
 }
 
 /// An error for a chat reply: Telegram errors described without internals.

@@ -8,7 +8,16 @@ use crate::telegram::{Ctx, Tg, render};
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let report = ctx.core.status().await;
     let pools = super::keys::pools_status(ctx);
-    let text = render::status(req.tr(ctx), &report, pools.as_ref());
+    let tr = req.tr(ctx);
+    let text = format!(
+        "{}\n\n{}",
+        render::status(tr, &report, pools.as_ref()),
+        render::github::status_line(
+            tr,
+            ctx.core.github().map(|g| g.as_ref()),
+            chrono::Utc::now()
+        )
+    );
     send::message(bot, req.target, &text, None, req.reply_to).await?;
     Ok(())
 }

@@ -445,3 +445,110 @@ fn usage_settings_and_budgets() {
         1
     );
 }
+
+const GH: &str = "github_pat_11AAAAAAA0abcdefghijklmnopqrstuvwxyz";
+
+#[test]
+fn github_is_off_without_a_token() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert!(c.github.enabled().is_none());
+    assert_eq!(c.github.api_url.as_str(), "https://api.github.com/");
+    assert_eq!(c.github.poll, Duration::from_secs(60));
+    assert_eq!(c.activity_source, ActivitySource::Local);
+    let rows = c.redacted_rows();
+    let row = rows.iter().find(|r| r.0 == "GITHUB_TOKEN").unwrap();
+    assert_eq!(row.1, "(unset: the GitHub features are off)");
+}
+
+#[test]
+fn github_repo_comes_from_the_rig_remote_and_the_token_is_a_secret() {
+    for (url, want) in [
+        ("https://github.com/acme/widgets.git", Some("acme/widgets")),
+        ("https://github.com/acme/widgets", Some("acme/widgets")),
+        ("git@github.com:acme/widgets.git", Some("acme/widgets")),
+        (
+            "ssh://git@github.com/acme/wid.gets.git",
+            Some("acme/wid.gets"),
+        ),
+        ("https://gitlab.com/acme/widgets.git", None),
+        ("/project", None),
+    ] {
+        assert_eq!(github_repo_from_remote(url).as_deref(), want, "{url}");
+    }
+    let c = Config::load(&env(&[
+        ("GITHUB_TOKEN", GH),
+        ("GT_RIG_URL", "git@github.com:acme/widgets.git"),
+        ("GITHUB_CHAT", "-1001/7"),
+        ("ACTIVITY_SOURCE", "both"),
+    ]))
+    .unwrap();
+    let (token, repo) = c.github.enabled().unwrap();
+    assert_eq!((token.expose_secret(), repo), (GH, "acme/widgets"));
+    assert_eq!(
+        c.github.chat,
+        Some(ChatTarget {
+            chat_id: -1001,
+            thread_id: Some(7)
+        })
+    );
+    assert_eq!(c.activity_source, ActivitySource::Both);
+    assert!(c.secrets().iter().any(|s| s.expose_secret() == GH));
+    assert!(SECRET_VARIABLES.contains(&"GITHUB_TOKEN"));
+    let shown: Vec<String> = c
+        .redacted_rows()
+        .iter()
+        .map(|(v, val, _)| format!("{v}={val}"))
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .all(|l| !l.contains(GH) && !l.contains("abcdefgh")),
+        "{shown:?}"
+    );
+    assert!(shown.contains(&"GITHUB_REPO=acme/widgets".to_string()));
+    assert!(!format!("{c:?}").contains(GH), "Debug hides the token");
+}
+
+#[test]
+fn github_token_from_a_file_and_the_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("gh-token");
+    std::fs::write(&f, format!("{GH}\n")).unwrap();
+    let path = f.display().to_string();
+    let c = Config::load(&env(&[
+        ("GITHUB_TOKEN_FILE", &path),
+        ("GITHUB_REPO", "acme/widgets"),
+    ]))
+    .unwrap();
+    assert_eq!(c.github.token.as_ref().unwrap().expose_secret(), GH);
+    let p = problems(&[
+        ("GITHUB_TOKEN", GH),
+        ("GITHUB_TOKEN_FILE", &path),
+        ("GITHUB_REPO", "acme/widgets"),
+    ]);
+    assert_eq!(
+        p,
+        ["GITHUB_TOKEN_FILE: is set together with GITHUB_TOKEN; set only one of them"]
+    );
+    let p = problems(&[("GITHUB_TOKEN", GH)]);
+    assert_eq!(
+        p,
+        [
+            "GITHUB_REPO: is not set and GT_RIG_URL is not a github.com remote: name the repository to watch as owner/name"
+        ]
+    );
+    let p = problems(&[("GITHUB_REPO", "not-a-repo"), ("ACTIVITY_SOURCE", "github")]);
+    assert_eq!(
+        p,
+        [
+            "GITHUB_REPO: `not-a-repo` is not owner/name",
+            "ACTIVITY_SOURCE: counts GitHub activity, but the GitHub features are off (set GITHUB_TOKEN and GITHUB_REPO)"
+        ]
+    );
+    let p = problems(&[("GITHUB_TOKEN_FILE", "/nonexistent/gh")]);
+    assert!(
+        p[0].starts_with("GITHUB_TOKEN_FILE: cannot read /nonexistent/gh"),
+        "{p:?}"
+    );
+    assert_no_secret(&p);
+}

@@ -8,6 +8,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::Core;
+use crate::config::ActivitySource;
 use crate::stack::git::NoCommit;
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +74,26 @@ impl Core {
             }
         }
         let now = Utc::now().timestamp();
+        let mut newest = newest.map(|(t, d)| (t, d.display().to_string()));
+        // ACTIVITY_SOURCE: GitHub's pushes and pull-request updates (as the
+        // poller last saw them) instead of, or as well as, the local clones.
+        let source = self.config().activity_source;
+        if source != ActivitySource::Local {
+            let on_github = self.github.as_ref().and_then(|g| {
+                g.last_activity()
+                    .map(|t| (t.timestamp(), format!("GitHub {}", g.repo())))
+            });
+            newest = match source {
+                ActivitySource::Github => on_github,
+                _ => match (newest, on_github) {
+                    (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+                    (a, b) => a.or(b),
+                },
+            };
+            if newest.is_none() && problems.is_empty() {
+                problems.push("nothing seen on GitHub yet".into());
+            }
+        }
         match newest {
             Some((t, dir)) => {
                 let age = (now - t).max(0) as u64;
@@ -84,7 +105,7 @@ impl Core {
                     detail: format!(
                         "last commit {} ago in {} (deadline {})",
                         human_duration(age),
-                        dir.display(),
+                        dir,
                         human_duration(deadline)
                     ),
                 }

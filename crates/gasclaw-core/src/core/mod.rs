@@ -7,6 +7,7 @@ pub mod activity;
 pub mod bootstrap;
 pub mod capabilities;
 pub mod events;
+pub mod github;
 pub mod health;
 pub mod services;
 pub mod stopped;
@@ -136,6 +137,8 @@ pub struct Core {
     beads: Beads,
     /// The key pools, when this process owns them (`gasclaw run`).
     pools: std::sync::OnceLock<Arc<crate::keys::KeyPools>>,
+    /// The GitHub side, when `GITHUB_TOKEN` (and a repository) is set.
+    github: Option<Arc<github::GithubWatch>>,
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
@@ -190,6 +193,32 @@ impl Core {
             openclaw: user_home.join(".openclaw"),
         };
         let (events, _) = broadcast::channel(1024);
+        let beads = Beads::new(
+            runner.clone(),
+            config.gt_root.join(".beads"),
+            config.dolt_port,
+        );
+        let github = match config.github.enabled() {
+            Some((token, repo)) => {
+                let client = crate::stack::github::Github::new(
+                    config.github.api_url.clone(),
+                    repo,
+                    token.clone(),
+                    crate::stack::github::Timing::default(),
+                )
+                .map_err(|e| CoreError::Io {
+                    what: "building the GitHub client".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                Some(Arc::new(github::GithubWatch::new(
+                    client,
+                    &config.home,
+                    beads.clone(),
+                    config.locale.as_deref(),
+                )))
+            }
+            None => None,
+        };
         Ok(Arc::new(Core {
             gastown: Gastown::new(runner.clone(), config.gt_root.clone(), config.dolt_port),
             dolt: Dolt::new(runner.clone()),
@@ -200,11 +229,8 @@ impl Core {
                 config.gateway_port,
             ),
             git: Git::new(runner.clone()),
-            beads: Beads::new(
-                runner.clone(),
-                config.gt_root.join(".beads"),
-                config.dolt_port,
-            ),
+            beads,
+            github,
             runner,
             home,
             pools: Default::default(),
@@ -219,6 +245,11 @@ impl Core {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The GitHub side, when `GITHUB_TOKEN` (and a repository) is set.
+    pub fn github(&self) -> Option<&Arc<github::GithubWatch>> {
+        self.github.as_ref()
     }
 
     /// Knows every secret gasclaw holds (keys, tokens): what the faces pass

@@ -146,6 +146,30 @@ impl Beads {
         serde_json::from_value(v).map_err(|e| BeadsError::Failed(e.to_string()))
     }
 
+    /// A bead with a description (`-d`).
+    pub async fn create_described(
+        &self,
+        title: &str,
+        description: &str,
+        actor: &str,
+    ) -> Result<Bead, BeadsError> {
+        let v = self
+            .json(
+                &[
+                    "create",
+                    "--title",
+                    title,
+                    "-d",
+                    description,
+                    "--actor",
+                    actor,
+                ],
+                title,
+            )
+            .await?;
+        serde_json::from_value(v).map_err(|e| BeadsError::Failed(e.to_string()))
+    }
+
     pub async fn close(&self, id: &str, reason: &str) -> Result<Bead, BeadsError> {
         let v = self.json(&["close", id, "--reason", reason], id).await?;
         let mut list: Vec<Bead> =

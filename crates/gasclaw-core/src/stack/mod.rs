@@ -8,6 +8,7 @@ pub mod dolt;
 pub mod exec;
 pub mod gastown;
 pub mod git;
+pub mod github;
 pub mod openclaw;
 
 pub use exec::{ExecError, Invocation, Redactor, Runner};
