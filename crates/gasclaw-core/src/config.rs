@@ -164,7 +164,6 @@ settings! {
     openclaw_version => "OPENCLAW_VERSION",
     claude_version => "CLAUDE_VERSION",
     github_token => "GITHUB_TOKEN",
-    github_token_file => "GITHUB_TOKEN_FILE",
     github_repo => "GITHUB_REPO",
     github_api_url => "GITHUB_API_URL",
     github_poll => "GITHUB_POLL",
@@ -223,8 +222,6 @@ pub struct Pins {
 #[derive(Debug, Clone)]
 pub struct GithubConfig {
     pub token: Option<SecretString>,
-    /// Where the token came from when it was read from `GITHUB_TOKEN_FILE`.
-    pub token_file: Option<PathBuf>,
     /// `owner/name`.
     pub repo: Option<String>,
     pub api_url: Url,
@@ -549,14 +546,6 @@ impl Config {
                 },
             ),
             (
-                "GITHUB_TOKEN_FILE",
-                self.github
-                    .token_file
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "(unset)".into()),
-            ),
-            (
                 "GITHUB_REPO",
                 self.github
                     .repo
@@ -874,11 +863,8 @@ impl Parser {
             None | Some("local") => ActivitySource::Local,
             Some("github") => ActivitySource::Github,
             Some("both") => ActivitySource::Both,
-            Some(other) => {
-                self.problem(
-                    "ACTIVITY_SOURCE",
-                    format!("`{other}` is not one of: local, github, both"),
-                );
+            Some(_) => {
+                self.problem("ACTIVITY_SOURCE", "is not one of: local, github, both");
                 ActivitySource::Local
             }
         };
@@ -943,40 +929,11 @@ impl Parser {
     }
 
     fn github(&mut self, rig_url: &str) -> GithubConfig {
-        let direct = self.get("GITHUB_TOKEN").map(str::to_string);
-        let file = self.get("GITHUB_TOKEN_FILE").map(str::to_string);
-        let mut token_file = None;
-        let raw = match (direct, file) {
-            (Some(_), Some(_)) => {
-                self.problem(
-                    "GITHUB_TOKEN_FILE",
-                    "is set together with GITHUB_TOKEN; set only one of them",
-                );
-                None
-            }
-            (Some(t), None) => Some(t),
-            (None, Some(f)) => {
-                let path = self.expand_abs("GITHUB_TOKEN_FILE", &f);
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => {
-                        token_file = Some(path);
-                        Some(t.trim().to_string())
-                    }
-                    Err(e) => {
-                        self.problem(
-                            "GITHUB_TOKEN_FILE",
-                            format!("cannot read {}: {e}", path.display()),
-                        );
-                        None
-                    }
-                }
-            }
-            (None, None) => None,
-        };
-        let var = if token_file.is_some() {
-            "GITHUB_TOKEN_FILE"
-        } else {
-            "GITHUB_TOKEN"
+        // GITHUB_TOKEN_FILE is read like every `<NAME>_FILE` secret.
+        let raw = self.get("GITHUB_TOKEN").map(|t| t.trim().to_string());
+        let var = match self.raw.get("GITHUB_TOKEN") {
+            Some((_, Source::SecretFile)) => "GITHUB_TOKEN_FILE",
+            _ => "GITHUB_TOKEN",
         };
         let token = match raw {
             Some(t) if t.is_empty() => {
@@ -996,7 +953,7 @@ impl Parser {
                 if valid_repo(&r) {
                     Some(r)
                 } else {
-                    self.problem("GITHUB_REPO", format!("`{r}` is not owner/name"));
+                    self.problem("GITHUB_REPO", "is not owner/name");
                     None
                 }
             }
@@ -1018,7 +975,6 @@ impl Parser {
         });
         GithubConfig {
             token,
-            token_file,
             repo,
             api_url,
             poll,

@@ -428,7 +428,7 @@ fn usage_settings_and_budgets() {
     assert_eq!(p.len(), 4, "{p:?}");
     assert!(
         p.iter()
-            .any(|l| l.starts_with("USAGE_BUDGET_DAILY: `lots` is not a positive token count"))
+            .any(|l| l.starts_with("USAGE_BUDGET_DAILY: is not a positive token count"))
     );
     assert!(
         p.iter()
@@ -528,7 +528,7 @@ fn github_token_from_a_file_and_the_clear_errors() {
     ]);
     assert_eq!(
         p,
-        ["GITHUB_TOKEN_FILE: is set together with GITHUB_TOKEN; set only one of them"]
+        ["GITHUB_TOKEN_FILE: GITHUB_TOKEN and GITHUB_TOKEN_FILE are both set; set only one"]
     );
     let p = problems(&[("GITHUB_TOKEN", GH)]);
     assert_eq!(
@@ -541,13 +541,13 @@ fn github_token_from_a_file_and_the_clear_errors() {
     assert_eq!(
         p,
         [
-            "GITHUB_REPO: `not-a-repo` is not owner/name",
+            "GITHUB_REPO: is not owner/name",
             "ACTIVITY_SOURCE: counts GitHub activity, but the GitHub features are off (set GITHUB_TOKEN and GITHUB_REPO)"
         ]
     );
     let p = problems(&[("GITHUB_TOKEN_FILE", "/nonexistent/gh")]);
     assert!(
-        p[0].starts_with("GITHUB_TOKEN_FILE: cannot read /nonexistent/gh"),
+        p[0].starts_with("GITHUB_TOKEN_FILE: cannot read the secret file /nonexistent/gh"),
         "{p:?}"
     );
     assert_no_secret(&p);
