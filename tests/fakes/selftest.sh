@@ -68,12 +68,12 @@ section() { [ -n "$VERBOSE" ] && echo "== $* ($SECONDS s)"; return 0; }
 
 # ------------------------------------------------------------------ versions, call log, knobs
 section versions
-run gt version;        eq "$OUT" "gt version 1.0.1 (dev: main@abc1234)" "gt version"
-run gt --version;      eq "$OUT" "gt version 1.0.1" "gt --version"
+run gt version;        eq "$OUT" "gt version 1.2.1 (dev: main@abc1234)" "gt version"
+run gt --version;      eq "$OUT" "gt version 1.2.1" "gt --version"
 run dolt version;      eq "$OUT" "dolt version 2.3.1" "dolt version"
 run bd version;        eq "$OUT" "bd version 1.0.5 (dev)" "bd version"
 run openclaw --version; eq "$OUT" "OpenClaw 2026.9.6 (fake)" "openclaw --version"
-run claude --version;  eq "$OUT" "2.1.197 (Claude Code)" "claude --version"
+run claude --version;  eq "$OUT" "2.1.332 (Claude Code)" "claude --version"
 TELEGRAM_BOT_TOKEN=secret-token run gt version
 last=$(tail -1 "$FAKE_STACK_DIR/calls.jsonl")
 echo "$last" | jq_py 'd["prog"], d["argv"], d["env"]["TELEGRAM_BOT_TOKEN_present"], d["env"]["GASTOWN_KIMI_KEYS_present"], "HOME" in d["env"], isinstance(d["ts"], float)' >"$T/x"
@@ -139,11 +139,14 @@ err_has "Error: Dolt port $BUSY is already in use" "port conflict error"; err_ha
 kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
 T6P=$(free_port)
 FAKE_DOLT_FAIL_START="fatal: disk full" FAKE_GT_INSTALL_BEADS_WAIT=0.5 runpipe gt install "$T/town4" --dolt-port "$T6P"
-rc_is 0 "T6: install exits 0 although Dolt failed"; has "   ⚠ Could not start Dolt server: " "T6: could not start Dolt"
-has "   ⚠ Could not initialize town beads: Dolt server is not ready" "T6: could not initialize town beads"
+rc_is 1 "T6 (1.2.1): install exits 1 when Dolt cannot start"; err_has "Error: starting Dolt server for beads: " "T6: starting Dolt error"
 exists "$T/town4/mayor/town.json" "T6: partial town left"; absent "$T/town4/.beads/metadata.json" "T6: no beads metadata"
 file_has "fatal: disk full" "$T/town4/daemon/dolt.log" "dolt's own error is in daemon/dolt.log"
 rm -rf "$T/town4"
+mkdir -p "$T/nodolt"; ln -sf "$(command -v python3)" "$T/nodolt/python3"; ln -sf "$(command -v git)" "$T/nodolt/git"
+PATH="$T/nodolt" run "$HERE/bin/gt" install "$T/town5"
+rc_is 1 "install without dolt"; err_has "Error: dolt is required for gt install with beads enabled" "dolt required"
+absent "$T/town5/mayor/town.json" "nothing created without dolt"
 
 # ------------------------------------------------------------------ dolt server and probes
 section "dolt server"
