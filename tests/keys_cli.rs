@@ -222,3 +222,132 @@ fn cooldowns_survive_a_restart_of_run() {
         kimi.stop();
     });
 }
+
+fn jsonl(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn proc_environ(pid: u32) -> Vec<(String, String)> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Patrol agents hand off routinely (and crew on every compaction): the
+/// respawned agent must keep the proxy URL, its local token, the config dir
+/// and IS_SANDBOX (gt 1.2.1 merges agents.<alias>.env; 1.0.1 dropped it).
+/// An `ANTHROPIC_API_KEY` in gasclaw's own environment never reaches an
+/// agent, and the agents meet no dialog (custom API key, auto-mode nudge).
+#[test]
+fn a_handed_off_agent_still_reaches_the_model_through_the_proxy() {
+    run_test(T, async {
+        let kimi = FakeKimi::start().await.expect("fake kimi");
+        kimi.label(AGENT_KEYS[0], "A");
+        kimi.label(AGENT_KEYS[1], "B");
+        kimi.set_default(Reply::Ok("FAKE-PONG".into()));
+        let mut env = TestEnv::new();
+        env.set("KIMI_BASE_URL", &kimi.base_url()).set(
+            "ANTHROPIC_API_KEY",
+            "sk-ant-api03-handoff-test-0123456789abcdefghij",
+        );
+        // The fake agents serve gt's beacon as their first turn.
+        env.fault("CLAUDE_SERVE_PROMPT", "1");
+        let run = start_run(&env).await;
+        env.wait_bootstrapped().await;
+        let settings = env.json(env.town.join("settings/config.json"));
+        let token = settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_AUTH_TOKEN"]
+            .as_str()
+            .expect("local token")
+            .to_string();
+        let turns_file = env.fake_dir.join("claude-turns.jsonl");
+        let ok_turns = |f: &std::path::Path| -> Vec<Value> {
+            jsonl(f)
+                .into_iter()
+                .filter(|t| t["ok"] == true && t["text"] == "FAKE-PONG")
+                .collect()
+        };
+        env.wait_until("the mayor's first answer", Duration::from_secs(20), || {
+            !ok_turns(&turns_file).is_empty()
+        })
+        .await;
+        let first_pid = ok_turns(&turns_file)[0]["pid"].as_u64().expect("pid") as u32;
+
+        // The mayor runs `gt handoff` in its own session, with its own env.
+        let agent_env = proc_environ(first_pid);
+        assert!(
+            agent_env.iter().all(|(k, _)| k != "ANTHROPIC_API_KEY"),
+            "gasclaw's ANTHROPIC_API_KEY reached the agent"
+        );
+        let gt = repo_root().join("tests/fakes/bin/gt");
+        let out = tokio::process::Command::new(&gt)
+            .args(["handoff", "--cycle", "--reason", "compaction"])
+            .env_clear()
+            .envs(agent_env.iter().cloned())
+            .current_dir(env.town.join("mayor"))
+            .output()
+            .await
+            .expect("gt handoff");
+        assert!(out.status.success(), "{out:?}");
+        env.wait_until(
+            "the handed-off mayor's answer",
+            Duration::from_secs(20),
+            || {
+                ok_turns(&turns_file)
+                    .iter()
+                    .any(|t| t["pid"].as_u64() != Some(first_pid as u64))
+            },
+        )
+        .await;
+        let runs = jsonl(&env.fake_dir.join("claude-runs.jsonl"));
+        let respawned = runs.last().expect("the respawned agent");
+        assert_ne!(respawned["pid"].as_u64(), Some(first_pid as u64));
+        assert_eq!(respawned["env"]["ANTHROPIC_AUTH_TOKEN"], token.as_str());
+        assert_eq!(
+            respawned["env"]["ANTHROPIC_BASE_URL"],
+            format!("http://127.0.0.1:{}", env.ports.proxy)
+        );
+        assert_eq!(respawned["env"]["IS_SANDBOX"], "1");
+        assert!(respawned["env"]["ANTHROPIC_API_KEY"].is_null());
+        assert_eq!(
+            respawned["env"]["CLAUDE_CONFIG_DIR"],
+            env.home.join(".claude-kimigas").display().to_string()
+        );
+        assert!(kimi.keys_used().len() >= 2, "{:?}", kimi.keys_used());
+        let dialogs = jsonl(&env.fake_dir.join("claude-dialogs.jsonl"));
+        assert!(dialogs.is_empty(), "an agent met a dialog: {dialogs:?}");
+        // gt 1.0.1's rules would have respawned it without them.
+        env.fault("GT_HANDOFF_RULES", "1.0.1");
+        let second_pid = respawned["pid"].as_u64().expect("pid") as u32;
+        let out = tokio::process::Command::new(&gt)
+            .args(["handoff"])
+            .env_clear()
+            .envs(proc_environ(second_pid))
+            .current_dir(env.town.join("mayor"))
+            .output()
+            .await
+            .expect("gt handoff");
+        assert!(out.status.success(), "{out:?}");
+        let runs_file = env.fake_dir.join("claude-runs.jsonl");
+        env.wait_until("the 1.0.1-style respawn", Duration::from_secs(10), || {
+            jsonl(&runs_file).len() > runs.len()
+        })
+        .await;
+        let old_style = jsonl(&runs_file).pop().expect("a run");
+        assert!(
+            old_style["env"]["ANTHROPIC_BASE_URL"].is_null(),
+            "{old_style}"
+        );
+        assert_eq!(sigterm(run).await, Some(0));
+        kimi.stop();
+    });
+}

@@ -584,6 +584,26 @@ ANTHROPIC_BASE_URL="http://127.0.0.1:$KP/coding/" ANTHROPIC_AUTH_TOKEN=local-tok
 ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" ANTHROPIC_API_KEY=sk-x ANTHROPIC_MODEL=kimi-for-coding run claude -p fail; rc_is 1 "API error"; eq "$OUT" "API Error: 400 bad request" "API error line on stdout"; err_empty "stderr stays empty on API errors"
 python3 -c "import json; l=[json.loads(x) for x in open('$T/kimi.log')]; print([(x['path'], x['bearer'], x['key'], x['version'], x['model'], x['stream']) for x in l])" >"$T/x"
 eq "$(<"$T/x")" "[('/coding/v1/messages?beta=true', 'Bearer local-tok', None, '2023-06-01', 'claude-opus-4-8', True), ('/v1/messages?beta=true', None, 'sk-x', '2023-06-01', 'kimi-for-coding', True)]" "request shape"
+# 2.1.332's dialogs: a custom API key at start (Enter = No), the auto-mode
+# nudge after the first answer (Enter = Yes: settings switch to auto).
+mkdir -p "$T/dcfg"; echo '{"hasCompletedOnboarding":true}' >"$T/dcfg/.claude.json"
+echo '{"permissions":{"defaultMode":"bypassPermissions"}}' >"$T/dcfg/settings.json"
+: >"$FAKE_STACK_DIR/claude-dialogs.jsonl"; : >"$FAKE_STACK_DIR/claude-turns.jsonl"
+printf '\n\n' | FAKE_CLAUDE_SERVE_PROMPT=1 CLAUDE_CONFIG_DIR="$T/dcfg" IS_SANDBOX=1 ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" \
+  ANTHROPIC_AUTH_TOKEN=local-tok ANTHROPIC_API_KEY=sk-ant-api03-dialogtest-0123456789abcdef \
+  timeout 3 claude --dangerously-skip-permissions hello >"$T/dlg.out" 2>&1
+python3 -c "import json; print([json.loads(l)['dialog'] for l in open('$FAKE_STACK_DIR/claude-dialogs.jsonl')])" >"$T/x"
+eq "$(<"$T/x")" "['custom-api-key', 'auto-mode-nudge']" "dialogs shown in 2.1.332's order"
+file_has "FAKE-PONG" "$FAKE_STACK_DIR/claude-turns.jsonl" "the first turn answered between them"
+file_has '"auto"' "$T/dcfg/settings.json" "Enter on the nudge switched the settings to auto"
+file_has "0123456789abcdef" "$T/dcfg/.claude.json" "Enter on the key dialog rejected the key"
+echo '{"hasCompletedOnboarding":true}' >"$T/dcfg/.claude.json"; : >"$FAKE_STACK_DIR/claude-turns.jsonl"
+FAKE_CLAUDE_SERVE_PROMPT=1 CLAUDE_CONFIG_DIR="$T/dcfg" ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" \
+  ANTHROPIC_API_KEY=sk-ant-api03-dialogtest-0123456789abcdef claude hello </dev/null >/dev/null 2>&1 &
+CPID=$!; sleep 1
+alive "$CPID" && ok "an unanswered dialog keeps it waiting" || bad "claude exited at an unanswered dialog"
+[ -s "$FAKE_STACK_DIR/claude-turns.jsonl" ] && bad "a turn was served behind a dialog" || ok "no turn behind the dialog"
+kill -TERM "$CPID"; wait "$CPID" 2>/dev/null
 kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
 claude >/dev/null 2>&1 &
 CPID=$!; sleep 0.5; alive "$CPID" && ok "interactive claude stays alive" || bad "interactive claude exited"
