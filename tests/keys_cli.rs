@@ -351,3 +351,205 @@ fn a_handed_off_agent_still_reaches_the_model_through_the_proxy() {
         kimi.stop();
     });
 }
+
+/// What a pane must never show: Claude Code 2.1.332's dialogs (onboarding
+/// offline, trust, custom API key, bypass warning, auto-mode nudge).
+const DIALOG_TEXT: [&str; 7] = [
+    "Unable to connect to Anthropic services",
+    "trust this folder",
+    "Detected a custom API key",
+    "Do you want to use this API key",
+    "Bypass Permissions mode",
+    "Make auto mode your default",
+    "set auto mode as my default",
+];
+
+/// A tmux server on its own socket, killed when dropped.
+struct Tmux {
+    socket: std::path::PathBuf,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs (scripts/install-tools installs it)")
+    }
+
+    fn pane(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "agent"]).stdout)
+            .into_owned()
+    }
+
+    /// Polls the pane until `f` holds; panics with the pane after `timeout`.
+    async fn wait(&self, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let pane = self.pane();
+            for d in DIALOG_TEXT {
+                assert!(!pane.contains(d), "a dialog waits for a key ({d}):\n{pane}");
+            }
+            if f(&pane) {
+                return pane;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}; the pane:\n{pane}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+/// The real Claude Code, started in a real tmux pane with exactly the
+/// environment gasclaw's stack gives the mayor (recorded by the fake gt's
+/// agent launch) and the config dir bootstrap seeded, talking to a fake Kimi
+/// through `gasclaw run`'s proxy: two turns answered, never a dialog, still
+/// in bypass mode, and nothing for the next bootstrap to rewrite.
+async fn real_claude_answers_two_turns(gasclaw_api_key: Option<&str>) {
+    let claude = tools_dir().join("npm/node_modules/.bin/claude");
+    assert!(
+        claude.exists(),
+        "Claude Code is not installed at {} (scripts/install-tools)",
+        claude.display()
+    );
+    let kimi = FakeKimi::start().await.expect("fake kimi");
+    kimi.label(AGENT_KEYS[0], "A");
+    kimi.label(AGENT_KEYS[1], "B");
+    kimi.set_default(Reply::Ok("KIMI-ANSWERS".into()));
+    let mut env = TestEnv::new();
+    env.set("KIMI_BASE_URL", &kimi.base_url());
+    if let Some(k) = gasclaw_api_key {
+        env.set("ANTHROPIC_API_KEY", k);
+    }
+    let run = start_run(&env).await;
+    env.wait_bootstrapped().await;
+    // The mayor's environment, as gt launched it.
+    let runs = std::fs::read_to_string(env.fake_dir.join("claude-runs.jsonl")).expect("runs");
+    let mayor: Value = serde_json::from_str(runs.lines().last().expect("a run")).expect("json");
+    let agent_env = mayor["env"].as_object().expect("env").clone();
+    let config_dir = env.home.join(".claude-kimigas");
+    assert_eq!(agent_env["CLAUDE_CONFIG_DIR"].as_str(), config_dir.to_str());
+    // A launcher script (0700) rather than `env K=V` arguments: the local
+    // token must not appear in a process's arguments.
+    let script = env.dir.path().join("agent.sh");
+    let mut text = String::from("#!/bin/sh\nexec env -i");
+    for (k, v) in &agent_env {
+        let v = v.as_str().unwrap_or_default().replace('\'', "'\\''");
+        text.push_str(&format!(" '{k}={v}'"));
+    }
+    text.push_str(&format!(
+        " 'TERM=tmux-256color' '{}' --dangerously-skip-permissions 'Reply to the first question.'\n",
+        claude.display()
+    ));
+    std::fs::write(&script, text).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("chmod");
+    let tmux = Tmux {
+        socket: env.dir.path().join("tmux.sock"),
+    };
+    let workdir = env.town.join("mayor");
+    let out = tmux.cmd(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "agent",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "-c",
+        workdir.to_str().expect("utf8"),
+        script.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let answered = |n: usize| move |p: &str| p.matches("KIMI-ANSWERS").count() >= n;
+    tmux.wait("the first answer", Duration::from_secs(90), answered(1))
+        .await;
+    // Give a nudge that follows an answer its moment to appear.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tmux.wait(
+        "the prompt after the first answer",
+        Duration::from_secs(10),
+        |p| p.contains("bypass permissions on"),
+    )
+    .await;
+    assert!(
+        tmux.cmd(&["send-keys", "-t", "agent", "-l", "And the second one?"])
+            .status
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tmux.cmd(&["send-keys", "-t", "agent", "Enter"])
+            .status
+            .success()
+    );
+    tmux.wait("the second answer", Duration::from_secs(60), answered(2))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pane = tmux
+        .wait("the footer", Duration::from_secs(10), |p| {
+            p.contains("⏵⏵ bypass permissions on")
+        })
+        .await;
+    let asked: Vec<_> = kimi
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/v1/messages"))
+        .collect();
+    assert!(asked.len() >= 2, "{asked:?}\n{pane}");
+    // The permission mode never changed, and nothing Claude wrote or
+    // migrated is rewritten by the next seed.
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(config_dir.join("settings.json")).expect("settings"),
+    )
+    .expect("json");
+    assert_eq!(settings["permissions"]["defaultMode"], "bypassPermissions");
+    let again = gasclaw::stack::claude::seed_config_dir(
+        &config_dir,
+        &gasclaw::stack::claude::ClaudeSeed {
+            trusted_dirs: vec![env.town.join("mayor")],
+            approved_key_fingerprints: vec![],
+        },
+    )
+    .expect("seed");
+    assert!(again.is_empty(), "the seed rewrote {again:?}");
+    assert!(
+        agent_env.get("ANTHROPIC_API_KEY").is_none(),
+        "{:?}",
+        agent_env.keys()
+    );
+    drop(tmux);
+    assert_eq!(sigterm(run).await, Some(0));
+    kimi.stop();
+}
+
+#[test]
+fn real_claude_code_in_tmux_answers_two_turns_without_a_dialog() {
+    run_test(
+        Duration::from_secs(240),
+        real_claude_answers_two_turns(None),
+    );
+}
+
+#[test]
+fn real_claude_code_ignores_an_anthropic_api_key_in_gasclaws_environment() {
+    run_test(
+        Duration::from_secs(240),
+        real_claude_answers_two_turns(Some(
+            "sk-ant-api03-gasclawenv-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123",
+        )),
+    );
+}
