@@ -346,6 +346,13 @@ eq "$(<"$T/x")" "True|['Dolt', 'Daemon', 'Deacon', 'Mayor', 'Witness (project)',
 run gt status --json --fast
 echo "$OUT" | jq_py 'd["daemon"]["running"], d["daemon"]["pid"] > 0, [(a["name"], a["running"]) for a in d["agents"]], [(a["name"], a["running"]) for a in d["rigs"][0]["agents"]], d["agents"][0].get("agent_alias")' | tr '\n' '|' >"$T/x"
 eq "$(<"$T/x")" "True|True|[('mayor', True), ('deacon', True)]|[('witness', True), ('refinery', True)]|kimi-claude|" "status --json when up"
+run gt status --json --fast; echo "$OUT" | jq_py '"mq" in d["rigs"][0], "has_work" in d["agents"][0]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "False|True|" "status --fast: no mq, agents keep has_work"
+FAKE_GT_STATUS_DETAIL_HOLD=1.5 gt status --json >/dev/null 2>&1 </dev/null &
+HOLDER=$!; sleep 0.5
+run gt status --json; echo "$OUT" | jq_py '"mq" in d["rigs"][0], "has_work" in d["agents"][0]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "False|False|" "1.2.0+: a full status meeting another silently degrades to fast"
+wait $HOLDER
 run gt status; has "Services: daemon (PID" "status text"; has "🎩 mayor        ● [claude]" "status mayor line"
 run gt agents; has "  🎩 Mayor" "agents mayor"; has "── project ──" "agents rig"
 run gt doctor; rc_is 0 "doctor"; has "passed" "doctor summary"
