@@ -1032,6 +1032,12 @@ fn the_daemon_start_race_is_a_failed_start() {
                 .stdout
                 .contains("Daemon is running (PID")
         );
+        // `gasclaw restart daemon` (and healing) retries the race too.
+        env.fault("GT_DAEMON_START_RACE", "2");
+        let out = env.gasclaw(&["restart", "daemon"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("check now ok"), "{out:?}");
+        assert_eq!(daemon_starts(&env), 4, "{:?}", env.call_lines());
 
         // Losing every race fails the step with gt's own error.
         let env = TestEnv::new();

@@ -37,6 +37,10 @@ const SLOW: Duration = Duration::from_secs(300);
 /// again (see `daemon_status`).
 const PID_UNKNOWN_RETRIES: usize = 4;
 const PID_UNKNOWN_PAUSE: Duration = Duration::from_millis(100);
+/// `gt daemon start` is tried again after losing the start race (a probe
+/// held the daemon's lock at its single attempt).
+const DAEMON_START_ATTEMPTS: u32 = 3;
+const DAEMON_RETRY_PAUSE: Duration = Duration::from_millis(300);
 
 /// What gt copies from its own environment into every agent it starts when
 /// set and non-empty (gt 1.2.1 `internal/config/env.go`, the pass-through
@@ -421,7 +425,29 @@ impl Gastown {
         })
     }
 
-    /// `gt daemon start`; `Ok` only for a daemon that really runs.
+    /// `gt daemon start`, tried again after a lost start race (see
+    /// [`Gastown::daemon_start_once`]) up to `DAEMON_START_ATTEMPTS` times;
+    /// `Ok` only for a daemon that really runs.
+    pub async fn daemon_start(&self) -> Result<Output, StackError> {
+        let mut attempt = 1;
+        loop {
+            match self.daemon_start_once().await {
+                Err(e) if lost_start_race(&e) && attempt < DAEMON_START_ATTEMPTS => {
+                    tracing::info!(attempt, error = %e, "the daemon lost its start race; trying again");
+                    attempt += 1;
+                    tokio::time::sleep(DAEMON_RETRY_PAUSE).await;
+                }
+                Err(e) if lost_start_race(&e) => {
+                    return Err(StackError::Other(format!(
+                        "the daemon lost its start race {attempt} times (something kept probing its lock): {e}"
+                    )));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One `gt daemon start`; `Ok` only for a daemon that really runs.
     ///
     /// gt's daemon tries its lock once and every probe takes that lock for a
     /// moment (gt 1.2.1 `daemon/daemon.go` Run and IsRunning), so what `gt
@@ -432,7 +458,7 @@ impl Gastown {
     /// overlapping its pre-check gives `Error: daemon already running (PID
     /// 0)`. So an answer claiming a running daemon is confirmed with `gt
     /// daemon status`; a lost race is reported as such ([`lost_start_race`]).
-    pub async fn daemon_start(&self) -> Result<Output, StackError> {
+    async fn daemon_start_once(&self) -> Result<Output, StackError> {
         let out = self.run(self.gt(QUICK).args(["daemon", "start"])).await?;
         let pre_check = out.stderr.lines().any(|l| {
             l.trim_start()
