@@ -10,11 +10,13 @@
 #   docker build --target full -t gasclaw .
 #
 # Versions are build arguments; gasclaw reads the same pins from its own
-# configuration (GT_VERSION …) for `gasclaw update --check`.
+# configuration (GT_VERSION …) for `gasclaw update --check`. gt 1.2.1 is the
+# first line whose `gt handoff` keeps agents.<alias>.env (the proxy URL, token
+# and config dir); it needs dolt >= 2.0.7 and Go 1.25 (go.mod: go 1.25.8).
 
 ARG RUST_VERSION=1.95
 ARG ALPINE_VERSION=3.20
-ARG GO_VERSION=1.24
+ARG GO_VERSION=1.25
 ARG NODE_MAJOR=24
 
 # ---------------------------------------------------------------- build
@@ -37,7 +39,7 @@ RUN cargo build --profile image --locked -p gasclaw \
 
 # ------------------------------------------------------- go tools (full)
 FROM golang:${GO_VERSION}-bookworm AS go-tools
-ARG GT_VERSION=1.0.1
+ARG GT_VERSION=1.2.1
 ARG BD_VERSION=1.0.5
 ARG DOLT_VERSION=2.3.1
 RUN go install github.com/steveyegge/gastown/cmd/gt@v${GT_VERSION} \
@@ -50,7 +52,7 @@ RUN go install github.com/steveyegge/gastown/cmd/gt@v${GT_VERSION} \
 FROM node:${NODE_MAJOR}-bookworm-slim AS full
 ARG OPENCLAW_VERSION=2026.9.6
 ARG CLAUDE_VERSION=2.1.332
-ARG GT_VERSION=1.0.1
+ARG GT_VERSION=1.2.1
 ARG BD_VERSION=1.0.5
 ARG DOLT_VERSION=2.3.1
 RUN apt-get update \

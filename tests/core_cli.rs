@@ -880,6 +880,36 @@ fn activity_fresh_stale_missing_and_not_a_repository() {
         let a = activity(&env.gasclaw(&["status", "--json"], T).await);
         assert_eq!(a["compliant"], true, "{a}");
 
+        // A polecat's fresh commit in its worktree `polecats/<name>/<rig>`
+        // counts while the project checkout is stale.
+        let old = env.dir.path().join("old");
+        std::fs::create_dir_all(&old).expect("mkdir");
+        git(&old, &["init", "-q"], None);
+        git(
+            &old,
+            &["commit", "-q", "--allow-empty", "-m", "old"],
+            Some(&format!("@{two_hours_ago} +0000")),
+        );
+        env.set("PROJECT_DIR", old.to_str().expect("utf8"));
+        let worktree = env.town.join("project/polecats/nux/project");
+        std::fs::create_dir_all(&worktree).expect("mkdir");
+        git(&worktree, &["init", "-q"], None);
+        git(
+            &worktree,
+            &["commit", "-q", "--allow-empty", "-m", "polecat"],
+            None,
+        );
+        let a = activity(&env.gasclaw(&["status", "--json"], T).await);
+        assert_eq!(a["compliant"], true, "{a}");
+        assert!(
+            a["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("polecats/nux/project"),
+            "{a}"
+        );
+        std::fs::remove_dir_all(env.town.join("project")).expect("rm");
+
         // Missing directory and a directory that is not a repository.
         env.set(
             "PROJECT_DIR",
@@ -1003,6 +1033,12 @@ fn the_daemon_start_race_is_a_failed_start() {
                 .stdout
                 .contains("Daemon is running (PID")
         );
+        // `gasclaw restart daemon` (and healing) retries the race too.
+        env.fault("GT_DAEMON_START_RACE", "2");
+        let out = env.gasclaw(&["restart", "daemon"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("check now ok"), "{out:?}");
+        assert_eq!(daemon_starts(&env), 4, "{:?}", env.call_lines());
 
         // Losing every race fails the step with gt's own error.
         let env = TestEnv::new();

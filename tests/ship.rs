@@ -64,15 +64,20 @@ fn versions(out: &Out) -> BTreeMap<String, (Value, Value, Value)> {
 fn update_check_reports_what_differs_from_the_pins() {
     run_test(T, async {
         let mut env = TestEnv::new();
-        // The fakes' versions: the pins, but claude (2.1.197 vs 2.1.332).
+        // The fakes report the pinned versions: nothing to report, exit 0.
         let out = env.gasclaw(&["update", "--check", "--json"], T).await;
-        assert_eq!(out.code, Some(1), "a difference is exit 1: {out:?}");
+        assert_eq!(out.code, Some(0), "{out:?}");
         let v = versions(&out);
-        for p in ["gt", "dolt", "bd", "openclaw"] {
+        for p in ["gt", "dolt", "bd", "openclaw", "claude"] {
             assert_eq!(v[p].0, v[p].1, "{p}: {v:?}");
         }
-        assert_eq!(v["claude"].0, "2.1.197");
+        assert_eq!(v["gt"].1, "1.2.1");
         assert_eq!(v["claude"].1, "2.1.332");
+        // A pin that differs from what is installed is reported, exit 1.
+        env.set("CLAUDE_VERSION", "2.1.400");
+        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
+        assert_eq!(out.code, Some(1), "a difference is exit 1: {out:?}");
+        assert_eq!(versions(&out)["claude"].0, "2.1.332");
         let table = env.gasclaw(&["update", "--check"], T).await;
         let claude = table
             .stdout
@@ -86,10 +91,7 @@ fn update_check_reports_what_differs_from_the_pins() {
             "{}",
             table.stdout
         );
-        // Pinned to what is installed: nothing to report, exit 0.
-        env.set("CLAUDE_VERSION", "2.1.197");
-        let out = env.gasclaw(&["update", "--check", "--json"], T).await;
-        assert_eq!(out.code, Some(0), "{out:?}");
+        env.set("CLAUDE_VERSION", "2.1.332");
         // A missing program is "not installed"; a hanging one is cut off
         // at CHECK_TIMEOUT and named, the others still answer.
         let fakes = repo_root().join("tests/fakes/bin");
@@ -122,7 +124,7 @@ fn update_check_reports_what_differs_from_the_pins() {
                 .contains("`openclaw --version` timed out after 2s"),
             "{v:?}"
         );
-        assert_eq!(v["gt"].0, "1.0.1");
+        assert_eq!(v["gt"].0, "1.2.1");
     });
 }
 
@@ -281,8 +283,8 @@ fn skill_scripts_run_against_the_fake_stack() {
         let (code, out) = script(&env, "gastown-update", "check.sh", &[]).await;
         let v = json(&out);
         assert_eq!(v.as_array().map(Vec::len), Some(6), "{v}");
-        // The fakes report other versions than the pins: reported, exit 1.
-        assert_eq!(code, Some(1));
+        // The fakes report the pinned versions: nothing differs, exit 0.
+        assert_eq!(code, Some(0), "{v}");
         let (code, out) = script(&env, "gastown-agents", "agents.sh", &[]).await;
         assert_eq!(code, Some(0));
         assert!(json(&out)["agents"].as_array().is_some_and(|a| {
@@ -418,15 +420,15 @@ fn beads_versions_and_the_http_endpoints_through_run() {
             assert!(v.contains(&format!("<code>{p}</code>")), "{v}");
         }
         assert!(
-            v.contains("1.0.1")
+            v.contains("1.2.1")
                 && v.contains("2.3.1")
                 && v.contains("1.0.5")
                 && v.contains("2026.9.6"),
             "{v}"
         );
         assert!(
-            v.contains("pinned 2.1.332"),
-            "the fake claude's 2.1.197 differs from the pin: {v}"
+            v.contains("2.1.332") && !v.contains("pinned"),
+            "every fake reports its pin: {v}"
         );
 
         // /healthz: 200 once the bot polls and the monitor cycled.

@@ -68,12 +68,12 @@ section() { [ -n "$VERBOSE" ] && echo "== $* ($SECONDS s)"; return 0; }
 
 # ------------------------------------------------------------------ versions, call log, knobs
 section versions
-run gt version;        eq "$OUT" "gt version 1.0.1 (dev: main@abc1234)" "gt version"
-run gt --version;      eq "$OUT" "gt version 1.0.1" "gt --version"
+run gt version;        eq "$OUT" "gt version 1.2.1 (dev: main@abc1234)" "gt version"
+run gt --version;      eq "$OUT" "gt version 1.2.1" "gt --version"
 run dolt version;      eq "$OUT" "dolt version 2.3.1" "dolt version"
 run bd version;        eq "$OUT" "bd version 1.0.5 (dev)" "bd version"
 run openclaw --version; eq "$OUT" "OpenClaw 2026.9.6 (fake)" "openclaw --version"
-run claude --version;  eq "$OUT" "2.1.197 (Claude Code)" "claude --version"
+run claude --version;  eq "$OUT" "2.1.332 (Claude Code)" "claude --version"
 TELEGRAM_BOT_TOKEN=secret-token run gt version
 last=$(tail -1 "$FAKE_STACK_DIR/calls.jsonl")
 echo "$last" | jq_py 'd["prog"], d["argv"], d["env"]["TELEGRAM_BOT_TOKEN_present"], d["env"]["GASTOWN_KIMI_KEYS_present"], "HOME" in d["env"], isinstance(d["ts"], float)' >"$T/x"
@@ -139,11 +139,14 @@ err_has "Error: Dolt port $BUSY is already in use" "port conflict error"; err_ha
 kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null
 T6P=$(free_port)
 FAKE_DOLT_FAIL_START="fatal: disk full" FAKE_GT_INSTALL_BEADS_WAIT=0.5 runpipe gt install "$T/town4" --dolt-port "$T6P"
-rc_is 0 "T6: install exits 0 although Dolt failed"; has "   ⚠ Could not start Dolt server: " "T6: could not start Dolt"
-has "   ⚠ Could not initialize town beads: Dolt server is not ready" "T6: could not initialize town beads"
+rc_is 1 "T6 (1.2.1): install exits 1 when Dolt cannot start"; err_has "Error: starting Dolt server for beads: " "T6: starting Dolt error"
 exists "$T/town4/mayor/town.json" "T6: partial town left"; absent "$T/town4/.beads/metadata.json" "T6: no beads metadata"
 file_has "fatal: disk full" "$T/town4/daemon/dolt.log" "dolt's own error is in daemon/dolt.log"
 rm -rf "$T/town4"
+mkdir -p "$T/nodolt"; ln -sf "$(command -v python3)" "$T/nodolt/python3"; ln -sf "$(command -v git)" "$T/nodolt/git"
+PATH="$T/nodolt" run "$HERE/bin/gt" install "$T/town5"
+rc_is 1 "install without dolt"; err_has "Error: dolt is required for gt install with beads enabled" "dolt required"
+absent "$T/town5/mayor/town.json" "nothing created without dolt"
 
 # ------------------------------------------------------------------ dolt server and probes
 section "dolt server"
@@ -343,6 +346,13 @@ eq "$(<"$T/x")" "True|['Dolt', 'Daemon', 'Deacon', 'Mayor', 'Witness (project)',
 run gt status --json --fast
 echo "$OUT" | jq_py 'd["daemon"]["running"], d["daemon"]["pid"] > 0, [(a["name"], a["running"]) for a in d["agents"]], [(a["name"], a["running"]) for a in d["rigs"][0]["agents"]], d["agents"][0].get("agent_alias")' | tr '\n' '|' >"$T/x"
 eq "$(<"$T/x")" "True|True|[('mayor', True), ('deacon', True)]|[('witness', True), ('refinery', True)]|kimi-claude|" "status --json when up"
+run gt status --json --fast; echo "$OUT" | jq_py '"mq" in d["rigs"][0], "has_work" in d["agents"][0]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "False|True|" "status --fast: no mq, agents keep has_work"
+FAKE_GT_STATUS_DETAIL_HOLD=1.5 gt status --json >/dev/null 2>&1 </dev/null &
+HOLDER=$!; sleep 0.5
+run gt status --json; echo "$OUT" | jq_py '"mq" in d["rigs"][0], "has_work" in d["agents"][0]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "False|False|" "1.2.0+: a full status meeting another silently degrades to fast"
+wait $HOLDER
 run gt status; has "Services: daemon (PID" "status text"; has "🎩 mayor        ● [claude]" "status mayor line"
 run gt agents; has "  🎩 Mayor" "agents mayor"; has "── project ──" "agents rig"
 run gt doctor; rc_is 0 "doctor"; has "passed" "doctor summary"
@@ -581,6 +591,26 @@ ANTHROPIC_BASE_URL="http://127.0.0.1:$KP/coding/" ANTHROPIC_AUTH_TOKEN=local-tok
 ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" ANTHROPIC_API_KEY=sk-x ANTHROPIC_MODEL=kimi-for-coding run claude -p fail; rc_is 1 "API error"; eq "$OUT" "API Error: 400 bad request" "API error line on stdout"; err_empty "stderr stays empty on API errors"
 python3 -c "import json; l=[json.loads(x) for x in open('$T/kimi.log')]; print([(x['path'], x['bearer'], x['key'], x['version'], x['model'], x['stream']) for x in l])" >"$T/x"
 eq "$(<"$T/x")" "[('/coding/v1/messages?beta=true', 'Bearer local-tok', None, '2023-06-01', 'claude-opus-4-8', True), ('/v1/messages?beta=true', None, 'sk-x', '2023-06-01', 'kimi-for-coding', True)]" "request shape"
+# 2.1.332's dialogs: a custom API key at start (Enter = No), the auto-mode
+# nudge after the first answer (Enter = Yes: settings switch to auto).
+mkdir -p "$T/dcfg"; echo '{"hasCompletedOnboarding":true}' >"$T/dcfg/.claude.json"
+echo '{"permissions":{"defaultMode":"bypassPermissions"}}' >"$T/dcfg/settings.json"
+: >"$FAKE_STACK_DIR/claude-dialogs.jsonl"; : >"$FAKE_STACK_DIR/claude-turns.jsonl"
+printf '\n\n' | FAKE_CLAUDE_SERVE_PROMPT=1 CLAUDE_CONFIG_DIR="$T/dcfg" IS_SANDBOX=1 ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" \
+  ANTHROPIC_AUTH_TOKEN=local-tok ANTHROPIC_API_KEY=sk-ant-api03-dialogtest-0123456789abcdef \
+  timeout 3 claude --dangerously-skip-permissions hello >"$T/dlg.out" 2>&1
+python3 -c "import json; print([json.loads(l)['dialog'] for l in open('$FAKE_STACK_DIR/claude-dialogs.jsonl')])" >"$T/x"
+eq "$(<"$T/x")" "['custom-api-key', 'auto-mode-nudge']" "dialogs shown in 2.1.332's order"
+file_has "FAKE-PONG" "$FAKE_STACK_DIR/claude-turns.jsonl" "the first turn answered between them"
+file_has '"auto"' "$T/dcfg/settings.json" "Enter on the nudge switched the settings to auto"
+file_has "0123456789abcdef" "$T/dcfg/.claude.json" "Enter on the key dialog rejected the key"
+echo '{"hasCompletedOnboarding":true}' >"$T/dcfg/.claude.json"; : >"$FAKE_STACK_DIR/claude-turns.jsonl"
+FAKE_CLAUDE_SERVE_PROMPT=1 CLAUDE_CONFIG_DIR="$T/dcfg" ANTHROPIC_BASE_URL="http://127.0.0.1:$KP" \
+  ANTHROPIC_API_KEY=sk-ant-api03-dialogtest-0123456789abcdef claude hello </dev/null >/dev/null 2>&1 &
+CPID=$!; sleep 1
+alive "$CPID" && ok "an unanswered dialog keeps it waiting" || bad "claude exited at an unanswered dialog"
+[ -s "$FAKE_STACK_DIR/claude-turns.jsonl" ] && bad "a turn was served behind a dialog" || ok "no turn behind the dialog"
+kill -TERM "$CPID"; wait "$CPID" 2>/dev/null
 kill "$KPID" 2>/dev/null; wait "$KPID" 2>/dev/null
 claude >/dev/null 2>&1 &
 CPID=$!; sleep 0.5; alive "$CPID" && ok "interactive claude stays alive" || bad "interactive claude exited"

@@ -831,7 +831,7 @@ impl Parser {
         }
 
         let pins = Pins {
-            gt: self.version_pin("GT_VERSION", "1.0.1"),
+            gt: self.version_pin("GT_VERSION", "1.2.1"),
             dolt: self.version_pin("DOLT_VERSION", "2.3.1"),
             bd: self.version_pin("BD_VERSION", "1.0.5"),
             openclaw: self.version_pin("OPENCLAW_VERSION", "2026.9.6"),

@@ -39,6 +39,17 @@ impl Core {
                     .filter_map(Result::ok)
                     .map(|e| e.path())
                     .filter(|p| p.is_dir())
+                    // A polecat's worktree is `polecats/<name>/<rig>/` (gt
+                    // 1.0.1 and 1.2.1 `polecat/manager.go` clonePath), the
+                    // old layout `polecats/<name>/` itself.
+                    .map(|p| {
+                        let nested = p.join(&cfg.rig_name);
+                        if group == "polecats" && nested.is_dir() {
+                            nested
+                        } else {
+                            p
+                        }
+                    })
                     .collect();
                 found.sort();
                 dirs.extend(found);

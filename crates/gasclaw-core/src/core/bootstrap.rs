@@ -25,16 +25,12 @@ use super::{Core, CoreError, SKILLS, Service};
 use crate::stack::StackError;
 use crate::stack::claude::{self, ClaudeSeed};
 use crate::stack::dolt::{self, Probe};
-use crate::stack::gastown::{self, DaemonState};
+use crate::stack::gastown::DaemonState;
 use crate::stack::openclaw::{GatewayHealth, OverseerSettings, TelegramChannel};
 
 /// How long the gateway may take to answer `/health` (first boot installs
 /// plugin dependencies: 35–60 s and more were seen).
 pub const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(180);
-/// `gt daemon start` tries again after losing the start race (a probe held
-/// the daemon's lock at its single attempt).
-const DAEMON_START_ATTEMPTS: u32 = 3;
-const DAEMON_RETRY_PAUSE: Duration = Duration::from_millis(300);
 /// How long the rollback of a bootstrap interrupted by SIGTERM may take:
 /// gasclaw must be gone within 10 s of the signal (Compose's grace).
 pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(6);
@@ -774,23 +770,11 @@ impl Core {
             DaemonState::Stopped => {}
         }
         run.pending = Some((Step::Daemon, Undo::StopDaemon));
-        let mut attempt = 1;
-        loop {
-            match self.gastown.daemon_start().await {
-                Ok(_) => break,
-                Err(e) if gastown::lost_start_race(&e) && attempt < DAEMON_START_ATTEMPTS => {
-                    tracing::info!(attempt, error = %e, "the daemon lost its start race; trying again");
-                    attempt += 1;
-                    tokio::time::sleep(DAEMON_RETRY_PAUSE).await;
-                }
-                Err(e) if gastown::lost_start_race(&e) => {
-                    return Err(format!(
-                        "the daemon lost its start race {attempt} times (something kept probing its lock): {e}"
-                    ));
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-        }
+        // Retries a lost start race itself, then fails naming it.
+        self.gastown
+            .daemon_start()
+            .await
+            .map_err(|e| e.to_string())?;
         run.pending = None;
         run.undo.push((Step::Daemon, Undo::StopDaemon));
         // Confirm it really runs: `start` can report success for a daemon

@@ -1,4 +1,4 @@
-//! `gt` (Gastown 1.0.1): town, rig, agent config, daemon, mayor, status.
+//! `gt` (Gastown 1.2.1): town, rig, agent config, daemon, mayor, status.
 //!
 //! Traps handled here (gastown-cli.md §14): status commands exit 0 when
 //! stopped (T1), `gt status --json` always lists mayor and deacon (T2),
@@ -6,6 +6,17 @@
 //! URL only reaches agents through `agents.<alias>.env` (T5), re-running
 //! install/rig add fails on a persisted town (T7). Every call runs with
 //! cwd = the town and `GT_ROOT` set.
+//!
+//! Why 1.2.1 (gastown-work.md §6): from 1.2.0 `gt handoff` (patrol roles,
+//! crew compaction) merges `agents.<alias>.env` into the respawned pane, so
+//! agents keep the proxy URL, their token and the config dir; 1.0.1 dropped
+//! them. What changed for gasclaw since 1.0.1, checked at 1.2.1's source:
+//! `gt install` exits 1 (`Error: starting Dolt server for beads: …`,
+//! `initializing town beads: …`) where 1.0.1 printed `⚠ Could not …` and
+//! exited 0; dolt >= 2.0.7 is required; a full `gt status` overlapping
+//! another one silently runs as `--fast` (gasclaw always asks `--fast`, so
+//! its fields are the same either way). `daemon`, `mayor`, `up`,
+//! `config agent`/`default-agent` and `rig add` are unchanged.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +37,10 @@ const SLOW: Duration = Duration::from_secs(300);
 /// again (see `daemon_status`).
 const PID_UNKNOWN_RETRIES: usize = 4;
 const PID_UNKNOWN_PAUSE: Duration = Duration::from_millis(100);
+/// `gt daemon start` is tried again after losing the start race (a probe
+/// held the daemon's lock at its single attempt).
+const DAEMON_START_ATTEMPTS: u32 = 3;
+const DAEMON_RETRY_PAUSE: Duration = Duration::from_millis(300);
 
 /// What gt copies from its own environment into every agent it starts when
 /// set and non-empty (gt 1.2.1 `internal/config/env.go`, the pass-through
@@ -189,7 +204,8 @@ impl Gastown {
     }
 
     /// A town exists when `mayor/town.json` parses (never trust install's
-    /// exit code: partial installs exit 0).
+    /// exit code alone: 1.0.1's partial installs exited 0, and a failed 1.2.1
+    /// install leaves the files it wrote before failing).
     pub fn town_exists(&self) -> bool {
         read_json(&self.town.join("mayor/town.json"))
             .map(|v| v.get("type").and_then(Value::as_str) == Some("town"))
@@ -222,7 +238,9 @@ impl Gastown {
                     .args(["--dolt-port", &self.dolt_port.to_string()]),
             )
             .await?;
-        // Non-fatal failures print `⚠ Could not …` and still exit 0 (T6).
+        // 1.2.1 fails loudly (exit 1) when Dolt or the town's beads cannot
+        // be set up; 1.0.1 printed `⚠ Could not …` and exited 0 (T6). A
+        // partial town is still checked for: other steps may still only warn.
         if let Some(problem) = self.town_incomplete() {
             let warnings: Vec<&str> = out
                 .stdout
@@ -375,7 +393,29 @@ impl Gastown {
         })
     }
 
-    /// `gt daemon start`; `Ok` only for a daemon that really runs.
+    /// `gt daemon start`, tried again after a lost start race (see
+    /// [`Gastown::daemon_start_once`]) up to `DAEMON_START_ATTEMPTS` times;
+    /// `Ok` only for a daemon that really runs.
+    pub async fn daemon_start(&self) -> Result<Output, StackError> {
+        let mut attempt = 1;
+        loop {
+            match self.daemon_start_once().await {
+                Err(e) if lost_start_race(&e) && attempt < DAEMON_START_ATTEMPTS => {
+                    tracing::info!(attempt, error = %e, "the daemon lost its start race; trying again");
+                    attempt += 1;
+                    tokio::time::sleep(DAEMON_RETRY_PAUSE).await;
+                }
+                Err(e) if lost_start_race(&e) => {
+                    return Err(StackError::Other(format!(
+                        "the daemon lost its start race {attempt} times (something kept probing its lock): {e}"
+                    )));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One `gt daemon start`; `Ok` only for a daemon that really runs.
     ///
     /// gt's daemon tries its lock once and every probe takes that lock for a
     /// moment (gt 1.2.1 `daemon/daemon.go` Run and IsRunning), so what `gt
@@ -386,7 +426,7 @@ impl Gastown {
     /// overlapping its pre-check gives `Error: daemon already running (PID
     /// 0)`. So an answer claiming a running daemon is confirmed with `gt
     /// daemon status`; a lost race is reported as such ([`lost_start_race`]).
-    pub async fn daemon_start(&self) -> Result<Output, StackError> {
+    async fn daemon_start_once(&self) -> Result<Output, StackError> {
         let out = self.run(self.gt(QUICK).args(["daemon", "start"])).await?;
         let pre_check = out.stderr.lines().any(|l| {
             l.trim_start()

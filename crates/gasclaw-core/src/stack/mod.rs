@@ -62,12 +62,12 @@ mod tests {
     #[test]
     fn semver_from_banners() {
         assert_eq!(
-            super::parse_semver("gt version 1.0.1 (dev: main@abc1234)").as_deref(),
-            Some("1.0.1")
+            super::parse_semver("gt version 1.2.1 (dev: main@abc1234)").as_deref(),
+            Some("1.2.1")
         );
         assert_eq!(
-            super::parse_semver("2.1.197 (Claude Code)").as_deref(),
-            Some("2.1.197")
+            super::parse_semver("2.1.332 (Claude Code)").as_deref(),
+            Some("2.1.332")
         );
         assert_eq!(
             super::parse_semver("OpenClaw 2026.9.6 (eb377ac)").as_deref(),
