@@ -185,37 +185,51 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     let target = target_of(&msg);
     let lang = ctx.lang(from.language_code.as_deref());
     let chat = msg.chat.id.0;
-    if let Some(role) = addressed_role(&msg, &me, &ctx, from, text) {
-        let cfg = &ctx.core.config().telegram;
-        let per_minute = if role >= Role::Operator {
-            cfg.operator_rate
-        } else {
-            cfg.member_rate
-        };
-        match ctx.rate.check(from.id.0, per_minute) {
-            super::rate::Verdict::Go => {}
-            super::rate::Verdict::SlowDown => {
-                tracing::info!(
-                    user = from.id.0,
-                    chat,
-                    "over the command rate; told to slow down"
-                );
-                ctx.telemetry.command("rate", "slow_down");
-                let (c, b) = (ctx.clone(), bot.clone());
-                let reply_to = msg.id;
-                let job = async move {
-                    let text = render::slow_down(Tr::new(&c.locales, lang), per_minute);
-                    send::message(&b, target, &text, None, Some(reply_to)).await?;
-                    Ok(())
-                };
-                ctx.lanes
-                    .push(chat, Box::pin(guarded(ctx.clone(), bot, target, lang, job)));
-                return Ok(());
-            }
-            super::rate::Verdict::Silent => {
-                ctx.telemetry.command("rate", "ignored");
-                return Ok(());
-            }
+    let Some(role) = addressed_role(&msg, &me, &ctx, from, text) else {
+        // Group chatter, other bots' commands and unlisted groups need
+        // nothing, and must not fill the chat's lane; a stranger's DM gets
+        // its one refusal.
+        if msg.chat.is_private() {
+            let job = guarded(
+                ctx.clone(),
+                bot.clone(),
+                target,
+                lang,
+                handle_message(bot, msg, me, ctx.clone()),
+            );
+            ctx.lanes.push(chat, Box::pin(job));
+        }
+        return Ok(());
+    };
+    let cfg = &ctx.core.config().telegram;
+    let per_minute = if role >= Role::Operator {
+        cfg.operator_rate
+    } else {
+        cfg.member_rate
+    };
+    match ctx.rate.check(from.id.0, per_minute) {
+        super::rate::Verdict::Go => {}
+        super::rate::Verdict::SlowDown => {
+            tracing::info!(
+                user = from.id.0,
+                chat,
+                "over the command rate; told to slow down"
+            );
+            ctx.telemetry.command("rate", "slow_down");
+            let (c, b) = (ctx.clone(), bot.clone());
+            let reply_to = msg.id;
+            let job = async move {
+                let text = render::slow_down(Tr::new(&c.locales, lang), per_minute);
+                send::message(&b, target, &text, None, Some(reply_to)).await?;
+                Ok(())
+            };
+            ctx.lanes
+                .push(chat, Box::pin(guarded(ctx.clone(), bot, target, lang, job)));
+            return Ok(());
+        }
+        super::rate::Verdict::Silent => {
+            ctx.telemetry.command("rate", "ignored");
+            return Ok(());
         }
     }
     let job = guarded(
