@@ -1351,6 +1351,21 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
             "5 answers, one slow down, the operator's answer"
         );
         assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
+        // The group's flood beyond its lane's depth was dropped and counted.
+        let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", w.env.ports.http))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("gasclaw_commands_total{")
+                    && l.contains("command=\"lane\"")
+                    && l.contains("outcome=\"dropped\"")),
+            "{metrics}"
+        );
         assert_eq!(w.stop().await, Some(0));
     });
 }

@@ -118,6 +118,14 @@ pub async fn guarded(
     }
 }
 
+/// Queues `job` on `chat`'s lane; a job dropped because the lane is full
+/// is counted in `/metrics` (command `lane`, outcome `dropped`).
+fn enqueue(ctx: &Ctx, chat: i64, job: impl Future<Output = ()> + Send + 'static) {
+    if !ctx.lanes.push(chat, Box::pin(job)) {
+        ctx.telemetry.command("lane", "dropped");
+    }
+}
+
 /// Runs `work` off the chat's lane (slow work: the overseer, programs,
 /// beads), guarded like every update.
 fn spawn_guarded(
@@ -197,7 +205,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
                 lang,
                 handle_message(bot, msg, me, ctx.clone()),
             );
-            ctx.lanes.push(chat, Box::pin(job));
+            enqueue(&ctx, chat, job);
         }
         return Ok(());
     };
@@ -223,8 +231,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
                 send::message(&b, target, &text, None, Some(reply_to)).await?;
                 Ok(())
             };
-            ctx.lanes
-                .push(chat, Box::pin(guarded(ctx.clone(), bot, target, lang, job)));
+            enqueue(&ctx, chat, guarded(ctx.clone(), bot, target, lang, job));
             return Ok(());
         }
         super::rate::Verdict::Silent => {
@@ -239,7 +246,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         lang,
         handle_message(bot, msg, me, ctx.clone()),
     );
-    ctx.lanes.push(chat, Box::pin(job));
+    enqueue(&ctx, chat, job);
     Ok(())
 }
 
@@ -480,7 +487,7 @@ pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         lang,
         handle_callback(bot, q, ctx.clone()),
     );
-    ctx.lanes.push(chat, Box::pin(job));
+    enqueue(&ctx, chat, job);
     Ok(())
 }
 
