@@ -158,6 +158,9 @@ async fn flood() {
             .set("LOG_LEVEL", "warn");
         let run = env.start_run(&tg).await;
         calm.extend(owner_status_latencies(&tg, 5).await);
+        // Past Telegram's per-chat second since the owner's last answer, so
+        // the figure is the flood's and not the owner's own pace.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let took = flood_group_then_owner_status(&tg, GROUP, 500_000).await;
         first.push(took.as_secs_f64() * 1000.0);
         flooded.extend(owner_status_latencies(&tg, 10).await);

@@ -1299,6 +1299,16 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
         for _ in 0..20 {
             w.tg.push_update(updates::group_text(&eager, &forum, "/help"));
         }
+        // Busy chatter in the same chat crowds out no command.
+        for i in 0..100u64 {
+            let m = User::new(MEMBER + 1000 + i % 7, "Chatty");
+            w.tg.push_update(updates::group_text(&m, &forum, "ship it!"));
+        }
+        w.tg.push_update(updates::group_text(
+            &User::new(OPERATOR, "Op"),
+            &forum,
+            "/help",
+        ));
         let took = flood_group_then_owner_status(&w.tg, GROUP, MEMBER + 100).await;
         assert!(
             took < Duration::from_secs(5),
@@ -1329,8 +1339,39 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
             "{}",
             slow[0].text()
         );
-        assert_eq!(to_forum.len(), 6, "5 answers and one slow down");
+        w.tg.wait_for(
+            |c| c.seq > floor && c.chat_id() == Some(FORUM) && c.text().contains("/restart"),
+            WAIT,
+        )
+        .await
+        .expect("the operator's /help after the chatter was answered");
+        let to_forum: Vec<Call> = w
+            .tg
+            .calls()
+            .into_iter()
+            .filter(|c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(FORUM))
+            .collect();
+        assert_eq!(
+            to_forum.len(),
+            7,
+            "5 answers, one slow down, the operator's answer"
+        );
         assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
+        // The group's flood beyond its lane's depth was dropped and counted.
+        let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", w.env.ports.http))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("gasclaw_commands_total{")
+                    && l.contains("command=\"lane\"")
+                    && l.contains("outcome=\"dropped\"")),
+            "{metrics}"
+        );
         assert_eq!(w.stop().await, Some(0));
     });
 }

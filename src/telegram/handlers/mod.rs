@@ -124,6 +124,14 @@ pub async fn guarded(
     }
 }
 
+/// Queues `job` on `chat`'s lane; a job dropped because the lane is full
+/// is counted in `/metrics` (command `lane`, outcome `dropped`).
+fn enqueue(ctx: &Ctx, chat: i64, job: impl Future<Output = ()> + Send + 'static) {
+    if !ctx.lanes.push(chat, Box::pin(job)) {
+        ctx.telemetry.command("lane", "dropped");
+    }
+}
+
 /// Runs `work` off the chat's lane (slow work: the overseer, programs,
 /// beads), guarded like every update.
 fn spawn_guarded(
@@ -191,37 +199,50 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     let target = target_of(&msg);
     let lang = ctx.lang(from.language_code.as_deref());
     let chat = msg.chat.id.0;
-    if let Some(role) = addressed_role(&msg, &me, &ctx, from, text) {
-        let cfg = &ctx.core.config().telegram;
-        let per_minute = if role >= Role::Operator {
-            cfg.operator_rate
-        } else {
-            cfg.member_rate
-        };
-        match ctx.rate.check(from.id.0, per_minute) {
-            super::rate::Verdict::Go => {}
-            super::rate::Verdict::SlowDown => {
-                tracing::info!(
-                    user = from.id.0,
-                    chat,
-                    "over the command rate; told to slow down"
-                );
-                ctx.telemetry.command("rate", "slow_down");
-                let (c, b) = (ctx.clone(), bot.clone());
-                let reply_to = msg.id;
-                let job = async move {
-                    let text = render::slow_down(Tr::new(&c.locales, lang), per_minute);
-                    send::message(&b, target, &text, None, Some(reply_to)).await?;
-                    Ok(())
-                };
-                ctx.lanes
-                    .push(chat, Box::pin(guarded(ctx.clone(), bot, target, lang, job)));
-                return Ok(());
-            }
-            super::rate::Verdict::Silent => {
-                ctx.telemetry.command("rate", "ignored");
-                return Ok(());
-            }
+    let Some(role) = addressed_role(&msg, &me, &ctx, from, text) else {
+        // Group chatter, other bots' commands and unlisted groups need
+        // nothing, and must not fill the chat's lane; a stranger's DM gets
+        // its one refusal.
+        if msg.chat.is_private() {
+            let job = guarded(
+                ctx.clone(),
+                bot.clone(),
+                target,
+                lang,
+                handle_message(bot, msg, me, ctx.clone()),
+            );
+            enqueue(&ctx, chat, job);
+        }
+        return Ok(());
+    };
+    let cfg = &ctx.core.config().telegram;
+    let per_minute = if role >= Role::Operator {
+        cfg.operator_rate
+    } else {
+        cfg.member_rate
+    };
+    match ctx.rate.check(from.id.0, per_minute) {
+        super::rate::Verdict::Go => {}
+        super::rate::Verdict::SlowDown => {
+            tracing::info!(
+                user = from.id.0,
+                chat,
+                "over the command rate; told to slow down"
+            );
+            ctx.telemetry.command("rate", "slow_down");
+            let (c, b) = (ctx.clone(), bot.clone());
+            let reply_to = msg.id;
+            let job = async move {
+                let text = render::slow_down(Tr::new(&c.locales, lang), per_minute);
+                send::message(&b, target, &text, None, Some(reply_to)).await?;
+                Ok(())
+            };
+            enqueue(&ctx, chat, guarded(ctx.clone(), bot, target, lang, job));
+            return Ok(());
+        }
+        super::rate::Verdict::Silent => {
+            ctx.telemetry.command("rate", "ignored");
+            return Ok(());
         }
     }
     let job = guarded(
@@ -231,7 +252,7 @@ pub async fn on_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         lang,
         handle_message(bot, msg, me, ctx.clone()),
     );
-    ctx.lanes.push(chat, Box::pin(job));
+    enqueue(&ctx, chat, job);
     Ok(())
 }
 
@@ -480,7 +501,7 @@ pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         lang,
         handle_callback(bot, q, ctx.clone()),
     );
-    ctx.lanes.push(chat, Box::pin(job));
+    enqueue(&ctx, chat, job);
     Ok(())
 }
 
