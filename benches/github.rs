@@ -43,7 +43,7 @@ fn main() {
         .expect("client");
         let runner = Runner::new(Redactor::new(vec![]), &[]);
         let beads = Beads::new(runner, home.path().join("none/.beads"), 1);
-        let watch = GithubWatch::new(client, home.path(), beads, None);
+        let watch = GithubWatch::new(client, home.path(), beads);
 
         let start = Instant::now();
         watch.poll(|_| {}).await.expect("cold poll");

@@ -203,7 +203,6 @@ impl Core {
                     client,
                     &config.home,
                     beads.clone(),
-                    config.locale.as_deref(),
                 )))
             }
             None => None,
