@@ -103,14 +103,6 @@ impl PrInfo {
             mergeable_state: pr.mergeable_state.clone(),
         }
     }
-
-    pub fn reference(&self) -> PrRef {
-        PrRef {
-            number: self.number,
-            title: self.title.clone(),
-            url: self.url.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
