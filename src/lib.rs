@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod http;
+pub mod i18n;
 pub mod logging;
 pub mod monitor;
 pub mod notify;
@@ -17,7 +18,7 @@ pub mod supervise;
 pub mod telegram;
 
 // The faces name the core's modules as their own.
-pub use gasclaw_core::{config, core, fsutil, i18n, keys};
+pub use gasclaw_core::{config, core, fsutil, keys};
 
 /// What every async unit test runs under: a bound, so a hang fails the
 /// test instead of stalling the suite.

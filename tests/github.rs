@@ -162,6 +162,29 @@ impl World {
             .unwrap_or_else(|| panic!("no reply in chat {chat}"))
     }
 
+    /// No child of gasclaw (gt, dolt, the mayor's claude, the gateway …)
+    /// has the token in its environment.
+    fn assert_children_lack_the_token(&self) {
+        let me = gasclaw_bin().display().to_string();
+        let children: Vec<_> = self
+            .env
+            .processes()
+            .into_iter()
+            .filter(|(_, cmd)| !cmd.starts_with(&me))
+            .collect();
+        assert!(!children.is_empty(), "the stack runs");
+        for (pid, cmd) in children {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            assert!(
+                !String::from_utf8_lossy(&environ).contains("secretsecret"),
+                "the token is in the environment of {cmd}"
+            );
+        }
+        let runs = std::fs::read_to_string(self.env.fake_dir.join("claude-runs.jsonl"))
+            .unwrap_or_default();
+        assert!(!runs.contains("secretsecret"));
+    }
+
     /// Everything that must never hold the token: logs, chat messages, the
     /// files gasclaw wrote, the fakes' record of process arguments.
     fn assert_token_nowhere(&self) {
@@ -314,6 +337,7 @@ fn pull_requests_and_checks_are_announced_once_across_restarts_with_304s_and_rat
         assert!(r.text().contains("github muted"), "{}", r.text());
         gh.close_pull(later_pr);
         w.polls(3).await;
+        w.assert_children_lack_the_token();
         assert_eq!(w.announced(&format!("#{later_pr} closed")), 0);
         w.stop_run().await;
         w.assert_token_nowhere();

@@ -191,10 +191,16 @@ fn load_config() -> Result<Config, ExitCode> {
 }
 
 fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
-    Core::new(config).map_err(|e| {
+    let core = Core::new(config).map_err(|e| {
         eprintln!("gasclaw: {e}");
         ExitCode::FAILURE
-    })
+    })?;
+    if let Some(gh) = core.github() {
+        gh.set_wording(Arc::new(
+            crate::telegram::render::github::LocaleWording::new(core.config().locale.as_deref()),
+        ));
+    }
+    Ok(core)
 }
 
 async fn dispatch(cli: Cli) -> ExitCode {

@@ -9,7 +9,6 @@
 pub mod config;
 pub mod core;
 pub mod fsutil;
-pub mod i18n;
 pub mod keys;
 pub(crate) mod stack;
 

@@ -358,6 +358,41 @@ pub fn status_line(tr: Tr<'_>, gh: Option<&GithubWatch>, now: DateTime<Utc>) -> 
     )
 }
 
+/// The comments on GitHub in the configured language (`GASCLAW_LOCALE`,
+/// else English: no one person's Telegram language fits a repository).
+pub struct LocaleWording {
+    locales: crate::i18n::Locales,
+    lang: &'static str,
+}
+
+impl LocaleWording {
+    pub fn new(locale: Option<&str>) -> LocaleWording {
+        let locales = crate::i18n::Locales::embedded();
+        let lang = locales.pick(locale, None);
+        LocaleWording { locales, lang }
+    }
+
+    fn raw(&self, key: &str, args: &[(&str, &str)]) -> String {
+        Tr::new(&self.locales, self.lang).raw(key, args)
+    }
+}
+
+impl crate::core::github::Wording for LocaleWording {
+    fn taken(&self, bead: &str) -> String {
+        self.raw("gh-comment-taken", &[("bead", bead)])
+    }
+
+    fn done(&self, bead: &str, reason: &str, pr: Option<(&str, &str)>) -> String {
+        match pr {
+            Some((n, url)) => self.raw(
+                "gh-comment-done-pr",
+                &[("bead", bead), ("reason", reason), ("pr", n), ("url", url)],
+            ),
+            None => self.raw("gh-comment-done", &[("bead", bead), ("reason", reason)]),
+        }
+    }
+}
+
 /// "GitHub is off" for the commands that need it.
 pub fn off(tr: Tr<'_>) -> String {
     format!("⚪ {}", tr.t("gh-off", &[]))
@@ -517,17 +552,33 @@ mod tests {
             }
             out.push(status_line(tr, None, now));
             out.push(off(tr));
-            for key in ["gh-comment-taken", "gh-comment-done", "gh-comment-done-pr"] {
-                out.push(tr.raw(
-                    key,
-                    &[
-                        ("bead", "gc-ab12"),
-                        ("reason", "done"),
-                        ("pr", "#42"),
-                        ("url", "https://github.com/acme/widgets/pull/42"),
-                    ],
-                ));
+            use crate::core::github::{English, Wording};
+            let w = LocaleWording::new(Some(lang));
+            let comments = [
+                w.taken("gc-ab12"),
+                w.done("gc-ab12", "done", None),
+                w.done(
+                    "gc-ab12",
+                    "done",
+                    Some(("#42", "https://github.com/acme/widgets/pull/42")),
+                ),
+            ];
+            if lang == "en" {
+                // The core's English default says what en.ftl says.
+                assert_eq!(
+                    comments,
+                    [
+                        English.taken("gc-ab12"),
+                        English.done("gc-ab12", "done", None),
+                        English.done(
+                            "gc-ab12",
+                            "done",
+                            Some(("#42", "https://github.com/acme/widgets/pull/42"))
+                        ),
+                    ]
+                );
             }
+            out.extend(comments);
             for html in &out {
                 gasclaw_fakes::bot_api::parse_html(html)
                     .unwrap_or_else(|e| panic!("Telegram would refuse {html:?}: {e}"));

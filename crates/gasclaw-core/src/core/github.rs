@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::Locales;
 use crate::stack::beads::{Beads, BeadsError};
 pub use crate::stack::github::{Check, CheckState, GithubError, MergeMethod};
 use crate::stack::github::{Github, Issue, PullRequest};
@@ -103,14 +102,6 @@ impl PrInfo {
             failed: failed(checks),
             mergeable: pr.mergeable,
             mergeable_state: pr.mergeable_state.clone(),
-        }
-    }
-
-    pub fn reference(&self) -> PrRef {
-        PrRef {
-            number: self.number,
-            title: self.title.clone(),
-            url: self.url.clone(),
         }
     }
 }
@@ -295,13 +286,42 @@ pub struct PollStatus {
     pub events: usize,
 }
 
+/// The words of gasclaw's comments on GitHub. The core knows no locale
+/// files: the composition root sets the localized wording
+/// ([`GithubWatch::set_wording`]); English until then.
+pub trait Wording: Send + Sync {
+    /// The issue was handed to the town as `bead`.
+    fn taken(&self, bead: &str) -> String;
+    /// `bead` was closed for `reason`, with the pull request `(#n, url)`.
+    fn done(&self, bead: &str, reason: &str, pr: Option<(&str, &str)>) -> String;
+}
+
+/// The English wording (the same words as `locales/en.ftl`).
+pub struct English;
+
+impl Wording for English {
+    fn taken(&self, bead: &str) -> String {
+        format!(
+            "🏭 The town has this issue: bead `{bead}`. gasclaw will comment here when the bead is closed."
+        )
+    }
+
+    fn done(&self, bead: &str, reason: &str, pr: Option<(&str, &str)>) -> String {
+        match pr {
+            Some((n, url)) => {
+                format!("✅ The town closed bead `{bead}` ({reason}). Pull request: {n} {url}")
+            }
+            None => format!("✅ The town closed bead `{bead}` ({reason})."),
+        }
+    }
+}
+
 /// The GitHub side of the core.
 pub struct GithubWatch {
     pub client: Arc<Github>,
     dir: PathBuf,
     beads: Beads,
-    locales: Locales,
-    lang: &'static str,
+    wording: std::sync::OnceLock<Arc<dyn Wording>>,
     /// One poll at a time (the cursor is read, changed and written whole).
     poll_lock: tokio::sync::Mutex<()>,
     last: Mutex<Option<PollStatus>>,
@@ -316,15 +336,12 @@ impl std::fmt::Debug for GithubWatch {
 }
 
 impl GithubWatch {
-    pub fn new(client: Github, home: &Path, beads: Beads, locale: Option<&str>) -> GithubWatch {
-        let locales = Locales::embedded();
-        let lang = locales.pick(locale, None);
+    pub fn new(client: Github, home: &Path, beads: Beads) -> GithubWatch {
         GithubWatch {
             client: Arc::new(client),
             dir: home.join("github"),
             beads,
-            locales,
-            lang,
+            wording: std::sync::OnceLock::new(),
             poll_lock: tokio::sync::Mutex::new(()),
             last: Mutex::default(),
         }
@@ -404,12 +421,17 @@ impl GithubWatch {
             .map_err(|e| Self::io("recording the taken issue", e))
     }
 
-    fn text(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let a: Vec<(&str, fluent_bundle::FluentValue<'_>)> = args
-            .iter()
-            .map(|(k, v)| (*k, fluent_bundle::FluentValue::from(*v)))
-            .collect();
-        self.locales.t(self.lang, key, &a)
+    /// Sets the words of the comments on GitHub (once; later calls are
+    /// ignored).
+    pub fn set_wording(&self, w: Arc<dyn Wording>) {
+        let _ = self.wording.set(w);
+    }
+
+    fn wording(&self) -> &dyn Wording {
+        match self.wording.get() {
+            Some(w) => w.as_ref(),
+            None => &English,
+        }
     }
 
     /// Open pull requests with their check state.
@@ -557,7 +579,7 @@ impl GithubWatch {
         // Recorded before the comment: a failed comment must not leave a
         // bead nobody will report back on.
         self.save_take(&take)?;
-        let text = self.text("gh-comment-taken", &[("bead", &bead.id)]);
+        let text = self.wording().taken(&bead.id);
         let commented = match self.client.comment(n, &text).await {
             Ok(_) => true,
             Err(e) => {
@@ -791,24 +813,13 @@ impl GithubWatch {
                     Some(_) => {}
                 }
             }
-            let text = match pr {
-                Some(p) => self.text(
-                    "gh-comment-done-pr",
-                    &[
-                        ("bead", &t.bead),
-                        ("reason", bead.close_reason.as_deref().unwrap_or("closed")),
-                        ("pr", &format!("#{}", p.number)),
-                        ("url", &p.html_url),
-                    ],
-                ),
-                None => self.text(
-                    "gh-comment-done",
-                    &[
-                        ("bead", &t.bead),
-                        ("reason", bead.close_reason.as_deref().unwrap_or("closed")),
-                    ],
-                ),
-            };
+            let reason = bead.close_reason.as_deref().unwrap_or("closed");
+            let number = pr.map(|p| format!("#{}", p.number));
+            let text = self.wording().done(
+                &t.bead,
+                reason,
+                number.as_deref().zip(pr.map(|p| p.html_url.as_str())),
+            );
             match self.client.comment(t.issue, &text).await {
                 Ok(_) => {
                     t.reported = true;
@@ -858,7 +869,7 @@ mod tests {
         .unwrap();
         let runner = crate::stack::Runner::new(crate::stack::Redactor::new(vec![]), &[]);
         let beads = Beads::new(runner, home.join("no-town/.beads"), 1);
-        GithubWatch::new(client, home, beads, None)
+        GithubWatch::new(client, home, beads)
     }
 
     async fn poll(w: &GithubWatch) -> Vec<GithubEvent> {

@@ -214,7 +214,6 @@ impl Core {
                     client,
                     &config.home,
                     beads.clone(),
-                    config.locale.as_deref(),
                 )))
             }
             None => None,

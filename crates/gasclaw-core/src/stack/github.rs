@@ -622,8 +622,13 @@ impl Github {
                 if let Some(b) = cached {
                     return Ok((b, link));
                 }
-                // 304 without a cached body cannot happen unless the cache
-                // was cleared in between: ask again unconditionally.
+                // A 304 to a request that named no ETag of ours is the
+                // server's mistake: ask again, a bounded number of times.
+                if attempt >= self.timing.attempts {
+                    return Err(GithubError::Unreadable(format!(
+                        "{what}: 304 Not Modified without a cached answer"
+                    )));
+                }
                 continue;
             }
             let bytes = resp

@@ -10,8 +10,8 @@ use unic_langid::LanguageIdentifier;
 
 /// The embedded locale files: (language tag, source).
 pub const SOURCES: &[(&str, &str)] = &[
-    ("en", include_str!("../../../locales/en.ftl")),
-    ("zh-CN", include_str!("../../../locales/zh-CN.ftl")),
+    ("en", include_str!("../locales/en.ftl")),
+    ("zh-CN", include_str!("../locales/zh-CN.ftl")),
 ];
 
 /// The fallback language.
