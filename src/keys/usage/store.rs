@@ -26,6 +26,8 @@ pub const SCHEMA_VERSION: i64 = 1;
 pub const BATCH: usize = 1000;
 /// The longest a record waits in memory before it is written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often the writer looks at its queue.
+pub const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// Records the proxy may queue before new ones are dropped.
 pub const QUEUE: usize = 65_536;
 
@@ -253,8 +255,14 @@ impl UsageStore {
                 path: self.path.clone(),
                 source,
             })?;
+        let waker = thread.thread().clone();
         Ok((
-            Recorder { tx, stats, clock },
+            Recorder {
+                tx,
+                stats,
+                clock,
+                writer: waker,
+            },
             Writer {
                 thread: Some(thread),
             },
@@ -415,7 +423,7 @@ impl UsageStore {
     }
 }
 
-/// The writer thread; dropping it waits for the last write (after every
+/// The writer thread; `join` waits for its last write (which happens once every
 /// [`Recorder`] is gone).
 pub struct Writer {
     thread: Option<std::thread::JoinHandle<()>>,
@@ -425,6 +433,7 @@ impl Writer {
     /// Waits for the thread to finish its last write.
     pub fn join(mut self) {
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -438,7 +447,7 @@ fn writer_loop(
     retention: Duration,
     clock: Arc<dyn Clock>,
 ) {
-    use std::sync::mpsc::RecvTimeoutError;
+    use std::sync::mpsc::TryRecvError;
     let mut sums: HashMap<Bucket, (u64, Tokens)> = HashMap::new();
     let mut quotas: Vec<QuotaSample> = Vec::new();
     let mut pending = 0usize;
@@ -446,33 +455,40 @@ fn writer_loop(
     let mut last_prune: Option<Instant> = None;
     let retention_secs = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     loop {
-        let wait = FLUSH_EVERY.saturating_sub(last_write.elapsed());
-        let msg = rx.recv_timeout(wait);
-        let mut flush_reply = None;
+        // Drain what is queued. The writer is never woken per record (a
+        // wake-up per request costs the proxy a syscall and a context
+        // switch): it looks every `DRAIN_EVERY`, or when a flush asks.
+        let mut flush_replies = Vec::new();
         let mut stop = false;
-        match msg {
-            Ok(Msg::Record(r)) => {
-                let b = Bucket {
-                    hour: hour_of(r.at),
-                    slot: r.slot,
-                    pool: r.pool,
-                    key: r.key,
-                    model: r.model,
-                    outcome: r.outcome,
-                };
-                let e = sums.entry(b).or_default();
-                e.0 += 1;
-                e.1.add(&r.tokens);
-                pending += 1;
+        while pending < BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Record(r)) => {
+                    let b = Bucket {
+                        hour: hour_of(r.at),
+                        slot: r.slot,
+                        pool: r.pool,
+                        key: r.key,
+                        model: r.model,
+                        outcome: r.outcome,
+                    };
+                    let e = sums.entry(b).or_default();
+                    e.0 += 1;
+                    e.1.add(&r.tokens);
+                    pending += 1;
+                }
+                Ok(Msg::Quota(q)) => quotas.push(q),
+                Ok(Msg::Flush(reply)) => flush_replies.push(reply),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    stop = true;
+                    break;
+                }
             }
-            Ok(Msg::Quota(q)) => quotas.push(q),
-            Ok(Msg::Flush(reply)) => flush_reply = Some(reply),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => stop = true,
         }
+        let full = pending >= BATCH;
         let due = last_write.elapsed() >= FLUSH_EVERY;
-        if pending >= BATCH
-            || flush_reply.is_some()
+        if full
+            || !flush_replies.is_empty()
             || stop
             || (due && (!sums.is_empty() || !quotas.is_empty()))
         {
@@ -500,11 +516,14 @@ fn writer_loop(
                 tracing::warn!(error = %e, "could not delete old token usage");
             }
         }
-        if let Some(r) = flush_reply {
+        for r in flush_replies {
             let _ = r.send(());
         }
         if stop {
             return;
+        }
+        if !full {
+            std::thread::park_timeout(DRAIN_EVERY);
         }
     }
 }
