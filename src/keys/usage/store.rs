@@ -241,9 +241,19 @@ impl UsageStore {
         retention: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<(Recorder, Writer), StoreError> {
+        self.spawn_writer_with_queue(retention, clock, QUEUE)
+    }
+
+    /// As [`UsageStore::spawn_writer`], with a queue of `queue` records.
+    pub fn spawn_writer_with_queue(
+        &self,
+        retention: Duration,
+        clock: Arc<dyn Clock>,
+        queue: usize,
+    ) -> Result<(Recorder, Writer), StoreError> {
         let conn = self.connect(false)?;
         self.migrate(&conn)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel(queue);
         let stats = Arc::new(UsageStats::default());
         let st = stats.clone();
         let store = self.clone();
@@ -588,6 +598,40 @@ mod tests {
             std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = UsageStore::open(&UsageStore::path_in(dir.path())).expect("open");
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let (r, w) = store
+            .spawn_writer_with_queue(
+                Duration::from_secs(86400),
+                Arc::new(ManualClock::new(t0)),
+                8,
+            )
+            .expect("writer");
+        let started = Instant::now();
+        for i in 0..5000 {
+            r.record(rec(t0 + Duration::from_secs(i), "agent-1", "…a", 1));
+        }
+        // Never waited for the writer (it looks every 100 ms).
+        assert!(started.elapsed() < DRAIN_EVERY, "{:?}", started.elapsed());
+        let dropped = r.stats().dropped.load(Ordering::Relaxed);
+        assert!(dropped > 0);
+        r.flush();
+        assert_eq!(r.stats().backlog.load(Ordering::Relaxed), 0);
+        let stored: u64 = store
+            .rows_since(0)
+            .expect("rows")
+            .iter()
+            .map(|r| r.requests)
+            .sum();
+        assert_eq!(stored + dropped, 5000);
+        assert_eq!(r.stats().recorded.load(Ordering::Relaxed), 5000);
+        drop(r);
+        w.join();
     }
 
     #[test]
