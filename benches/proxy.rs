@@ -14,6 +14,14 @@
 //!   this measures CPU queueing more than the proxy: every microsecond of
 //!   proxy CPU per request delays the rest of the burst.
 //!
+//! Token accounting (issue 15): the proxy runs twice, in two child
+//! processes, with accounting off and on (usage read from every answer,
+//! records written to SQLite by the writer thread); the rounds alternate
+//! direct / off / on, and every figure is given for both, with the
+//! difference: time to first byte and full-stream latency (unchanged
+//! within noise), proxy CPU per request (target < +10 %), memory per
+//! in-flight stream (unchanged).
+//!
 //! The proxy runs in a child process, as in production.
 //! Run: `cargo bench --bench proxy`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
@@ -22,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gasclaw_core::keys::proxy::{Proxy, ProxyConfig};
+use gasclaw_core::keys::usage::UsageStore;
 use gasclaw_core::keys::{KeyPools, LocalTokens, PoolSettings, SystemClock};
 use gasclaw_fakes::kimi::{FakeKimi, Reply};
 use secrecy::{ExposeSecret, SecretString};
@@ -203,7 +212,7 @@ async fn hold_streams(
 
 /// `proxy <upstream> <home>`: serve only the proxy in this (child) process,
 /// print its address, run until stdin closes.
-fn serve_child(upstream: &str, home: &str) {
+fn serve_child(upstream: &str, home: &str, accounting: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -225,12 +234,17 @@ fn serve_child(upstream: &str, home: &str) {
         )
         .expect("pools");
         let tokens = Arc::new(LocalTokens::load_or_create(home, 1).expect("tokens"));
-        let proxy = Proxy::new(
-            pools,
-            tokens,
-            ProxyConfig::new(upstream.parse().expect("url")),
-        )
-        .expect("proxy");
+        let mut cfg = ProxyConfig::new(upstream.parse().expect("url"));
+        let mut _writer = None;
+        if accounting {
+            let store = UsageStore::open(&UsageStore::path_in(home)).expect("usage store");
+            let (rec, w) = store
+                .spawn_writer(Duration::from_secs(90 * 86400), Arc::new(SystemClock))
+                .expect("writer");
+            cfg.usage = Some(rec);
+            _writer = Some(w);
+        }
+        let proxy = Proxy::new(pools, tokens, cfg).expect("proxy");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -246,10 +260,77 @@ fn serve_child(upstream: &str, home: &str) {
     });
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    pct(&mut v, 0.5)
+}
+
+fn p99(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    pct(&mut v, 0.99)
+}
+
+/// A proxy in a child process.
+struct Child {
+    proc: std::process::Child,
+    _home: tempfile::TempDir,
+    url: String,
+    token: String,
+    pid: String,
+}
+
+impl Child {
+    fn spawn(kimi: &FakeKimi, accounting: bool) -> Child {
+        let home = tempfile::tempdir().expect("tempdir");
+        let mut proc = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args([
+                "serve-proxy",
+                &kimi.base_url(),
+                home.path().to_str().expect("utf8"),
+                if accounting { "on" } else { "off" },
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn proxy child");
+        let mut addr = String::new();
+        {
+            use std::io::BufRead;
+            let out = proc.stdout.take().expect("stdout");
+            std::io::BufReader::new(out)
+                .read_line(&mut addr)
+                .expect("addr");
+        }
+        let token = LocalTokens::load_or_create(home.path(), 1)
+            .expect("tokens")
+            .agent_token(1)
+            .expect("t")
+            .expose_secret()
+            .to_string();
+        let pid = proc.id().to_string();
+        Child {
+            proc,
+            _home: home,
+            url: format!("http://{}/v1/messages", addr.trim()),
+            token,
+            pid,
+        }
+    }
+
+    fn stop(mut self) {
+        drop(self.proc.stdin.take());
+        let _ = self.proc.wait();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve-proxy") {
-        return serve_child(&args[2], &args[3]);
+        return serve_child(
+            &args[2],
+            &args[3],
+            args.get(4).map(String::as_str) == Some("on"),
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -260,24 +341,11 @@ fn main() {
         let kimi = FakeKimi::start().await.expect("fake kimi");
         let direct_url = format!("{}v1/messages", kimi.base_url());
         let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
-        // The proxy runs in a child process, as in production, for the
-        // latency figures and for its resident memory.
-        let child_home = tempfile::tempdir().expect("tempdir");
-        let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
-            .args(["serve-proxy", &kimi.base_url(), child_home.path().to_str().expect("utf8")])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn proxy child");
-        let mut addr = String::new();
-        {
-            use std::io::BufRead;
-            let out = child.stdout.take().expect("stdout");
-            std::io::BufReader::new(out).read_line(&mut addr).expect("addr");
-        }
-        let child_url = format!("http://{}/v1/messages", addr.trim());
-        let child_token = LocalTokens::load_or_create(child_home.path(), 1).expect("tokens").agent_token(1).expect("t").expose_secret().to_string();
-        let pid = child.id().to_string();
+        // The proxies run in child processes, as in production, for the
+        // latency figures and for their resident memory: one with token
+        // accounting off, one with it on.
+        let off = Child::spawn(&kimi, false);
+        let on = Child::spawn(&kimi, true);
         // Model-like streams.
         kimi.set_default(Reply::SlowSse {
             first_byte_after: Duration::from_millis(30),
@@ -285,52 +353,88 @@ fn main() {
             chunks: 10,
         });
         let _ = measure_steady(&client, &direct_url, None, 3).await;
-        let _ = measure_steady(&client, &child_url, Some(&child_token), 3).await;
-        // Direct and proxied alternate, so drift on this shared machine
-        // falls on both sides alike.
-        let (mut direct, mut proxied) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
-        let mut proxy_cpu = 0.0;
-        for _ in 0..STEADY_ROUNDS {
+        for c in [&off, &on] {
+            let _ = measure_steady(&client, &c.url, Some(&c.token), 3).await;
+        }
+        // Direct, off and on alternate, so drift on this shared machine
+        // falls on every side alike.
+        let mut direct = (Vec::new(), Vec::new());
+        let mut sides = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+        let mut cpu = [0.0f64; 2];
+        for round in 0..STEADY_ROUNDS {
             let (l, f) = measure_steady(&client, &direct_url, None, STEADY_PER_CLIENT).await;
             direct.0.extend(l);
             direct.1.extend(f);
-            let cpu_before = cpu_ms(&pid);
-            let (l, f) = measure_steady(&client, &child_url, Some(&child_token), STEADY_PER_CLIENT).await;
-            proxy_cpu += cpu_ms(&pid) - cpu_before;
-            proxied.0.extend(l);
-            proxied.1.extend(f);
+            // Alternate which of off/on goes first, too.
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let c = [&off, &on][i];
+                let cpu_before = cpu_ms(&c.pid);
+                let (l, f) = measure_steady(&client, &c.url, Some(&c.token), STEADY_PER_CLIENT).await;
+                cpu[i] += cpu_ms(&c.pid) - cpu_before;
+                sides[i].0.extend(l);
+                sides[i].1.extend(f);
+            }
         }
-        let cpu_per_req = proxy_cpu * 1000.0 / proxied.0.len() as f64;
-        report("model-like", direct, proxied);
-        println!("  proxy CPU time: {cpu_per_req:.0} µs per request (user + system, 10 ms ticks over the run)");
+        let n = sides[0].0.len() as f64;
+        let [s_off, s_on] = sides;
+        let (ttfb_off, lat_off) = (median(&s_off.1), median(&s_off.0));
+        let (ttfb_on, lat_on) = (median(&s_on.1), median(&s_on.0));
+        let (p99_off, p99_on) = (p99(&s_off.0), p99(&s_on.0));
+        report("model-like, accounting off", direct.clone(), s_off);
+        report("model-like, accounting on", direct, s_on);
+        let (c_off, c_on) = (cpu[0] * 1000.0 / n, cpu[1] * 1000.0 / n);
+        println!("  accounting on vs off: time to first byte p50 {ttfb_off:.3} → {ttfb_on:.3} ms ({:+.3} ms); full stream p50 {lat_off:.3} → {lat_on:.3} ms ({:+.3} ms), p99 {p99_off:.3} → {p99_on:.3} ms",
+            ttfb_on - ttfb_off, lat_on - lat_off);
+        println!("  proxy CPU time per request: off {c_off:.0} µs, on {c_on:.0} µs ({:+.1} %, target < +10 %)", (c_on / c_off - 1.0) * 100.0);
 
-        // Burst of instant answers.
+        // Burst of instant answers: the CPU cost shows most here.
         kimi.set_default(Reply::OkSse("benchmark answer text".into()));
         let _ = measure(&client, &direct_url, None).await;
-        let _ = measure(&client, &child_url, Some(&child_token)).await;
-        let direct = measure(&client, &direct_url, None).await;
-        let cpu_before = cpu_ms(&pid);
-        let proxied = measure(&client, &child_url, Some(&child_token)).await;
-        let cpu_per_req = (cpu_ms(&pid) - cpu_before) * 1000.0 / proxied.0.len() as f64;
-        report("burst (CPU-bound on 2 cores)", direct, proxied);
-        println!("  proxy CPU time: {cpu_per_req:.0} µs per request");
+        for c in [&off, &on] {
+            let _ = measure(&client, &c.url, Some(&c.token)).await;
+        }
+        let mut cpu = [0.0f64; 2];
+        let mut count = [0usize; 2];
+        let mut lat: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+        for round in 0..4 {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let c = [&off, &on][i];
+                let cpu_before = cpu_ms(&c.pid);
+                let (l, _) = measure(&client, &c.url, Some(&c.token)).await;
+                cpu[i] += cpu_ms(&c.pid) - cpu_before;
+                count[i] += l.len();
+                lat[i].extend(l);
+            }
+        }
+        let (b_off, b_on) = (cpu[0] * 1000.0 / count[0] as f64, cpu[1] * 1000.0 / count[1] as f64);
+        println!("burst (CPU-bound on 2 cores), {} requests each, alternating:", count[0]);
+        println!("  full stream p50: off {:.3} ms, on {:.3} ms", median(&lat[0]), median(&lat[1]));
+        println!("  proxy CPU time per request: off {b_off:.0} µs, on {b_on:.0} µs ({:+.1} %, target < +10 %)", (b_on / b_off - 1.0) * 100.0);
 
         kimi.set_default(Reply::SlowSse { first_byte_after: Duration::ZERO, chunk_every: Duration::from_millis(500), chunks: 120 });
-        // Warm the child (allocator arenas, connection pool) with a few streams.
-        drop(hold_streams(&client, &child_url, Some(&child_token), 8).await);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let n = 256;
-        let before = rss_kib(&pid);
-        let held = hold_streams(&client, &child_url, Some(&child_token), n).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let during = rss_kib(&pid);
-        drop(held);
-        drop(child.stdin.take());
-        let _ = child.wait();
-        println!(
-            "proxy process resident memory: {before} KiB idle, {during} KiB with {n} streams in flight → {:.1} KiB per in-flight stream (target ≤ 64)",
-            during.saturating_sub(before) as f64 / n as f64
-        );
+        let mut per_stream = [0.0f64; 2];
+        for (i, c) in [&off, &on].into_iter().enumerate() {
+            // Warm the child (allocator arenas, connection pool) with a few streams.
+            drop(hold_streams(&client, &c.url, Some(&c.token), 8).await);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let n = 256;
+            let before = rss_kib(&c.pid);
+            let held = hold_streams(&client, &c.url, Some(&c.token), n).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let during = rss_kib(&c.pid);
+            drop(held);
+            per_stream[i] = during.saturating_sub(before) as f64 / n as f64;
+            println!(
+                "proxy process (accounting {}) resident memory: {before} KiB idle, {during} KiB with {n} streams in flight → {:.1} KiB per in-flight stream (target ≤ 64)",
+                if i == 0 { "off" } else { "on" },
+                per_stream[i]
+            );
+        }
+        println!("  memory per in-flight stream, accounting on vs off: {:+.1} KiB", per_stream[1] - per_stream[0]);
+        off.stop();
+        on.stop();
         kimi.stop();
     });
 }

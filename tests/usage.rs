@@ -475,6 +475,31 @@ mod through_run {
                 .gasclaw(&["usage", "--by", "key"], Duration::from_secs(30))
                 .await;
             assert!(by_key.stdout.contains("…0001"), "{}", by_key.all());
+            let by_hour = env
+                .gasclaw(
+                    &["usage", "--since", "7d", "--by", "hour", "--json"],
+                    Duration::from_secs(30),
+                )
+                .await;
+            let h: Value = serde_json::from_str(by_hour.stdout.trim()).expect("json");
+            // One hour, or two if the test straddled an hour's end.
+            let hours = h["rows"].as_array().expect("rows");
+            assert!((1..=2).contains(&hours.len()), "{h}");
+            let n: u64 = hours.iter().filter_map(|r| r["requests"].as_u64()).sum();
+            assert_eq!(n, 3, "{h}");
+            let bad = env
+                .gasclaw(
+                    &["usage", "--since", "the day before"],
+                    Duration::from_secs(30),
+                )
+                .await;
+            assert_eq!(bad.code, Some(2), "{}", bad.all());
+            assert!(
+                bad.stderr
+                    .contains("--since: `the day before` is not a span"),
+                "{}",
+                bad.all()
+            );
 
             let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
                 .await

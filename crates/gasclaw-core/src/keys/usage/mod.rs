@@ -136,12 +136,15 @@ impl UsageStats {
     }
 }
 
-/// The proxy's side of the store: cheap to clone, never blocks.
+/// The proxy's side of the store: cheap to clone, never blocks, never
+/// wakes the writer (it drains its queue on its own schedule).
 #[derive(Clone)]
 pub struct Recorder {
     tx: std::sync::mpsc::SyncSender<store::Msg>,
     stats: Arc<UsageStats>,
     clock: Arc<dyn Clock>,
+    /// The writer thread, woken only to flush.
+    writer: std::thread::Thread,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -186,6 +189,7 @@ impl Recorder {
     pub fn flush(&self) {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         if self.tx.send(store::Msg::Flush(tx)).is_ok() {
+            self.writer.unpark();
             let _ = rx.recv();
         }
     }

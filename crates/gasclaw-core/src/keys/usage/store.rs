@@ -26,6 +26,8 @@ pub const SCHEMA_VERSION: i64 = 1;
 pub const BATCH: usize = 1000;
 /// The longest a record waits in memory before it is written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often the writer looks at its queue.
+pub const DRAIN_EVERY: Duration = Duration::from_millis(100);
 /// Records the proxy may queue before new ones are dropped.
 pub const QUEUE: usize = 65_536;
 
@@ -239,9 +241,19 @@ impl UsageStore {
         retention: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<(Recorder, Writer), StoreError> {
+        self.spawn_writer_with_queue(retention, clock, QUEUE)
+    }
+
+    /// As [`UsageStore::spawn_writer`], with a queue of `queue` records.
+    pub fn spawn_writer_with_queue(
+        &self,
+        retention: Duration,
+        clock: Arc<dyn Clock>,
+        queue: usize,
+    ) -> Result<(Recorder, Writer), StoreError> {
         let conn = self.connect(false)?;
         self.migrate(&conn)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel(queue);
         let stats = Arc::new(UsageStats::default());
         let st = stats.clone();
         let store = self.clone();
@@ -253,8 +265,14 @@ impl UsageStore {
                 path: self.path.clone(),
                 source,
             })?;
+        let waker = thread.thread().clone();
         Ok((
-            Recorder { tx, stats, clock },
+            Recorder {
+                tx,
+                stats,
+                clock,
+                writer: waker,
+            },
             Writer {
                 thread: Some(thread),
             },
@@ -415,7 +433,7 @@ impl UsageStore {
     }
 }
 
-/// The writer thread; dropping it waits for the last write (after every
+/// The writer thread; `join` waits for its last write (which happens once every
 /// [`Recorder`] is gone).
 pub struct Writer {
     thread: Option<std::thread::JoinHandle<()>>,
@@ -425,6 +443,7 @@ impl Writer {
     /// Waits for the thread to finish its last write.
     pub fn join(mut self) {
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }
@@ -438,7 +457,7 @@ fn writer_loop(
     retention: Duration,
     clock: Arc<dyn Clock>,
 ) {
-    use std::sync::mpsc::RecvTimeoutError;
+    use std::sync::mpsc::TryRecvError;
     let mut sums: HashMap<Bucket, (u64, Tokens)> = HashMap::new();
     let mut quotas: Vec<QuotaSample> = Vec::new();
     let mut pending = 0usize;
@@ -446,33 +465,40 @@ fn writer_loop(
     let mut last_prune: Option<Instant> = None;
     let retention_secs = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
     loop {
-        let wait = FLUSH_EVERY.saturating_sub(last_write.elapsed());
-        let msg = rx.recv_timeout(wait);
-        let mut flush_reply = None;
+        // Drain what is queued. The writer is never woken per record (a
+        // wake-up per request costs the proxy a syscall and a context
+        // switch): it looks every `DRAIN_EVERY`, or when a flush asks.
+        let mut flush_replies = Vec::new();
         let mut stop = false;
-        match msg {
-            Ok(Msg::Record(r)) => {
-                let b = Bucket {
-                    hour: hour_of(r.at),
-                    slot: r.slot,
-                    pool: r.pool,
-                    key: r.key,
-                    model: r.model,
-                    outcome: r.outcome,
-                };
-                let e = sums.entry(b).or_default();
-                e.0 += 1;
-                e.1.add(&r.tokens);
-                pending += 1;
+        while pending < BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Record(r)) => {
+                    let b = Bucket {
+                        hour: hour_of(r.at),
+                        slot: r.slot,
+                        pool: r.pool,
+                        key: r.key,
+                        model: r.model,
+                        outcome: r.outcome,
+                    };
+                    let e = sums.entry(b).or_default();
+                    e.0 += 1;
+                    e.1.add(&r.tokens);
+                    pending += 1;
+                }
+                Ok(Msg::Quota(q)) => quotas.push(q),
+                Ok(Msg::Flush(reply)) => flush_replies.push(reply),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    stop = true;
+                    break;
+                }
             }
-            Ok(Msg::Quota(q)) => quotas.push(q),
-            Ok(Msg::Flush(reply)) => flush_reply = Some(reply),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => stop = true,
         }
+        let full = pending >= BATCH;
         let due = last_write.elapsed() >= FLUSH_EVERY;
-        if pending >= BATCH
-            || flush_reply.is_some()
+        if full
+            || !flush_replies.is_empty()
             || stop
             || (due && (!sums.is_empty() || !quotas.is_empty()))
         {
@@ -500,11 +526,14 @@ fn writer_loop(
                 tracing::warn!(error = %e, "could not delete old token usage");
             }
         }
-        if let Some(r) = flush_reply {
+        for r in flush_replies {
             let _ = r.send(());
         }
         if stop {
             return;
+        }
+        if !full {
+            std::thread::park_timeout(DRAIN_EVERY);
         }
     }
 }
@@ -569,6 +598,40 @@ mod tests {
             std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = UsageStore::open(&UsageStore::path_in(dir.path())).expect("open");
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let (r, w) = store
+            .spawn_writer_with_queue(
+                Duration::from_secs(86400),
+                Arc::new(ManualClock::new(t0)),
+                8,
+            )
+            .expect("writer");
+        let started = Instant::now();
+        for i in 0..5000 {
+            r.record(rec(t0 + Duration::from_secs(i), "agent-1", "…a", 1));
+        }
+        // Never waited for the writer (it looks every 100 ms).
+        assert!(started.elapsed() < DRAIN_EVERY, "{:?}", started.elapsed());
+        let dropped = r.stats().dropped.load(Ordering::Relaxed);
+        assert!(dropped > 0);
+        r.flush();
+        assert_eq!(r.stats().backlog.load(Ordering::Relaxed), 0);
+        let stored: u64 = store
+            .rows_since(0)
+            .expect("rows")
+            .iter()
+            .map(|r| r.requests)
+            .sum();
+        assert_eq!(stored + dropped, 5000);
+        assert_eq!(r.stats().recorded.load(Ordering::Relaxed), 5000);
+        drop(r);
+        w.join();
     }
 
     #[test]
