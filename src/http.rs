@@ -178,6 +178,12 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
         "Alerts waiting in the outbox",
         s.outbox.len() as f64,
     );
+    gauge(
+        &mut reg,
+        "gasclaw_alerts_in_memory",
+        "Alerts the disk refused (full?), kept in memory and retried",
+        s.outbox.in_memory() as f64,
+    );
 
     let commands = counter_family();
     for ((name, outcome), n) in s.telemetry.commands() {
