@@ -150,8 +150,8 @@ impl Core {
     /// Builds the core: creates `GASCLAW_HOME` (0700) and the gateway token.
     pub fn new(config: Config) -> Result<Arc<Core>, CoreError> {
         let config = Arc::new(config);
-        crate::fsutil::ensure_dir(&config.home, 0o700).map_err(|e| CoreError::Io {
-            what: format!("creating GASCLAW_HOME {}", config.home.display()),
+        crate::fsutil::ensure_private_dir(&config.home).map_err(|e| CoreError::Io {
+            what: "GASCLAW_HOME".into(),
             source: e,
         })?;
         let gateway_token = accounts::load_or_create_secret(&config.home.join("gateway-token"))

@@ -26,6 +26,8 @@ pub const OWNED_KEYS: &[&str] = &["gateway", "models", "agents", "channels", "to
 /// The model the overseer uses.
 pub const PROVIDER_ID: &str = "kimi-code";
 pub const MODEL_ID: &str = "kimi-for-coding";
+/// `gateway.log` is rotated past this size (one older file is kept).
+pub const GATEWAY_LOG_MAX: u64 = 10 * 1024 * 1024;
 
 /// OpenClaw's Telegram channel, only when given its own bot token.
 #[derive(Clone)]
@@ -320,6 +322,20 @@ impl Openclaw {
         self.run_dir.join("logs/gateway.log")
     }
 
+    /// Caps `gateway.log` at [`GATEWAY_LOG_MAX`] (one older file kept as
+    /// `gateway.log.1`): at each start of the gateway and each monitor
+    /// cycle.
+    pub fn rotate_log(&self) -> std::io::Result<bool> {
+        let rotated = crate::fsutil::rotate_log(&self.log_file(), GATEWAY_LOG_MAX)?;
+        if rotated {
+            tracing::info!(
+                max_bytes = GATEWAY_LOG_MAX,
+                "gateway.log rotated to gateway.log.1"
+            );
+        }
+        Ok(rotated)
+    }
+
     /// The pid of the gateway gasclaw started, if it still runs.
     pub fn gateway_pid(&self) -> Option<u32> {
         let pid: u32 = std::fs::read_to_string(self.pid_file())
@@ -361,6 +377,9 @@ impl Openclaw {
             }
             None => inv,
         };
+        if let Err(e) = self.rotate_log() {
+            tracing::warn!(error = %e, "could not rotate the gateway log");
+        }
         let pid = self.runner.spawn_detached(&inv, &self.log_file())?;
         crate::fsutil::atomic_write(&self.pid_file(), format!("{pid}\n").as_bytes(), 0o644)
             .map_err(|e| StackError::io("writing the gateway pid file", e))?;
