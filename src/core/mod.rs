@@ -170,7 +170,9 @@ impl Core {
         let mut secrets = config.secrets();
         secrets.push(gateway_token.clone());
         secrets.extend(tokens.all());
-        let runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
+        let scrub = config::child_scrub_variables();
+        let scrub: Vec<&str> = scrub.iter().map(String::as_str).collect();
+        let runner = Runner::new(Redactor::new(secrets), &scrub);
         let user_home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| config.home.clone());
