@@ -26,6 +26,8 @@ use crate::notify::Outbox;
 use crate::telegram::Telemetry;
 
 pub struct HttpState {
+    /// The overseer's endpoint (`/overseer/*`); absent: not served.
+    pub overseer: Option<Arc<crate::overseer_api::OverseerApi>>,
     pub monitor: Arc<Monitor>,
     pub pools: Arc<KeyPools>,
     pub proxy: Arc<ProxyMetrics>,
@@ -35,10 +37,24 @@ pub struct HttpState {
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state.clone());
+    if let Some(api) = &state.overseer {
+        use crate::overseer_api as o;
+        r = r.merge(
+            Router::new()
+                .route("/overseer/status", get(o::status).fallback(o::refused))
+                .route("/overseer/keys", get(o::keys).fallback(o::refused))
+                .route("/overseer/agents", get(o::agents).fallback(o::refused))
+                .route("/overseer/tasks", get(o::tasks).fallback(o::refused))
+                .route("/overseer/tasks/{id}", get(o::task).fallback(o::refused))
+                .route("/overseer/{*rest}", axum::routing::any(o::refused))
+                .with_state(api.clone()),
+        );
+    }
+    r
 }
 
 pub async fn serve(
@@ -46,9 +62,13 @@ pub async fn serve(
     state: Arc<HttpState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    // The peer address: the overseer's endpoint answers loopback only.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
 
 async fn healthz(State(s): State<Arc<HttpState>>) -> Response {

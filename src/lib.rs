@@ -18,6 +18,7 @@ pub mod keys;
 pub mod logging;
 pub mod monitor;
 pub mod notify;
+pub mod overseer_api;
 pub mod run;
 pub mod stack;
 pub mod telegram;

@@ -173,6 +173,14 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("GASCLAW_HTTP_ADDR: cannot listen on {http_addr}"))?;
     let state = Arc::new(crate::http::HttpState {
+        overseer: Some(Arc::new(crate::overseer_api::OverseerApi {
+            core: core.clone(),
+            pools: pools.clone(),
+            token: core.overseer_api_token().clone(),
+            audit: Arc::new(crate::telegram::audit::Audit::new(
+                core.config().home.join("audit.log"),
+            )),
+        })),
         monitor: monitor.clone(),
         pools: pools.clone(),
         proxy: proxy.metrics(),

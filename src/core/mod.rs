@@ -132,6 +132,7 @@ pub struct Core {
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
+    overseer_api_token: SecretString,
     tokens: Arc<crate::keys::LocalTokens>,
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
@@ -159,6 +160,14 @@ impl Core {
                 what: "creating the gateway token".into(),
                 source: e,
             })?;
+        // The overseer's own token for gasclaw's local endpoint (its skills).
+        let overseer_api_token = accounts::load_or_create_secret(
+            &config.home.join("overseer-api-token"),
+        )
+        .map_err(|e| CoreError::Io {
+            what: "creating the overseer's API token".into(),
+            source: e,
+        })?;
         let tokens = Arc::new(
             crate::keys::LocalTokens::load_or_create(&config.home, config.agent_count).map_err(
                 |e| CoreError::Io {
@@ -169,6 +178,7 @@ impl Core {
         );
         let mut secrets = config.secrets();
         secrets.push(gateway_token.clone());
+        secrets.push(overseer_api_token.clone());
         secrets.extend(tokens.all());
         let scrub = config::child_scrub_variables();
         let scrub: Vec<&str> = scrub.iter().map(String::as_str).collect();
@@ -190,7 +200,8 @@ impl Core {
                 home.openclaw.clone(),
                 config.home.clone(),
                 config.gateway_port,
-            ),
+            )
+            .with_api(api_url(config.http_addr), overseer_api_token.clone()),
             git: Git::new(runner.clone()),
             beads: Beads::new(
                 runner.clone(),
@@ -202,6 +213,7 @@ impl Core {
             events,
             service_locks: Default::default(),
             gateway_token,
+            overseer_api_token,
             tokens,
             started_here: Default::default(),
             config,
@@ -223,6 +235,11 @@ impl Core {
 
     pub fn gateway_token(&self) -> &SecretString {
         &self.gateway_token
+    }
+
+    /// The overseer's token for gasclaw's local endpoint.
+    pub fn overseer_api_token(&self) -> &SecretString {
+        &self.overseer_api_token
     }
 
     /// The local tokens agents and the overseer present to the proxy.
@@ -287,6 +304,17 @@ impl Core {
                 holder: "another action".into(),
             })
     }
+}
+
+/// gasclaw's endpoint as a local client reaches it (an unspecified listen
+/// address is reached on loopback).
+fn api_url(addr: std::net::SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ fn new_token() -> String {
 }
 
 /// Compares without an early exit, so timing says nothing about a prefix.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -177,9 +177,19 @@ pub struct Openclaw {
     run_dir: PathBuf,
     port: u16,
     http: reqwest::Client,
+    /// gasclaw's overseer endpoint and the overseer's own token, given to
+    /// the gateway's environment: its skills' scripts read them there.
+    api: Option<(String, SecretString)>,
 }
 
 impl Openclaw {
+    /// Where the skills reach gasclaw (`GASCLAW_API_URL`) and with which
+    /// token (`GASCLAW_API_TOKEN`).
+    pub fn with_api(mut self, url: String, token: SecretString) -> Openclaw {
+        self.api = Some((url, token));
+        self
+    }
+
     pub fn new(runner: Runner, state_dir: PathBuf, run_dir: PathBuf, port: u16) -> Openclaw {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
@@ -192,6 +202,7 @@ impl Openclaw {
             run_dir,
             port,
             http,
+            api: None,
         }
     }
 
@@ -362,19 +373,12 @@ impl Openclaw {
             "--bind",
             "loopback",
         ]);
-        // The overseer's skills call the gasclaw CLI: put this binary's
-        // directory first on the gateway's PATH.
-        let inv = match std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            Some(dir) => {
-                let path = std::env::var_os("PATH").unwrap_or_default();
-                let mut joined = dir.into_os_string();
-                joined.push(":");
-                joined.push(path);
-                inv.env("PATH", joined)
-            }
+        // The overseer's skills reach gasclaw over its local endpoint with
+        // their own token, never by running the gasclaw binary.
+        let inv = match &self.api {
+            Some((url, token)) => inv
+                .env("GASCLAW_API_URL", url)
+                .env("GASCLAW_API_TOKEN", token.expose_secret()),
             None => inv,
         };
         if let Err(e) = self.rotate_log() {
