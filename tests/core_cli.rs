@@ -745,10 +745,10 @@ fn bad_configuration_lists_every_problem_and_exits_2() {
                 "GASTOWN_KIMI_KEYS: key 2 (…0001) is a duplicate of key 1",
                 "OPENCLAW_KIMI_KEY: is required",
                 "TELEGRAM_BOT_TOKEN: does not look like a bot token",
-                "TELEGRAM_OWNER_ID: `alice` is not a numeric",
-                "TELEGRAM_GROUP_IDS: `xyz`",
-                "DOLT_PORT: `99999` is not a port",
-                "MONITOR_INTERVAL: `0` is not a positive duration",
+                "TELEGRAM_OWNER_ID: is not a numeric",
+                "TELEGRAM_GROUP_IDS: holds an item that is not a numeric chat id",
+                "DOLT_PORT: is not a port",
+                "MONITOR_INTERVAL: is not a positive duration",
                 "port ",
             ] {
                 assert!(
@@ -944,6 +944,7 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
             .expect("run exits after SIGTERM")
             .expect("wait");
         let took = started.elapsed();
+        println!("SIGTERM during bootstrap: exited after {took:?}");
         assert_eq!(status.code(), Some(0));
         assert!(took < Duration::from_secs(10), "exit took {took:?}");
         // The running step's child is gone, and what this run started is

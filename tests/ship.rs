@@ -279,6 +279,17 @@ fn skill_scripts_reach_gasclaw_only_through_its_endpoint_with_the_gateways_envir
         let tg = fake_telegram(false).await;
         let mut env = TestEnv::new();
         env.use_telegram(&tg);
+        // An install by an earlier version allowlisted the gasclaw binary.
+        let old = std::fs::canonicalize(gasclaw_bin()).expect("binary");
+        std::fs::create_dir_all(env.home.join(".openclaw")).expect("mkdir");
+        std::fs::write(
+            env.home.join(".openclaw/exec-approvals.json"),
+            serde_json::json!({"version": 1, "defaults": {}, "agents": {"main": {"allowlist": [
+                {"pattern": old.display().to_string(), "id": "old"}
+            ]}}})
+            .to_string(),
+        )
+        .expect("old approvals");
         let run = env.start_run(&tg).await;
         // The installed copies keep their run bits.
         use std::os::unix::fs::PermissionsExt;

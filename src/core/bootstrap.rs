@@ -33,7 +33,7 @@ use crate::stack::openclaw::{GatewayHealth, OverseerSettings, TelegramChannel};
 pub const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long the rollback of a bootstrap interrupted by SIGTERM may take:
 /// gasclaw must be gone within 10 s of the signal (Compose's grace).
-pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(6);
+pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(5);
 /// How long Dolt may take to greet after `gt dolt start`.
 const DOLT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -619,6 +619,17 @@ impl Core {
         let dir = self.openclaw.skills_dir();
         let mut allowed = 0;
         if self.config().overseer_exec == crate::config::OverseerExec::Skills {
+            // Earlier versions allowlisted the gasclaw binary itself (any
+            // subcommand, `stop` included): gone with the new skills.
+            if !changed.is_empty()
+                && let Ok(exe) = std::env::current_exe().and_then(|p| p.canonicalize())
+                && let Err(e) = self
+                    .openclaw
+                    .allowlist_remove(&exe.display().to_string())
+                    .await
+            {
+                tracing::warn!(error = %e, "could not remove gasclaw itself from the overseer's exec allowlist");
+            }
             for pattern in [format!("{}/*/scripts/*", dir.display())] {
                 if self
                     .openclaw

@@ -466,6 +466,19 @@ impl Openclaw {
         Ok(!out.stdout.contains("Already allowlisted"))
     }
 
+    /// Removes `pattern` from every agent's exec allowlist.
+    pub async fn allowlist_remove(&self, pattern: &str) -> Result<(), StackError> {
+        self.runner
+            .run_ok(&self.openclaw(Duration::from_secs(60)).args([
+                "approvals",
+                "allowlist",
+                "remove",
+                pattern,
+            ]))
+            .await?;
+        Ok(())
+    }
+
     /// One exchange with the overseer through the gateway's
     /// OpenAI-compatible endpoint; `user` keeps a conversation per chat.
     pub async fn chat(
