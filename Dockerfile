@@ -56,7 +56,7 @@ ARG GT_VERSION=1.2.1
 ARG BD_VERSION=1.0.5
 ARG DOLT_VERSION=2.3.1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git tmux tini ca-certificates \
+ && apt-get install -y --no-install-recommends git tmux tini ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && npm install -g --no-audit --no-fund "openclaw@${OPENCLAW_VERSION}" "@anthropic-ai/claude-code@${CLAUDE_VERSION}" \
  && npm cache clean --force \

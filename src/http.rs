@@ -26,6 +26,8 @@ use crate::notify::Outbox;
 use crate::telegram::Telemetry;
 
 pub struct HttpState {
+    /// The overseer's endpoint (`/overseer/*`); absent: not served.
+    pub overseer: Option<Arc<crate::overseer_api::OverseerApi>>,
     pub monitor: Arc<Monitor>,
     pub pools: Arc<KeyPools>,
     pub proxy: Arc<ProxyMetrics>,
@@ -38,10 +40,25 @@ pub struct HttpState {
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
-    Router::new()
+    let mut r = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state.clone());
+    if let Some(api) = &state.overseer {
+        use crate::overseer_api as o;
+        r = r.merge(
+            Router::new()
+                .route("/overseer/status", get(o::status).fallback(o::refused))
+                .route("/overseer/keys", get(o::keys).fallback(o::refused))
+                .route("/overseer/agents", get(o::agents).fallback(o::refused))
+                .route("/overseer/usage", get(o::usage).fallback(o::refused))
+                .route("/overseer/tasks", get(o::tasks).fallback(o::refused))
+                .route("/overseer/tasks/{id}", get(o::task).fallback(o::refused))
+                .route("/overseer/{*rest}", axum::routing::any(o::refused))
+                .with_state(api.clone()),
+        );
+    }
+    r
 }
 
 pub async fn serve(
@@ -49,9 +66,13 @@ pub async fn serve(
     state: Arc<HttpState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    // The peer address: the overseer's endpoint answers loopback only.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
 
 async fn healthz(State(s): State<Arc<HttpState>>) -> Response {
@@ -184,6 +205,12 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
         "gasclaw_alerts_queued",
         "Alerts waiting in the outbox",
         s.outbox.len() as f64,
+    );
+    gauge(
+        &mut reg,
+        "gasclaw_alerts_in_memory",
+        "Alerts the disk refused (full?), kept in memory and retried",
+        s.outbox.in_memory() as f64,
     );
 
     let commands = counter_family();
@@ -400,6 +427,7 @@ mod tests {
                 interval: Duration::from_secs(300),
                 usage: None,
                 supervisor: sup.clone(),
+                overseer: None,
             });
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod logging;
 pub mod monitor;
 pub mod notify;
+pub mod overseer_api;
 pub mod run;
 pub mod supervise;
 pub mod telegram;

@@ -6,6 +6,13 @@
 //! limit), so a burst of alerts costs few sends. Telegram unreachable, 5xx or
 //! 429: retried with backoff, honouring `retry_after`, for as long as it
 //! takes; after a crash or restart the outbox is delivered first.
+//!
+//! A delivered entry whose file cannot be removed is renamed aside, else
+//! emptied (an empty file is a tombstone), and in any case remembered in
+//! memory: it is never sent twice. An entry that cannot be written (a full
+//! disk) is kept in memory, sent from there, and written again at every
+//! pass until the disk takes it (a log line and `gasclaw_alerts_in_memory`
+//! say so); only a crash while the disk is full can lose it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +51,10 @@ pub struct Outbox {
     next: AtomicU64,
     wake: Notify,
     pub stats: OutboxStats,
+    /// Entries the disk did not take yet, by sequence number.
+    memory: std::sync::Mutex<BTreeMap<u64, Entry>>,
+    /// Delivered (or dropped) entries whose file is still there.
+    done: std::sync::Mutex<std::collections::BTreeSet<u64>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -68,6 +79,8 @@ impl Outbox {
             next: AtomicU64::new(1),
             wake: Notify::new(),
             stats: OutboxStats::default(),
+            memory: Default::default(),
+            done: Default::default(),
         };
         let max = ob.pending()?.iter().map(|e| e.seq).max().unwrap_or(0);
         // Sequence numbers also carry wall time so they keep increasing
@@ -85,24 +98,82 @@ impl Outbox {
             html,
             created: chrono::Utc::now(),
         };
-        let bytes = serde_json::to_vec(&e).map_err(std::io::Error::other)?;
-        crate::fsutil::atomic_write(&self.dir.join(file_name(&e)), &bytes, 0o600)?;
+        let seq = e.seq;
+        if let Err(err) = self.write(&e) {
+            let n = {
+                let mut m = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+                m.insert(seq, e);
+                m.len()
+            };
+            tracing::error!(error = %err, in_memory = n, "cannot write an alert to the outbox (disk full?); keeping it in memory and retrying");
+        }
         self.wake.notify_one();
-        Ok(e.seq)
+        Ok(seq)
     }
 
-    /// Everything waiting, oldest first.
+    fn write(&self, e: &Entry) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(e).map_err(std::io::Error::other)?;
+        crate::fsutil::atomic_write(&self.dir.join(file_name(e)), &bytes, 0o600)
+    }
+
+    /// How many alerts wait in memory only (the disk refused them).
+    pub fn in_memory(&self) -> usize {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Tries again to write the alerts held in memory.
+    pub fn persist_memory(&self) {
+        let mut m = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        if m.is_empty() {
+            return;
+        }
+        let before = m.len();
+        m.retain(|_, e| self.write(e).is_err());
+        if m.len() < before {
+            tracing::info!(
+                written = before - m.len(),
+                still_in_memory = m.len(),
+                "alerts kept in memory are in the outbox again"
+            );
+        }
+    }
+
+    /// Everything waiting, oldest first (on disk and in memory).
     pub fn pending(&self) -> std::io::Result<Vec<Entry>> {
-        let mut v = Vec::new();
-        for f in std::fs::read_dir(&self.dir)? {
+        let mut v: Vec<Entry> = self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let done = self.done.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(d) => d,
+            // The in-memory entries still go out.
+            Err(e) if !v.is_empty() => {
+                tracing::warn!(error = %e, "cannot read the outbox directory");
+                v.sort_by_key(|e| e.seq);
+                return Ok(v);
+            }
+            Err(e) => return Err(e),
+        };
+        for f in entries {
             let p = f?.path();
             if p.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            // A tombstone: delivered, but the file could not be removed.
+            if std::fs::metadata(&p).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_file(&p);
                 continue;
             }
             match std::fs::read(&p)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Entry>(&b).ok())
             {
+                Some(e) if done.contains(&e.seq) => {}
+                Some(e) if v.iter().any(|m| m.seq == e.seq) => {}
                 Some(e) => v.push(e),
                 None => {
                     tracing::warn!(file = %p.display(), "unreadable outbox entry; moving it aside");
@@ -122,10 +193,37 @@ impl Outbox {
         self.len() == 0
     }
 
+    /// Forgets a delivered (or dropped) entry. If its file cannot be
+    /// removed it is renamed aside, else emptied, and remembered as done in
+    /// any case: it is never sent again.
     fn remove(&self, e: &Entry) {
-        if let Err(err) = std::fs::remove_file(self.dir.join(file_name(e))) {
-            tracing::warn!(error = %err, seq = e.seq, "could not remove a delivered outbox entry");
+        if self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&e.seq)
+            .is_some()
+        {
+            return;
         }
+        let path = self.dir.join(file_name(e));
+        let Err(err) = std::fs::remove_file(&path) else {
+            return;
+        };
+        if err.kind() == std::io::ErrorKind::NotFound {
+            return;
+        }
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(e.seq);
+        let aside = std::fs::rename(&path, path.with_extension("sent")).is_ok()
+            || std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(0))
+                .is_ok();
+        tracing::warn!(error = %err, seq = e.seq, tombstone = aside, "could not remove a delivered outbox entry; it will not be sent again");
     }
 
     /// Merges the oldest consecutive entries for one chat into one message.
@@ -155,6 +253,7 @@ impl Outbox {
     pub async fn run(self: Arc<Self>, bot: Tg, shutdown: CancellationToken) {
         let mut backoff: BTreeMap<ChatTarget, (tokio::time::Instant, Duration)> = BTreeMap::new();
         loop {
+            self.persist_memory();
             let pending = match self.pending() {
                 Ok(p) => p,
                 Err(e) => {
@@ -224,6 +323,11 @@ impl Outbox {
             // A batch may have left entries behind: go again at once.
             if progressed {
                 continue;
+            }
+            if self.in_memory() > 0 {
+                // Try the disk again soon even when nothing else happens.
+                let soon = tokio::time::Instant::now() + Duration::from_secs(5);
+                next_wake = Some(next_wake.map_or(soon, |w| w.min(soon)));
             }
             let sleep = next_wake.map(tokio::time::sleep_until);
             tokio::select! {

@@ -227,10 +227,13 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     // rolled back) rather than waiting for it to end.
     let signal = shutdown_signal();
     let terminated = CancellationToken::new();
+    let signalled_at: Arc<std::sync::OnceLock<tokio::time::Instant>> = Arc::default();
     {
         let t = terminated.clone();
+        let at = signalled_at.clone();
         tokio::spawn(async move {
             signal.await;
+            let _ = at.set(tokio::time::Instant::now());
             t.cancel();
         });
     }
@@ -277,6 +280,14 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("GASCLAW_HTTP_ADDR: cannot listen on {http_addr}"))?;
     let state = Arc::new(crate::http::HttpState {
+        overseer: Some(Arc::new(crate::overseer_api::OverseerApi {
+            core: core.clone(),
+            pools: pools.clone(),
+            token: core.overseer_api_token().clone(),
+            audit: Arc::new(crate::telegram::audit::Audit::new(
+                core.config().home.join("audit.log"),
+            )),
+        })),
         monitor: monitor.clone(),
         pools: pools.clone(),
         proxy: proxy.metrics(),
@@ -352,7 +363,8 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
             }
         }
     };
-    if !terminated.is_cancelled() {
+    let interrupted_bootstrap = terminated.is_cancelled();
+    if !interrupted_bootstrap {
         monitor.announce_start(report.as_deref()).await;
         let (m, s) = (monitor.clone(), stop.clone());
         tasks.push(
@@ -370,20 +382,37 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         _ = terminated.cancelled() => tracing::info!("shutting down"),
         _ = sup.fatal() => tracing::error!("shutting down after a task died for good"),
     }
+    // Interrupted while bootstrapping (the rollback already took its
+    // share): gone within 10 s of the signal, whatever is left undelivered
+    // (the outbox keeps it for the next start).
+    let deadline = signalled_at
+        .get()
+        .copied()
+        .filter(|_| interrupted_bootstrap)
+        .map(|at| at + Duration::from_secs(9));
+    let budget = |normal: Duration| match deadline {
+        Some(d) => normal.min(d.saturating_duration_since(tokio::time::Instant::now())),
+        None => normal,
+    };
     monitor.announce_stopping();
     stop.cancel();
     if tokio::time::timeout(
-        Duration::from_secs(20),
+        budget(Duration::from_secs(20)),
         futures_util::future::join_all(tasks),
     )
     .await
     .is_err()
     {
-        tracing::warn!("some tasks did not stop within 20 s");
+        tracing::warn!("some tasks did not stop in time");
     }
     // "Stopping" (and anything still queued) gets a bounded last chance;
     // what remains is delivered at the next start.
-    outbox.drain(bot, Duration::from_secs(5)).await;
+    outbox
+        .drain(
+            bot,
+            budget(Duration::from_secs(5)).max(Duration::from_millis(200)),
+        )
+        .await;
     if let Err(e) = pools.flush() {
         tracing::warn!(error = %e, "could not write the key state");
     }

@@ -191,7 +191,7 @@ fn every_skill_has_valid_front_matter_and_its_scripts() {
             .expect("metadata is one-line JSON");
         assert_eq!(
             meta["openclaw"]["requires"]["bins"],
-            serde_json::json!(["gasclaw"]),
+            serde_json::json!(["curl"]),
             "{name}"
         );
         assert!(
@@ -218,9 +218,15 @@ fn every_skill_has_valid_front_matter_and_its_scripts() {
     }
 }
 
-async fn script(env: &TestEnv, skill: &str, name: &str, args: &[&str]) -> (Option<i32>, String) {
-    // Scripts run as the gateway runs them: from the installed copy, with
-    // gasclaw on PATH.
+/// Runs an installed skill script as the gateway runs it: from the
+/// installed copy, with exactly the gateway process's environment.
+async fn script(
+    env: &TestEnv,
+    gateway_env: &[(String, String)],
+    skill: &str,
+    name: &str,
+    args: &[&str],
+) -> (Option<i32>, String) {
     let path = env
         .home
         .join(".openclaw/skills")
@@ -228,13 +234,11 @@ async fn script(env: &TestEnv, skill: &str, name: &str, args: &[&str]) -> (Optio
         .join("scripts")
         .join(name);
     assert!(path.exists(), "{} not installed", path.display());
-    let bin = gasclaw_bin();
-    let dir = bin.parent().expect("bin dir");
     let out = tokio::process::Command::new(&path)
         .args(args)
         .env_clear()
-        .envs(&env.vars)
-        .env("PATH", format!("{}:{}", dir.display(), env.vars["PATH"]))
+        .envs(gateway_env.iter().map(|(k, v)| (k, v)))
+        .current_dir(env.home.join(".openclaw"))
         .output()
         .await
         .expect("run script");
@@ -242,6 +246,19 @@ async fn script(env: &TestEnv, skill: &str, name: &str, args: &[&str]) -> (Optio
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// The environment of a running process.
+fn environ_of(pid: u32) -> Vec<(String, String)> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .expect("environ")
+        .split(|b| *b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 /// A sample's number, whatever type the parser gave it (OpenMetrics
@@ -260,11 +277,23 @@ fn json(s: &str) -> Value {
 }
 
 #[test]
-fn skill_scripts_run_against_the_fake_stack() {
+fn skill_scripts_reach_gasclaw_only_through_its_endpoint_with_the_gateways_environment() {
     run_test(T, async {
-        let env = TestEnv::new();
-        let out = env.gasclaw(&["bootstrap"], T).await;
-        assert_eq!(out.code, Some(0), "{out:?}");
+        let tg = fake_telegram(false).await;
+        let mut env = TestEnv::new();
+        env.use_telegram(&tg);
+        // An install by an earlier version allowlisted the gasclaw binary.
+        let old = std::fs::canonicalize(gasclaw_bin()).expect("binary");
+        std::fs::create_dir_all(env.home.join(".openclaw")).expect("mkdir");
+        std::fs::write(
+            env.home.join(".openclaw/exec-approvals.json"),
+            serde_json::json!({"version": 1, "defaults": {}, "agents": {"main": {"allowlist": [
+                {"pattern": old.display().to_string(), "id": "old"}
+            ]}}})
+            .to_string(),
+        )
+        .expect("old approvals");
+        let run = env.start_run(&tg).await;
         // The installed copies keep their run bits.
         use std::os::unix::fs::PermissionsExt;
         let m = std::fs::metadata(
@@ -273,48 +302,123 @@ fn skill_scripts_run_against_the_fake_stack() {
         )
         .expect("installed");
         assert_eq!(m.permissions().mode() & 0o777, 0o755);
-        // The fake openclaw lists them as eligible (gasclaw on PATH).
-        let (code, out) = script(&env, "gastown-health", "status.sh", &[]).await;
+        // The environment the real gateway process has (scrubbed by gasclaw).
+        let (gw, cmd) = env
+            .processes_matching("gateway run")
+            .first()
+            .cloned()
+            .expect("the gateway runs");
+        let genv = environ_of(gw);
+        let var = |k: &str| genv.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert!(var("GASCLAW_API_URL").is_some(), "{cmd}: {genv:?}");
+        for k in ["GASTOWN_KIMI_KEYS", "TELEGRAM_BOT_TOKEN", "GASCLAW_CONFIG"] {
+            assert!(var(k).is_none(), "the gateway has {k}");
+        }
+
+        let (code, out) = script(&env, &genv, "gastown-health", "status.sh", &[]).await;
         assert_eq!(code, Some(0), "{out}");
         assert_eq!(json(&out)["checks"].as_array().map(Vec::len), Some(5));
-        let (code, out) = script(&env, "gastown-keys", "keys.sh", &[]).await;
-        assert_eq!(code, Some(0));
+        let (code, out) = script(&env, &genv, "gastown-keys", "keys.sh", &[]).await;
+        assert_eq!(code, Some(0), "{out}");
         assert_eq!(json(&out)["agents"]["total"], 2);
-        let (code, out) = script(&env, "gastown-update", "check.sh", &[]).await;
-        let v = json(&out);
-        assert_eq!(v.as_array().map(Vec::len), Some(6), "{v}");
-        // The fakes report the pinned versions: nothing differs, exit 0.
-        assert_eq!(code, Some(0), "{v}");
-        let (code, out) = script(&env, "gastown-agents", "agents.sh", &[]).await;
-        assert_eq!(code, Some(0));
+        // Token usage through the same narrow path (nothing used yet).
+        let (code, out) = script(&env, &genv, "gastown-keys", "usage.sh", &["week"]).await;
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(json(&out)["by"], "slot", "{out}");
+        assert!(json(&out)["rows"].is_array(), "{out}");
+        let (code, out) = script(&env, &genv, "gastown-agents", "agents.sh", &[]).await;
+        assert_eq!(code, Some(0), "{out}");
         assert!(json(&out)["agents"].as_array().is_some_and(|a| {
             a.iter()
                 .any(|x| x["name"] == "mayor" && x["running"] == true)
         }));
-        let (code, out) = script(&env, "gastown-agents", "restart.sh", &["mayor"]).await;
+        let made = env
+            .gasclaw(&["tasks", "new", "Write", "the", "parser", "--json"], T)
+            .await;
+        let id = json(&made.stdout)[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let (code, out) = script(&env, &genv, "ais-orchestrator", "tasks.sh", &[]).await;
         assert_eq!(code, Some(0), "{out}");
-        let (code, _) = script(&env, "gastown-agents", "restart.sh", &["rm -rf"]).await;
-        assert_eq!(code, Some(2));
-        let (code, out) = script(
-            &env,
-            "ais-orchestrator",
-            "newtask.sh",
-            &["Write", "the", "parser"],
-        )
-        .await;
-        assert_eq!(code, Some(0), "{out}");
-        let id = json(&out)[0]["id"].as_str().expect("id").to_string();
-        assert!(id.starts_with("hq-"), "{id}");
-        let (_, out) = script(&env, "ais-orchestrator", "tasks.sh", &[]).await;
         assert_eq!(json(&out)[0]["title"], "Write the parser");
-        let (_, out) = script(&env, "ais-orchestrator", "task.sh", &[&id]).await;
-        assert_eq!(json(&out)[0]["id"], id.as_str());
-        let (code, out) = script(&env, "ais-orchestrator", "done.sh", &[&id]).await;
+        let (code, out) = script(&env, &genv, "ais-orchestrator", "task.sh", &[&id]).await;
         assert_eq!(code, Some(0), "{out}");
-        assert_eq!(json(&out)[0]["status"], "closed");
-        let (_, out) = script(&env, "ais-orchestrator", "tasks.sh", &[]).await;
-        assert_eq!(json(&out), serde_json::json!([]));
-        // The exec allowlist holds exactly gasclaw and the skills' scripts.
+        assert_eq!(json(&out)[0]["id"], id.as_str());
+
+        // Control actions are refused, and nothing happens.
+        env.clear_calls();
+        for (skill, name, args) in [
+            ("gastown-agents", "restart.sh", vec!["mayor"]),
+            (
+                "ais-orchestrator",
+                "newtask.sh",
+                vec!["Delete", "everything"],
+            ),
+            ("ais-orchestrator", "done.sh", vec![id.as_str()]),
+            ("gastown-update", "check.sh", vec![]),
+        ] {
+            let (code, out) = script(&env, &genv, skill, name, &args).await;
+            assert_eq!(code, Some(1), "{name}: {out}");
+            assert!(
+                json(&out)["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("refused")),
+                "{out}"
+            );
+        }
+        assert!(
+            !env.call_lines()
+                .iter()
+                .any(|l| l.contains("mayor stop") || l.contains("create") || l.contains("close")),
+            "{:#?}",
+            env.call_lines()
+        );
+        let (code, _) = script(&env, &genv, "gastown-agents", "restart.sh", &["rm -rf"]).await;
+        assert_eq!(code, Some(2));
+        // Without the overseer's token: nothing.
+        let mut wrong = genv.clone();
+        for (k, v) in &mut wrong {
+            if k == "GASCLAW_API_TOKEN" {
+                *v = "not-the-token".into();
+            }
+        }
+        let (code, out) = script(&env, &wrong, "gastown-health", "status.sh", &[]).await;
+        assert_eq!(code, Some(1));
+        assert!(out.contains("wrong token"), "{out}");
+
+        // Every overseer action is in the audit log, as the overseer's.
+        let audit = std::fs::read_to_string(env.gasclaw_home.join("audit.log")).expect("audit");
+        let lines: Vec<Value> = audit
+            .lines()
+            .map(json)
+            .filter(|l| l["actor"] == "overseer")
+            .collect();
+        let seen: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["command"].as_str().unwrap_or("").to_string(),
+                    l["outcome"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        for want in [
+            ("status", "ok"),
+            ("keys", "ok"),
+            ("agents", "ok"),
+            ("tasks", "ok"),
+            ("task", "ok"),
+            ("restart", "refused"),
+            ("tasks", "refused"),
+            ("update", "refused"),
+        ] {
+            assert!(
+                seen.contains(&(want.0.to_string(), want.1.to_string())),
+                "{want:?} not in {seen:?}"
+            );
+        }
+        // The exec allowlist holds exactly the skills' scripts.
         let approvals = env.json(env.home.join(".openclaw/exec-approvals.json"));
         let patterns: Vec<&str> = approvals["agents"]["main"]["allowlist"]
             .as_array()
@@ -322,13 +426,12 @@ fn skill_scripts_run_against_the_fake_stack() {
             .iter()
             .filter_map(|e| e["pattern"].as_str())
             .collect();
-        assert_eq!(patterns.len(), 2, "{patterns:?}");
-        assert!(
-            patterns[0].ends_with("/gasclaw") && patterns[1].ends_with("/skills/*/scripts/*"),
-            "{patterns:?}"
-        );
+        assert_eq!(patterns.len(), 1, "{patterns:?}");
+        assert!(patterns[0].ends_with("/skills/*/scripts/*"), "{patterns:?}");
         let cfg = env.json(env.home.join(".openclaw/openclaw.json"));
         assert_eq!(cfg["tools"]["exec"]["mode"], "allowlist");
+        assert_eq!(sigterm(run).await, Some(0));
+        tg.stop();
     });
 }
 

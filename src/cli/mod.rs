@@ -169,6 +169,7 @@ impl From<PoolArg> for crate::keys::PoolKind {
 /// Parses arguments and runs; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    make_non_dumpable();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -180,6 +181,19 @@ pub fn main() -> ExitCode {
         }
     };
     runtime.block_on(dispatch(cli))
+}
+
+/// Makes the process non-dumpable before anything else: its memory and
+/// `/proc/<pid>/environ` (which holds the keys and the bot token when they
+/// come from variables) become root's, so a process of the same uid — an
+/// agent, the gateway, anything the stack runs — can neither read them nor
+/// ptrace gasclaw. Also: no core dump full of secrets.
+fn make_non_dumpable() {
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        eprintln!(
+            "gasclaw: warning: cannot make the process non-dumpable ({e}); same-uid processes can read its environment"
+        );
+    }
 }
 
 fn load_config() -> Result<Config, ExitCode> {

@@ -360,6 +360,9 @@ impl Monitor {
         if self.settings.heal {
             self.heal_down(&report).await;
         }
+        if let Err(e) = self.core.rotate_gateway_log() {
+            tracing::warn!(error = %e, "could not rotate the gateway log");
+        }
         *self.last_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some(CycleSummary {
             at: now,
             duration_ms: started.elapsed().as_millis() as u64,

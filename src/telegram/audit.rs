@@ -10,6 +10,9 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Entry<'a> {
     pub at: chrono::DateTime<chrono::Utc>,
+    /// `person` (a Telegram user) or `overseer` (its skills, through the
+    /// local endpoint).
+    pub actor: &'a str,
     pub user_id: u64,
     pub user: &'a str,
     pub chat_id: i64,
@@ -45,8 +48,11 @@ impl Audit {
                 return;
             }
         };
-        let result = crate::fsutil::open_append(&self.path, 0o600)
-            .and_then(|mut f| writeln!(f, "{line}").and_then(|_| f.sync_data()));
+        // One write per line: two processes' writers never interleave.
+        let result = crate::fsutil::open_append(&self.path, 0o600).and_then(|mut f| {
+            f.write_all(format!("{line}\n").as_bytes())
+                .and_then(|_| f.sync_data())
+        });
         if let Err(err) = result {
             tracing::error!(error = %err, path = %self.path.display(), "could not write the audit log");
         }

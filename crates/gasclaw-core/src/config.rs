@@ -181,6 +181,15 @@ pub const SECRET_VARIABLES: &[&str] = &[
     "GITHUB_TOKEN",
 ];
 
+/// Removed from every child's environment besides the secrets: the path to
+/// a file holding every secret, and the paths to the secret files.
+pub fn child_scrub_variables() -> Vec<String> {
+    let mut v: Vec<String> = SECRET_VARIABLES.iter().map(|s| s.to_string()).collect();
+    v.push("GASCLAW_CONFIG".into());
+    v.extend(secret_file_variables());
+    v
+}
+
 /// The Telegram side of the configuration.
 #[derive(Debug, Clone)]
 pub struct TelegramConfig {

@@ -1,4 +1,6 @@
 #!/bin/sh
 # One task as JSON.
-[ -n "$1" ] || { echo "usage: task.sh <id>" >&2; exit 2; }
-exec gasclaw tasks show "$1" --json
+case "$1" in
+  ''|-*|*/*) echo "usage: task.sh <id>" >&2; exit 2 ;;
+esac
+exec "$(dirname "$0")/api.sh" GET "tasks/$1"

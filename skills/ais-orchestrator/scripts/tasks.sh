@@ -1,3 +1,3 @@
 #!/bin/sh
-# Open tasks (beads) as JSON, newest first.
-exec gasclaw tasks list --json
+# Open tasks as JSON, newest first.
+exec "$(dirname "$0")/api.sh" GET tasks

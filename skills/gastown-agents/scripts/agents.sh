@@ -1,3 +1,3 @@
 #!/bin/sh
 # The agents and whether each runs, as JSON.
-exec gasclaw agents --json
+exec "$(dirname "$0")/api.sh" GET agents

@@ -1,3 +1,3 @@
 #!/bin/sh
-# The key pools as JSON (hints only, never a key).
-exec gasclaw keys --json
+# The key pools as JSON (keys only by hint).
+exec "$(dirname "$0")/api.sh" GET keys

@@ -72,6 +72,7 @@ impl Request {
     fn audit(&self, ctx: &Ctx, outcome: &str, detail: Option<&str>) {
         ctx.audit.record(&super::audit::Entry {
             at: chrono::Utc::now(),
+            actor: "person",
             user_id: self.user_id,
             user: &self.user,
             chat_id: self.target.chat_id,

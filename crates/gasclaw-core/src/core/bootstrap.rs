@@ -33,7 +33,7 @@ use crate::stack::openclaw::{GatewayHealth, OverseerSettings, TelegramChannel};
 pub const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long the rollback of a bootstrap interrupted by SIGTERM may take:
 /// gasclaw must be gone within 10 s of the signal (Compose's grace).
-pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(6);
+pub const INTERRUPTED_ROLLBACK_BUDGET: Duration = Duration::from_secs(5);
 /// How long Dolt may take to greet after `gt dolt start`.
 const DOLT_START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -607,8 +607,10 @@ impl Core {
         }
     }
 
-    /// Installs the skills and lets the overseer run exactly them and the
-    /// gasclaw CLI (its exec allowlist), unless `OVERSEER_EXEC=full`.
+    /// Installs the skills and lets the overseer run exactly their scripts
+    /// (its exec allowlist), unless `OVERSEER_EXEC=full`. The scripts reach
+    /// gasclaw through its local endpoint; the gasclaw binary is not on the
+    /// list (it would run any subcommand, `stop` included).
     async fn step_skills(&self, run: &mut Run<'_>) -> StepResult {
         let changed = self
             .openclaw
@@ -617,13 +619,18 @@ impl Core {
         let dir = self.openclaw.skills_dir();
         let mut allowed = 0;
         if self.config().overseer_exec == crate::config::OverseerExec::Skills {
-            let exe = std::env::current_exe()
-                .and_then(|p| p.canonicalize())
-                .map_err(|e| format!("finding gasclaw's own path: {e}"))?;
-            for pattern in [
-                exe.display().to_string(),
-                format!("{}/*/scripts/*", dir.display()),
-            ] {
+            // Earlier versions allowlisted the gasclaw binary itself (any
+            // subcommand, `stop` included): gone with the new skills.
+            if !changed.is_empty()
+                && let Ok(exe) = std::env::current_exe().and_then(|p| p.canonicalize())
+                && let Err(e) = self
+                    .openclaw
+                    .allowlist_remove(&exe.display().to_string())
+                    .await
+            {
+                tracing::warn!(error = %e, "could not remove gasclaw itself from the overseer's exec allowlist");
+            }
+            for pattern in [format!("{}/*/scripts/*", dir.display())] {
                 if self
                     .openclaw
                     .allowlist(&pattern)
@@ -646,7 +653,7 @@ impl Core {
             changed.len(),
             dir.display(),
             if allowed > 0 {
-                "; the overseer may run them and the gasclaw CLI (exec allowlist)"
+                "; the overseer may run their scripts and nothing else (exec allowlist)"
             } else {
                 ""
             }

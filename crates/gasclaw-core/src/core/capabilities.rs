@@ -64,6 +64,12 @@ impl Core {
         self.runner.run(&inv).await
     }
 
+    /// Rotates the gateway's log when it is past its cap (each monitor
+    /// cycle does this, so a chatty gateway never fills the disk).
+    pub fn rotate_gateway_log(&self) -> std::io::Result<bool> {
+        self.openclaw.rotate_log()
+    }
+
     /// Makes this process the owner of the key pools (`gasclaw run`): from
     /// now on every face reads and clears the live pools. Once only.
     pub fn own_pools(&self, pools: Arc<KeyPools>) {

@@ -142,6 +142,7 @@ pub struct Core {
     events: broadcast::Sender<Event>,
     service_locks: [Mutex<()>; 5],
     gateway_token: SecretString,
+    overseer_api_token: SecretString,
     tokens: Arc<crate::keys::LocalTokens>,
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
@@ -160,8 +161,8 @@ impl Core {
     /// Builds the core: creates `GASCLAW_HOME` (0700) and the gateway token.
     pub fn new(config: Config) -> Result<Arc<Core>, CoreError> {
         let config = Arc::new(config);
-        crate::fsutil::ensure_dir(&config.home, 0o700).map_err(|e| CoreError::Io {
-            what: format!("creating GASCLAW_HOME {}", config.home.display()),
+        crate::fsutil::ensure_private_dir(&config.home).map_err(|e| CoreError::Io {
+            what: "GASCLAW_HOME".into(),
             source: e,
         })?;
         let gateway_token = accounts::load_or_create_secret(&config.home.join("gateway-token"))
@@ -169,6 +170,14 @@ impl Core {
                 what: "creating the gateway token".into(),
                 source: e,
             })?;
+        // The overseer's own token for gasclaw's local endpoint (its skills).
+        let overseer_api_token = accounts::load_or_create_secret(
+            &config.home.join("overseer-api-token"),
+        )
+        .map_err(|e| CoreError::Io {
+            what: "creating the overseer's API token".into(),
+            source: e,
+        })?;
         let tokens = Arc::new(
             crate::keys::LocalTokens::load_or_create(&config.home, config.agent_count).map_err(
                 |e| CoreError::Io {
@@ -179,8 +188,11 @@ impl Core {
         );
         let mut secrets = config.secrets();
         secrets.push(gateway_token.clone());
+        secrets.push(overseer_api_token.clone());
         secrets.extend(tokens.all());
-        let mut runner = Runner::new(Redactor::new(secrets), config::SECRET_VARIABLES);
+        let scrub = config::child_scrub_variables();
+        let scrub: Vec<&str> = scrub.iter().map(String::as_str).collect();
+        let mut runner = Runner::new(Redactor::new(secrets), &scrub);
         for (program, vars) in accounts::stack_scrubs() {
             runner = runner.scrub_for(program, &vars);
         }
@@ -226,7 +238,8 @@ impl Core {
                 home.openclaw.clone(),
                 config.home.clone(),
                 config.gateway_port,
-            ),
+            )
+            .with_api(api_url(config.http_addr), overseer_api_token.clone()),
             git: Git::new(runner.clone()),
             beads,
             github,
@@ -236,6 +249,7 @@ impl Core {
             events,
             service_locks: Default::default(),
             gateway_token,
+            overseer_api_token,
             tokens,
             started_here: Default::default(),
             config,
@@ -269,6 +283,11 @@ impl Core {
 
     pub fn gateway_token(&self) -> &SecretString {
         &self.gateway_token
+    }
+
+    /// The overseer's token for gasclaw's local endpoint.
+    pub fn overseer_api_token(&self) -> &SecretString {
+        &self.overseer_api_token
     }
 
     /// The local tokens agents and the overseer present to the proxy.
@@ -333,6 +352,17 @@ impl Core {
                 holder: "another action".into(),
             })
     }
+}
+
+/// gasclaw's endpoint as a local client reaches it (an unspecified listen
+/// address is reached on loopback).
+fn api_url(addr: std::net::SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
 #[cfg(test)]

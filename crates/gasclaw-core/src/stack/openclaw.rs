@@ -22,6 +22,8 @@ use super::exec::{self, Invocation, Runner};
 /// The model the overseer uses.
 pub const PROVIDER_ID: &str = "kimi-code";
 pub const MODEL_ID: &str = "kimi-for-coding";
+/// `gateway.log` is rotated past this size (one older file is kept).
+pub const GATEWAY_LOG_MAX: u64 = 10 * 1024 * 1024;
 
 /// OpenClaw's Telegram channel, only when given its own bot token.
 #[derive(Clone)]
@@ -171,9 +173,19 @@ pub struct Openclaw {
     run_dir: PathBuf,
     port: u16,
     http: reqwest::Client,
+    /// gasclaw's overseer endpoint and the overseer's own token, given to
+    /// the gateway's environment: its skills' scripts read them there.
+    api: Option<(String, SecretString)>,
 }
 
 impl Openclaw {
+    /// Where the skills reach gasclaw (`GASCLAW_API_URL`) and with which
+    /// token (`GASCLAW_API_TOKEN`).
+    pub fn with_api(mut self, url: String, token: SecretString) -> Openclaw {
+        self.api = Some((url, token));
+        self
+    }
+
     pub fn new(runner: Runner, state_dir: PathBuf, run_dir: PathBuf, port: u16) -> Openclaw {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
@@ -186,6 +198,7 @@ impl Openclaw {
             run_dir,
             port,
             http,
+            api: None,
         }
     }
 
@@ -312,6 +325,20 @@ impl Openclaw {
         self.run_dir.join("logs/gateway.log")
     }
 
+    /// Caps `gateway.log` at [`GATEWAY_LOG_MAX`] (one older file kept as
+    /// `gateway.log.1`): at each start of the gateway and each monitor
+    /// cycle.
+    pub fn rotate_log(&self) -> std::io::Result<bool> {
+        let rotated = crate::fsutil::rotate_log(&self.log_file(), GATEWAY_LOG_MAX)?;
+        if rotated {
+            tracing::info!(
+                max_bytes = GATEWAY_LOG_MAX,
+                "gateway.log rotated to gateway.log.1"
+            );
+        }
+        Ok(rotated)
+    }
+
     /// The pid of the gateway gasclaw started, if it still runs.
     pub fn gateway_pid(&self) -> Option<u32> {
         let pid: u32 = std::fs::read_to_string(self.pid_file())
@@ -338,21 +365,17 @@ impl Openclaw {
             "--bind",
             "loopback",
         ]);
-        // The overseer's skills call the gasclaw CLI: put this binary's
-        // directory first on the gateway's PATH.
-        let inv = match std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            Some(dir) => {
-                let path = std::env::var_os("PATH").unwrap_or_default();
-                let mut joined = dir.into_os_string();
-                joined.push(":");
-                joined.push(path);
-                inv.env("PATH", joined)
-            }
+        // The overseer's skills reach gasclaw over its local endpoint with
+        // their own token, never by running the gasclaw binary.
+        let inv = match &self.api {
+            Some((url, token)) => inv
+                .env("GASCLAW_API_URL", url)
+                .env("GASCLAW_API_TOKEN", token.expose_secret()),
             None => inv,
         };
+        if let Err(e) = self.rotate_log() {
+            tracing::warn!(error = %e, "could not rotate the gateway log");
+        }
         let pid = self.runner.spawn_detached(&inv, &self.log_file())?;
         crate::fsutil::atomic_write(&self.pid_file(), format!("{pid}\n").as_bytes(), 0o644)
             .map_err(|e| StackError::io("writing the gateway pid file", e))?;
@@ -433,6 +456,19 @@ impl Openclaw {
             ]))
             .await?;
         Ok(!out.stdout.contains("Already allowlisted"))
+    }
+
+    /// Removes `pattern` from every agent's exec allowlist.
+    pub async fn allowlist_remove(&self, pattern: &str) -> Result<(), StackError> {
+        self.runner
+            .run_ok(&self.openclaw(Duration::from_secs(60)).args([
+                "approvals",
+                "allowlist",
+                "remove",
+                pattern,
+            ]))
+            .await?;
+        Ok(())
     }
 
     /// One exchange with the overseer through the gateway's
