@@ -13,14 +13,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::accounts::{self, Credentials};
-use super::events::{BootstrapEvent, Event, StepProgress};
 use super::{Core, CoreError, SKILLS, Service};
 use crate::stack::StackError;
 use crate::stack::claude::{self, ClaudeSeed};
@@ -115,6 +114,24 @@ pub struct StepRecord {
     pub elapsed_ms: u64,
 }
 
+/// One step's progress during a bootstrap.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepProgress {
+    Started,
+    Done(String),
+    Skipped(String),
+    Failed(String),
+    /// Rollback undid something this run had started.
+    RolledBack(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct BootstrapEvent {
+    pub step: Step,
+    pub progress: StepProgress,
+    pub at: DateTime<Utc>,
+}
+
 /// What a bootstrap did.
 #[derive(Debug, Clone, Serialize)]
 pub struct BootstrapReport {
@@ -193,7 +210,7 @@ impl Run<'_> {
         if let Some(tx) = &self.progress {
             let _ = tx.send(ev.clone());
         }
-        self.core.publish(Event::Bootstrap(ev));
+        self.core.publish(ev);
     }
 }
 
@@ -330,7 +347,7 @@ impl Core {
             rolled_back,
             elapsed_ms: started.elapsed().as_millis() as u64,
         });
-        self.publish(Event::BootstrapFinished(report.clone()));
+        self.publish(report.clone());
         Ok(report)
     }
 

@@ -2,28 +2,11 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use super::Service;
-use super::bootstrap::{BootstrapReport, Step};
-
-/// One step's progress during a bootstrap.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StepProgress {
-    Started,
-    Done(String),
-    Skipped(String),
-    Failed(String),
-    /// Rollback undid something this run had started.
-    RolledBack(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct BootstrapEvent {
-    pub step: Step,
-    pub progress: StepProgress,
-    pub at: DateTime<Utc>,
-}
+use super::bootstrap::BootstrapReport;
+// The bootstrap's progress types live with the bootstrap (which publishes
+// them without knowing this stream); named here too for the faces.
+pub use super::bootstrap::{BootstrapEvent, StepProgress};
 
 /// Everything published on the core's event stream.
 #[derive(Debug, Clone)]
@@ -41,4 +24,16 @@ pub enum Event {
         by: String,
         result: Result<String, String>,
     },
+}
+
+impl From<BootstrapEvent> for Event {
+    fn from(e: BootstrapEvent) -> Event {
+        Event::Bootstrap(e)
+    }
+}
+
+impl From<Arc<BootstrapReport>> for Event {
+    fn from(r: Arc<BootstrapReport>) -> Event {
+        Event::BootstrapFinished(r)
+    }
 }

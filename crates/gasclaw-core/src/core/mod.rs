@@ -311,8 +311,8 @@ impl Core {
     }
 
     /// Publishes an event; nobody listening is fine.
-    pub fn publish(&self, event: Event) {
-        let _ = self.events.send(event);
+    pub fn publish(&self, event: impl Into<Event>) {
+        let _ = self.events.send(event.into());
     }
 
     /// Remembers that this process started `s`.

@@ -6,6 +6,7 @@
 //! this process except toward the Kimi API; on disk they are known only by
 //! a 6-byte BLAKE2b digest.
 
+pub mod error;
 pub mod pool;
 pub mod proxy;
 pub mod state;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+pub use super::error::PoolError;
 use super::state::{KeyRecord, StateFile};
 use super::{Clock, CooldownReason, EventSink, KeyEvent, KeyHash, PoolKind, key_hash, key_hint};
 
@@ -46,26 +47,6 @@ impl Default for PoolSettings {
             flush_every: Duration::from_secs(1),
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PoolError {
-    #[error("{path} is owned by another gasclaw process{}; only one may own the key state", match .pid { Some(p) => format!(" (pid {p})"), None => String::new() })]
-    Locked { path: PathBuf, pid: Option<u32> },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path} is not a valid key state file: {detail}")]
-    Corrupt { path: PathBuf, detail: String },
-    #[error("the {0} pool has no keys")]
-    NoKeys(PoolKind),
-    #[error(
-        "no key in the {pool} pool matches `{selector}` (use its hint like …abcd, or its hash)"
-    )]
-    UnknownKey { pool: PoolKind, selector: String },
 }
 
 /// What happened to a request sent with a pooled key.

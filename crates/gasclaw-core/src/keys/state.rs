@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::CooldownReason;
-use super::pool::PoolError;
+use super::error::PoolError;
 
 /// One key's persistent record.
 #[derive(Debug, Clone, Default, PartialEq)]
