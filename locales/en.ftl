@@ -136,7 +136,6 @@ alerts-none-down = Nothing is down.
 alerts-muted = Muted:
 alerts-muted-line = { $check } until { $until }
 alerts-none-muted = Nothing is muted.
-monitor-unavailable = The monitor runs only inside gasclaw run.
 mon-state-down = down
 mon-state-unknown = unknown
 mon-state-late = late

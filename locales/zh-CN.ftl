@@ -135,7 +135,6 @@ alerts-none-down = 没有故障。
 alerts-muted = 已静音：
 alerts-muted-line = { $check } 直到 { $until }
 alerts-none-muted = 没有静音的项目。
-monitor-unavailable = 监控只在 gasclaw run 中运行。
 mon-state-down = 故障
 mon-state-unknown = 状态未知
 mon-state-late = 超期

@@ -162,11 +162,8 @@ pub fn start_usage(
 /// Starts the Telegram bot. A token Telegram refuses is fatal (returned
 /// here, within a few seconds); an unreachable Telegram is not: the bot
 /// keeps trying in the background while the rest of gasclaw works.
-// Each part is used once; a struct for them would only move the list.
-#[allow(clippy::too_many_arguments)]
 pub async fn start_bot(
     core: Arc<Core>,
-    monitor: Option<Arc<Monitor>>,
     locales: Arc<Locales>,
     telemetry: Arc<crate::telegram::Telemetry>,
     bot: Tg,
@@ -183,14 +180,13 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx =
-            match crate::telegram::context(core, monitor, locales, telemetry, username.clone()) {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.into()));
-                    return;
-                }
-            };
+        let ctx = match crate::telegram::context(core, locales, telemetry, username.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = ready_tx.send(Err(e.into()));
+                return;
+            }
+        };
         let _ = ready_tx.send(Ok(()));
         tracing::info!(bot = %username, "Telegram bot connected");
         crate::telegram::register_menus(&ctx, &bot).await;
@@ -315,7 +311,6 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     tracing::info!(addr = %http_addr, "health and metrics endpoint listening");
     let bot_task = match start_bot(
         core.clone(),
-        Some(monitor.clone()),
         locales,
         telemetry,
         bot.clone(),

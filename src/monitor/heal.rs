@@ -106,12 +106,7 @@ impl Monitor {
             Ok(r) if r.ok() => {
                 h.remove(&s);
                 drop(h);
-                let down_for = self
-                    .state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_mut(&id)
-                    .and_then(|a| a.clear());
+                let down_for = self.core.alerts().clear(id);
                 let html = format!(
                     "🔧 <b>{s}</b> {}",
                     tr.t(

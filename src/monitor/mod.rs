@@ -5,7 +5,6 @@
 
 mod alerts;
 mod heal;
-pub mod mutes;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -81,7 +80,7 @@ pub fn alerts_render_samples(tr: Tr<'_>) -> Vec<(CheckId, Transition, String, &'
         ),
     ]
 }
-pub use mutes::Mutes;
+pub use crate::core::alerts::Mutes;
 
 /// How the monitor behaves (from the configuration).
 #[derive(Debug, Clone)]
@@ -110,9 +109,7 @@ pub struct Monitor {
     lang: &'static str,
     recipients: Vec<ChatTarget>,
     settings: Settings,
-    state: Mutex<BTreeMap<CheckId, AlertState>>,
     heal: Mutex<BTreeMap<Service, heal::HealState>>,
-    pub mutes: Mutes,
     last_cycle: Mutex<Option<CycleSummary>>,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
@@ -157,7 +154,6 @@ impl Monitor {
             heal_backoff: cfg.heal_backoff,
             heal_limit: 5,
         };
-        let mutes = Mutes::load(cfg.home.join("mutes.json"));
         Arc::new(Monitor {
             core,
             outbox,
@@ -165,9 +161,7 @@ impl Monitor {
             lang,
             recipients,
             settings,
-            state: Mutex::default(),
             heal: Mutex::default(),
-            mutes,
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
             usage: std::sync::OnceLock::new(),
@@ -244,7 +238,7 @@ impl Monitor {
 
     fn alert_to(&self, check: Option<CheckId>, recipients: &[ChatTarget], html: String) {
         if let Some(c) = check
-            && self.mutes.is_muted(c)
+            && self.core.alerts().mutes.is_muted(c)
         {
             tracing::info!(check = %c, "alert muted");
             return;
@@ -321,10 +315,7 @@ impl Monitor {
             if c.stopped.is_some() {
                 // Stopped on purpose: no alert now, and none "recovered"
                 // later for a downtime a person chose.
-                self.state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                self.core.alerts().forget(id);
                 continue;
             }
             let ok = c.status == CheckStatus::Ok;
@@ -372,11 +363,10 @@ impl Monitor {
 
     /// Feeds one observation into a check's alert state.
     fn observe(&self, id: CheckId, ok: bool, detail: &str, word: &str, now: DateTime<Utc>) {
-        let msg = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let s = st.entry(id).or_default();
-            s.observe(ok, detail, now, self.settings.repeat)
-        };
+        let msg = self
+            .core
+            .alerts()
+            .observe(id, ok, detail, now, self.settings.repeat);
         if let Some(m) = msg {
             let html = alerts::render(self.tr(), id, &m, detail, word);
             self.alert(Some(id), html);
@@ -385,12 +375,7 @@ impl Monitor {
 
     /// What is down right now, and since when.
     pub fn down(&self) -> Vec<(CheckId, DateTime<Utc>, String)> {
-        self.state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(|(id, s)| s.down_since.map(|t| (*id, t, s.detail.clone())))
-            .collect()
+        self.core.alerts().down()
     }
 
     /// Reacts to core events: key pools, a person's restart, a 409.

@@ -143,7 +143,7 @@ pub struct ArgValue {
 
 /// The longest duration a person may give (`/mute`): long enough for a
 /// holiday, short enough that date arithmetic never overflows.
-pub const MAX_DURATION: Duration = crate::monitor::mutes::MAX_MUTE;
+pub const MAX_DURATION: Duration = crate::core::alerts::MAX_MUTE;
 
 /// A wrong or missing argument.
 #[derive(Debug, Clone, PartialEq)]

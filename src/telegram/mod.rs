@@ -161,7 +161,6 @@ impl Telemetry {
 /// Everything handlers share. Never `Debug`: it holds the bot token.
 pub struct Ctx {
     pub core: Arc<Core>,
-    pub monitor: Option<Arc<crate::monitor::Monitor>>,
     pub locales: Arc<Locales>,
     pub catalogue: Arc<Catalogue>,
     pub confirms: confirm::Confirmations,
@@ -375,7 +374,6 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
 /// Builds the shared context.
 pub fn context(
     core: Arc<Core>,
-    monitor: Option<Arc<crate::monitor::Monitor>>,
     locales: Arc<Locales>,
     telemetry: Arc<Telemetry>,
     username: String,
@@ -385,7 +383,6 @@ pub fn context(
     let confirms = confirm::Confirmations::new(core.config().confirm_timeout);
     Ok(Arc::new(Ctx {
         core,
-        monitor,
         locales,
         catalogue: Arc::new(catalogue),
         confirms,

@@ -7,10 +7,8 @@ use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let Some(monitor) = super::monitor_or_say(ctx, bot, req).await? else {
-        return Ok(());
-    };
-    let down: Vec<(String, String, String)> = monitor
+    let alerts = ctx.core.alerts();
+    let down: Vec<(String, String, String)> = alerts
         .down()
         .into_iter()
         .map(|(id, since, detail)| {
@@ -21,7 +19,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             )
         })
         .collect();
-    let muted: Vec<(String, String)> = monitor
+    let muted: Vec<(String, String)> = alerts
         .mutes
         .active()
         .into_iter()

@@ -693,25 +693,6 @@ pub async fn status_message(
     })
 }
 
-/// The monitor, or a reply saying it only runs inside `gasclaw run`.
-pub async fn monitor_or_say<'a>(
-    ctx: &'a Ctx,
-    bot: &Tg,
-    req: &Request,
-) -> anyhow::Result<Option<&'a Arc<crate::monitor::Monitor>>> {
-    if ctx.monitor.is_none() {
-        send::message(
-            bot,
-            req.target,
-            &req.tr(ctx).t("monitor-unavailable", &[]),
-            None,
-            req.reply_to,
-        )
-        .await?;
-    }
-    Ok(ctx.monitor.as_ref())
-}
-
 /// The GitHub side, or a reply saying it is off.
 pub async fn github_or_say<'a>(
     ctx: &'a Ctx,
@@ -771,7 +752,6 @@ mod tests {
             let telemetry = Arc::new(super::super::Telemetry::default());
             let ctx = super::super::context(
                 core,
-                None,
                 Arc::new(crate::i18n::Locales::embedded()),
                 telemetry.clone(),
                 "gas_bot".into(),

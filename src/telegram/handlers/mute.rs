@@ -7,13 +7,10 @@ use crate::telegram::{Ctx, Tg};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let Some(monitor) = super::monitor_or_say(ctx, bot, req).await? else {
-        return Ok(());
-    };
     let check = req.arg("check").unwrap_or("all");
     let for_ = crate::config::parse_duration(req.arg("duration").unwrap_or("")).unwrap_or_default();
     // The catalogue refuses longer durations; this is the core's own check.
-    let Some(until) = monitor.mutes.mute(check, for_) else {
+    let Some(until) = ctx.core.alerts().mutes.mute(check, for_) else {
         anyhow::bail!("a mute lasts at most 30 days");
     };
     req.audit(ctx, "ok", Some(&format!("muted {check} until {until}")));

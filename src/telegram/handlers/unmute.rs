@@ -7,10 +7,11 @@ use crate::telegram::{Ctx, Tg};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let Some(monitor) = super::monitor_or_say(ctx, bot, req).await? else {
-        return Ok(());
-    };
-    let removed = monitor.mutes.unmute(req.arg("check").unwrap_or("all"));
+    let removed = ctx
+        .core
+        .alerts()
+        .mutes
+        .unmute(req.arg("check").unwrap_or("all"));
     req.audit(ctx, "ok", Some(&format!("unmuted {}", removed.join(","))));
     let text = if removed.is_empty() {
         tr.t("unmute-none", &[])

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod bootstrap;
 pub mod capabilities;
 pub mod events;
@@ -135,6 +136,8 @@ pub struct Core {
     openclaw: Openclaw,
     git: Git,
     beads: Beads,
+    /// Every check's alert state and the mutes, read by every face.
+    alerts: alerts::AlertBoard,
     /// The key pools, when this process owns them (`gasclaw run`).
     pools: std::sync::OnceLock<Arc<crate::keys::KeyPools>>,
     /// The GitHub side, when `GITHUB_TOKEN` (and a repository) is set.
@@ -246,6 +249,7 @@ impl Core {
             runner,
             home,
             pools: Default::default(),
+            alerts: alerts::AlertBoard::new(&config.home),
             events,
             service_locks: Default::default(),
             gateway_token,
@@ -263,6 +267,11 @@ impl Core {
     /// The GitHub side, when `GITHUB_TOKEN` (and a repository) is set.
     pub fn github(&self) -> Option<&Arc<github::GithubWatch>> {
         self.github.as_ref()
+    }
+
+    /// Every check's alert state and the mutes (`/alerts`, `/mute`).
+    pub fn alerts(&self) -> &alerts::AlertBoard {
+        &self.alerts
     }
 
     /// Knows every secret gasclaw holds (keys, tokens): what the faces pass
