@@ -402,12 +402,16 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     }
     // "Stopping" (and anything still queued) gets a bounded last chance;
     // what remains is delivered at the next start.
-    outbox
-        .drain(
-            bot,
-            budget(Duration::from_secs(5)).max(Duration::from_millis(200)),
-        )
-        .await;
+    // After an interrupted bootstrap the whole drain is bounded too (an
+    // in-flight send may then be repeated at the next start: the price of
+    // leaving within Compose's grace).
+    let drain = budget(Duration::from_secs(5));
+    match deadline {
+        Some(_) => {
+            let _ = tokio::time::timeout(drain, outbox.drain(bot, drain)).await;
+        }
+        None => outbox.drain(bot, drain).await,
+    }
     if let Err(e) = pools.flush() {
         tracing::warn!(error = %e, "could not write the key state");
     }

@@ -1118,6 +1118,14 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
             .expect("wait");
         let took = started.elapsed();
         println!("SIGTERM during bootstrap: exited after {took:?}");
+        if took >= Duration::from_secs(10) {
+            use tokio::io::AsyncReadExt;
+            let mut err = String::new();
+            if let Some(mut e) = run.stderr.take() {
+                let _ = e.read_to_string(&mut err).await;
+            }
+            println!("{err}");
+        }
         assert_eq!(status.code(), Some(0));
         assert!(took < Duration::from_secs(10), "exit took {took:?}");
         // The running step's child is gone, and what this run started is
