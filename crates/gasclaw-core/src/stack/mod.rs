@@ -1,5 +1,6 @@
 //! Adapters for the external programs: the only code that knows their argv,
-//! their output and their traps (see `shared/reference/`). Everything above
+//! their output and their traps, as the pinned releases' sources show them
+//! (`tests/fakes/README.md` names the commits). Everything above
 //! this module speaks of towns, rigs, the mayor and the gateway.
 
 pub mod beads;
