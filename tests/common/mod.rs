@@ -527,20 +527,30 @@ impl TestEnv {
         child
     }
 
-    /// Waits until no bootstrap holds its lock and the mayor runs.
+    /// Waits until no bootstrap holds its lock and the mayor runs. On a
+    /// timeout the failure shows what the fake stack was asked last and the
+    /// daemon's log (a rare failure here has not reproduced alone).
     pub async fn wait_bootstrapped(&self) {
         let lock = self.gasclaw_home.join("bootstrap.lock");
-        self.wait_until(
-            "run's bootstrap to finish",
-            Duration::from_secs(120),
-            || {
-                let free = std::fs::File::open(&lock)
-                    .map(|f| f.try_lock().is_ok())
-                    .unwrap_or(false);
-                free && self.gt(&["mayor", "status", "--running"]).stdout.trim() == "true"
-            },
-        )
-        .await;
+        let start = Instant::now();
+        loop {
+            let free = std::fs::File::open(&lock)
+                .map(|f| f.try_lock().is_ok())
+                .unwrap_or(false);
+            if free && self.gt(&["mayor", "status", "--running"]).stdout.trim() == "true" {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                let calls = self.call_lines();
+                let tail = calls[calls.len().saturating_sub(40)..].join("\n");
+                let daemon_log = std::fs::read_to_string(self.town.join("daemon/daemon.log"))
+                    .unwrap_or_default();
+                panic!(
+                    "timed out waiting for run's bootstrap to finish (lock free: {free})\n--- last calls\n{tail}\n--- daemon.log\n{daemon_log}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
