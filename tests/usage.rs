@@ -352,47 +352,15 @@ fn quota_polling_reads_usages_and_its_failure_changes_nothing() {
 #[test]
 fn real_claude_code_is_counted_under_its_slot() {
     common::run_test(Duration::from_secs(180), async {
-        let claude = std::env::var_os("GASCLAW_CLAUDE_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| common::tools_dir().join("npm/node_modules/.bin/claude"));
-        assert!(
-            claude.exists(),
-            "Claude Code is not installed at {} (scripts/install-tools)",
-            claude.display()
-        );
         let rig = Rig::new(&[KA]).await;
         rig.kimi
             .set_default(Reply::WithUsage(u(4321, 17, 300, 12000)));
-        let home = rig.home.join("claude-home");
-        let config_dir = home.join(".claude-kimigas");
-        std::fs::create_dir_all(&config_dir).expect("mkdir");
-        gasclaw_core::core::accounts::seed_claude_config(
-            &config_dir,
-            &gasclaw_core::core::accounts::ClaudeSeed::default(),
+        let stdout = common::claude_ping_through_proxy(
+            &rig.home.join("claude-home"),
+            &rig.url,
+            &rig.token(2),
         )
-        .expect("seed");
-        let out = tokio::process::Command::new(&claude)
-            .args(["-p", "ping"])
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("CLAUDE_CONFIG_DIR", &config_dir)
-            .env("ANTHROPIC_BASE_URL", &rig.url)
-            .env("ANTHROPIC_AUTH_TOKEN", rig.token(2))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .env("IS_SANDBOX", "1")
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(150), out)
-            .await
-            .expect("claude timed out")
-            .expect("run claude");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "claude failed: {stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        .await;
         assert!(stdout.contains("FAKE-PONG"), "{stdout}");
         let n = rig.kimi.requests().len() as u64;
         assert!(n >= 1);

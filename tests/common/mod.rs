@@ -601,3 +601,56 @@ pub async fn flood_group_then_owner_status(
     .expect("the owner's /status was answered");
     asked.elapsed()
 }
+
+/// The real Claude Code CLI (installed by scripts/install-tools).
+#[allow(dead_code)] // not every test binary runs Claude
+pub fn claude_bin() -> PathBuf {
+    let claude = std::env::var_os("GASCLAW_CLAUDE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_dir().join("npm/node_modules/.bin/claude"));
+    assert!(
+        claude.exists(),
+        "Claude Code is not installed at {} (scripts/install-tools)",
+        claude.display()
+    );
+    claude
+}
+
+/// `claude -p ping` as an agent runs it: a config dir seeded exactly as
+/// bootstrap seeds it under `home`, the proxy at `url`, the agent's local
+/// `token`, nothing else in the environment. Succeeds or panics with
+/// Claude's output; returns stdout.
+#[allow(dead_code)] // not every test binary runs Claude
+pub async fn claude_ping_through_proxy(home: &Path, url: &str, token: &str) -> String {
+    let claude = claude_bin();
+    let config_dir = home.join(".claude-kimigas");
+    std::fs::create_dir_all(&config_dir).expect("mkdir");
+    gasclaw_core::core::accounts::seed_claude_config(
+        &config_dir,
+        &gasclaw_core::core::accounts::ClaudeSeed::default(),
+    )
+    .expect("seed");
+    let out = tokio::process::Command::new(&claude)
+        .args(["-p", "ping"])
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home)
+        .env("CLAUDE_CONFIG_DIR", &config_dir)
+        .env("ANTHROPIC_BASE_URL", url)
+        .env("ANTHROPIC_AUTH_TOKEN", token)
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("IS_SANDBOX", "1")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(150), out)
+        .await
+        .expect("claude timed out")
+        .expect("run claude");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "claude failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
