@@ -214,7 +214,25 @@ impl Run<'_> {
     }
 }
 
-type StepResult = Result<StepOutcome, String>;
+type StepResult = Result<StepOutcome, StepError>;
+
+/// Why a bootstrap step failed: a program's own error, or what gasclaw found
+/// wrong. The report keeps its text (what the faces show).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted: gasclaw is shutting down")]
+    Interrupted,
+    #[error("{0}")]
+    Failed(String),
+}
 
 impl Core {
     /// Runs the bootstrap. Fails only when another bootstrap is running;
@@ -268,13 +286,13 @@ impl Core {
                     if let Some(p) = run.pending.take() {
                         run.undo.push(p);
                     }
-                    Err("interrupted: gasclaw is shutting down".to_string())
+                    Err(StepError::Interrupted)
                 }
             };
             run.pending = None;
             let outcome = match result {
                 Ok(o) => o,
-                Err(e) => StepOutcome::Failed(e),
+                Err(e) => StepOutcome::Failed(e.to_string()),
             };
             let progress = match &outcome {
                 StepOutcome::Done(d) => StepProgress::Done(d.clone()),
@@ -406,7 +424,10 @@ impl Core {
 
     fn step_keys(&self) -> StepResult {
         let creds = self.agent_credentials();
-        let io = |what: &str, e: std::io::Error| format!("{what}: {e}");
+        let io = |what: &str, source: std::io::Error| StepError::Io {
+            what: what.to_string(),
+            source,
+        };
         let mut changed = accounts::write_account_files(&self.home.accounts, &creds)
             .map_err(|e| io("writing ~/.kimi-accounts", e))?
             .len();
@@ -427,9 +448,7 @@ impl Core {
                 .map(|c| claude::key_fingerprint(c.secret.expose_secret()))
                 .collect(),
         };
-        changed += claude::seed_config_dir(&self.home.claude, &seed)
-            .map_err(|e| e.to_string())?
-            .len();
+        changed += claude::seed_config_dir(&self.home.claude, &seed)?.len();
         Ok(if changed == 0 {
             StepOutcome::Skipped(format!(
                 "{} agent accounts and the Claude config already in place",
@@ -455,31 +474,28 @@ impl Core {
                     )));
                 }
                 Some(why) => {
-                    return Err(format!(
+                    return Err(StepError::Failed(format!(
                         "the town at {} is incomplete ({why}); finish it with `gt install {} --force` or remove it",
                         town.display(),
                         town.display()
-                    ));
+                    )));
                 }
             }
         }
         let existed = match std::fs::read_dir(&town) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
-                    return Err(format!(
+                    return Err(StepError::Failed(format!(
                         "GT_ROOT {} exists, is not empty and holds no town; refusing to install over it",
                         town.display()
-                    ));
+                    )));
                 }
                 true
             }
             Err(_) => false,
         };
         // gt install and dolt init refuse to run without a Dolt identity.
-        self.dolt
-            .ensure_identity()
-            .await
-            .map_err(|e| e.to_string())?;
+        self.dolt.ensure_identity().await?;
         let dolt_before = dolt::probe(self.config().dolt_port).await.is_serving();
         // Record before running: a failed install may leave a partial town.
         if !existed {
@@ -492,7 +508,7 @@ impl Core {
         if !dolt_before && dolt::probe(self.config().dolt_port).await.is_serving() {
             run.undo.push((Step::Town, Undo::StopDolt));
         }
-        result.map_err(|e| e.to_string())?;
+        result?;
         Ok(StepOutcome::Done(format!(
             "installed a town at {}",
             town.display()
@@ -507,11 +523,13 @@ impl Core {
             }
             // Something holds the port but does not serve: starting another
             // server cannot help and would make things worse.
-            p @ (Probe::Refusing { .. } | Probe::Wedged { .. }) => return Err(p.describe(port)),
+            p @ (Probe::Refusing { .. } | Probe::Wedged { .. }) => {
+                return Err(StepError::Failed(p.describe(port)));
+            }
             Probe::Down { .. } => {}
         }
         run.pending = Some((Step::Dolt, Undo::StopDolt));
-        self.gastown.dolt_start().await.map_err(|e| e.to_string())?;
+        self.gastown.dolt_start().await?;
         run.pending = None;
         run.undo.push((Step::Dolt, Undo::StopDolt));
         let start = Instant::now();
@@ -524,10 +542,10 @@ impl Core {
                 )));
             }
             if start.elapsed() > DOLT_START_TIMEOUT {
-                return Err(format!(
+                return Err(StepError::Failed(format!(
                     "`gt dolt start` succeeded but {}",
                     p.describe(port)
-                ));
+                )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -541,10 +559,7 @@ impl Core {
             )));
         }
         let url = self.config().rig_git_url();
-        self.gastown
-            .rig_add(name, &url)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.gastown.rig_add(name, &url).await?;
         Ok(StepOutcome::Done(format!("added rig `{name}` from {url}")))
     }
 
@@ -554,29 +569,25 @@ impl Core {
             &self.home.claude,
             accounts::running_as_root(),
         );
-        let changed = self.gastown.write_agents(&cfg).map_err(|e| e.to_string())?;
+        let changed = self.gastown.write_agents(&cfg)?;
         // Read it back through gt itself, run in the town root.
-        let listed = self.gastown.agent_list().await.map_err(|e| e.to_string())?;
+        let listed = self.gastown.agent_list().await?;
         if let Some(missing) = cfg
             .agents
             .iter()
             .find(|a| !listed.iter().any(|l| l.name == a.alias))
         {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "gt does not list agent `{}` after writing settings/config.json",
                 missing.alias
-            ));
+            )));
         }
-        let default = self
-            .gastown
-            .default_agent()
-            .await
-            .map_err(|e| e.to_string())?;
+        let default = self.gastown.default_agent().await?;
         if default != cfg.default_agent {
-            return Err(format!(
+            return Err(StepError::Failed(format!(
                 "gt's default agent is `{default}`, expected `{}`",
                 cfg.default_agent
-            ));
+            )));
         }
         let what = format!(
             "{} agents ({}…), default `{default}`",
@@ -592,10 +603,7 @@ impl Core {
 
     async fn step_overseer_config(&self, run: &mut Run<'_>) -> StepResult {
         let settings = self.overseer_settings();
-        let changed = self
-            .openclaw
-            .write_config(&settings)
-            .map_err(|e| e.to_string())?;
+        let changed = self.openclaw.write_config(&settings)?;
         let path = self.openclaw.config_path();
         if !changed {
             return Ok(StepOutcome::Skipped(format!(
@@ -611,16 +619,16 @@ impl Core {
         )))
     }
 
-    async fn validate_overseer_config(&self) -> Result<(), String> {
-        let v = self.openclaw.validate().await.map_err(|e| e.to_string())?;
+    async fn validate_overseer_config(&self) -> Result<(), StepError> {
+        let v = self.openclaw.validate().await?;
         if v.valid {
             Ok(())
         } else {
-            Err(format!(
+            Err(StepError::Failed(format!(
                 "openclaw rejects {}: {}",
                 self.openclaw.config_path().display(),
                 v.issues.join("; ")
-            ))
+            )))
         }
     }
 
@@ -629,10 +637,7 @@ impl Core {
     /// gasclaw through its local endpoint; the gasclaw binary is not on the
     /// list (it would run any subcommand, `stop` included).
     async fn step_skills(&self, run: &mut Run<'_>) -> StepResult {
-        let changed = self
-            .openclaw
-            .install_skills(&SKILLS)
-            .map_err(|e| e.to_string())?;
+        let changed = self.openclaw.install_skills(&SKILLS)?;
         let dir = self.openclaw.skills_dir();
         let mut allowed = 0;
         if self.config().overseer_exec == crate::config::OverseerExec::Skills {
@@ -648,12 +653,7 @@ impl Core {
                 tracing::warn!(error = %e, "could not remove gasclaw itself from the overseer's exec allowlist");
             }
             for pattern in [format!("{}/*/scripts/*", dir.display())] {
-                if self
-                    .openclaw
-                    .allowlist(&pattern)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
+                if self.openclaw.allowlist(&pattern).await? {
                     allowed += 1;
                 }
             }
@@ -711,9 +711,7 @@ impl Core {
         let settings = self.overseer_settings();
         let drift = self.openclaw.drift(&settings);
         if !drift.is_empty() {
-            self.openclaw
-                .write_config(&settings)
-                .map_err(|e| e.to_string())?;
+            self.openclaw.write_config(&settings)?;
             self.validate_overseer_config().await?;
             detail.push_str(&format!(
                 "; restored {} (changed by doctor)",
@@ -728,13 +726,13 @@ impl Core {
         match self.openclaw.health().await {
             GatewayHealth::Live => return Ok(StepOutcome::Skipped(format!("live on port {port}"))),
             GatewayHealth::Wrong(why) => {
-                return Err(format!(
+                return Err(StepError::Failed(format!(
                     "port {port} is taken by something that is not the gateway: {why}"
-                ));
+                )));
             }
             GatewayHealth::Down(_) => {}
         }
-        let pid = self.openclaw.spawn_gateway().map_err(|e| e.to_string())?;
+        let pid = self.openclaw.spawn_gateway()?;
         run.undo.push((Step::Gateway, Undo::StopGateway));
         let start = Instant::now();
         loop {
@@ -745,17 +743,17 @@ impl Core {
                 )));
             }
             if !crate::stack::exec::pid_alive(pid) {
-                return Err(format!(
+                return Err(StepError::Failed(format!(
                     "`openclaw gateway run` exited during start-up: {}",
                     self.gateway_log_tail(6)
-                ));
+                )));
             }
             if start.elapsed() > GATEWAY_START_TIMEOUT {
-                return Err(format!(
+                return Err(StepError::Failed(format!(
                     "the gateway did not answer /health within {}s: {}",
                     GATEWAY_START_TIMEOUT.as_secs(),
                     self.gateway_log_tail(4)
-                ));
+                )));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -779,12 +777,7 @@ impl Core {
     }
 
     async fn step_daemon(&self, run: &mut Run<'_>) -> StepResult {
-        match self
-            .gastown
-            .daemon_status()
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        match self.gastown.daemon_status().await? {
             DaemonState::Running { pid } => {
                 return Ok(StepOutcome::Skipped(match pid {
                     Some(p) => format!("running (pid {p})"),
@@ -795,10 +788,7 @@ impl Core {
         }
         run.pending = Some((Step::Daemon, Undo::StopDaemon));
         // Retries a lost start race itself, then fails naming it.
-        self.gastown
-            .daemon_start()
-            .await
-            .map_err(|e| e.to_string())?;
+        self.gastown.daemon_start().await?;
         run.pending = None;
         run.undo.push((Step::Daemon, Undo::StopDaemon));
         // Confirm it really runs: `start` can report success for a daemon
@@ -812,16 +802,13 @@ impl Core {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err("`gt daemon start` returned but the daemon is not running".into())
+        Err(StepError::Failed(
+            "`gt daemon start` returned but the daemon is not running".into(),
+        ))
     }
 
     async fn step_mayor(&self, run: &mut Run<'_>) -> StepResult {
-        if self
-            .gastown
-            .mayor_running()
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if self.gastown.mayor_running().await? {
             return Ok(StepOutcome::Skipped("the Mayor is running".into()));
         }
         run.pending = Some((Step::Mayor, Undo::StopMayor));
@@ -829,7 +816,7 @@ impl Core {
         // A start that timed out may still have left a session behind.
         run.pending = None;
         run.undo.push((Step::Mayor, Undo::StopMayor));
-        result.map_err(|e| e.to_string())?;
+        result?;
         for _ in 0..20 {
             if self.gastown.mayor_running().await.unwrap_or(false) {
                 return Ok(StepOutcome::Done(format!(
@@ -839,7 +826,9 @@ impl Core {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err("`gt mayor start` returned but the Mayor is not running".into())
+        Err(StepError::Failed(
+            "`gt mayor start` returned but the Mayor is not running".into(),
+        ))
     }
 
     async fn undo(&self, u: &Undo, grace: Duration) -> String {
