@@ -24,9 +24,9 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use crate::core::Core;
+use crate::core::{Actor, Core};
 use crate::keys::KeyPools;
-use crate::telegram::audit::{Audit, Entry};
+use crate::telegram::audit::{Audit, Entry, Outcome};
 
 pub struct OverseerApi {
     pub core: Arc<Core>,
@@ -36,12 +36,10 @@ pub struct OverseerApi {
 }
 
 impl OverseerApi {
-    fn record(&self, command: &str, args: Vec<&str>, outcome: &str, detail: Option<&str>) {
+    fn record(&self, command: &str, args: Vec<&str>, outcome: Outcome, detail: Option<&str>) {
         self.audit.record(&Entry {
             at: chrono::Utc::now(),
-            actor: "overseer",
-            user_id: 0,
-            user: "overseer",
+            actor: &Actor::Overseer,
             chat_id: 0,
             thread_id: None,
             command,
@@ -93,7 +91,7 @@ pub async fn status(State(api): Api, ConnectInfo(peer): Peer, h: HeaderMap) -> R
         return r;
     }
     let report = api.core.status().await;
-    api.record("status", vec![], "ok", None);
+    api.record("status", vec![], Outcome::Ok, None);
     ok_json(report)
 }
 
@@ -101,7 +99,7 @@ pub async fn keys(State(api): Api, ConnectInfo(peer): Peer, h: HeaderMap) -> Res
     if let Some(r) = api.admit(peer, &h) {
         return r;
     }
-    api.record("keys", vec![], "ok", None);
+    api.record("keys", vec![], Outcome::Ok, None);
     ok_json(api.pools.status())
 }
 
@@ -137,7 +135,7 @@ pub async fn usage(
     match report {
         // The shape of `gasclaw usage --json` (by slot).
         Ok(r) => {
-            api.record("usage", vec![], "ok", None);
+            api.record("usage", vec![], Outcome::Ok, None);
             ok_json(json!({
                 "since": r.since,
                 "until": r.until,
@@ -150,7 +148,7 @@ pub async fn usage(
             }))
         }
         Err(e) => {
-            api.record("usage", vec![], "failed", Some(&e));
+            api.record("usage", vec![], Outcome::Failed, Some(&e));
             error(StatusCode::SERVICE_UNAVAILABLE, &e)
         }
     }
@@ -161,7 +159,7 @@ pub async fn agents(State(api): Api, ConnectInfo(peer): Peer, h: HeaderMap) -> R
         return r;
     }
     let report = api.core.agents(api.core.config().check_timeout).await;
-    api.record("agents", vec![], "ok", None);
+    api.record("agents", vec![], Outcome::Ok, None);
     ok_json(report)
 }
 
@@ -171,12 +169,12 @@ pub async fn tasks(State(api): Api, ConnectInfo(peer): Peer, h: HeaderMap) -> Re
     }
     match api.core.tasks(50).await {
         Ok(b) => {
-            api.record("tasks", vec![], "ok", None);
+            api.record("tasks", vec![], Outcome::Ok, None);
             ok_json(b)
         }
         Err(e) => {
             let msg = e.to_string();
-            api.record("tasks", vec![], "failed", Some(&msg));
+            api.record("tasks", vec![], Outcome::Failed, Some(&msg));
             error(StatusCode::BAD_GATEWAY, &msg)
         }
     }
@@ -199,17 +197,17 @@ pub async fn task(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
     if !valid {
-        api.record("task", vec![], "refused", Some("not a task id"));
+        api.record("task", vec![], Outcome::Refused, Some("not a task id"));
         return error(StatusCode::BAD_REQUEST, "not a task id");
     }
     match api.core.task(&id).await {
         Ok(b) => {
-            api.record("task", vec![&id], "ok", None);
+            api.record("task", vec![&id], Outcome::Ok, None);
             ok_json(vec![b])
         }
         Err(e) => {
             let msg = e.to_string();
-            api.record("task", vec![&id], "failed", Some(&msg));
+            api.record("task", vec![&id], Outcome::Failed, Some(&msg));
             error(StatusCode::NOT_FOUND, &msg)
         }
     }
@@ -237,7 +235,7 @@ pub async fn refused(
     api.record(
         what.split('/').next().unwrap_or(""),
         vec![],
-        "refused",
+        Outcome::Refused,
         Some(&detail),
     );
     (

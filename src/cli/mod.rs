@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::core::{Core, Service};
+use crate::core::{Actor, Core, Service};
 
 /// Exit status for a bad configuration or bad arguments.
 pub const EXIT_CONFIG: u8 = 2;
@@ -395,7 +395,7 @@ async fn status(core: &Core, json: bool) -> ExitCode {
 
 async fn restart(core: &Core, service: Service) -> ExitCode {
     println!("restarting {service}…");
-    match core.restart(service, "cli").await {
+    match core.restart(service, &Actor::Cli).await {
         Ok(r) => {
             println!("{}", render::restart(&r));
             if r.ok() {
@@ -412,7 +412,7 @@ async fn restart(core: &Core, service: Service) -> ExitCode {
 }
 
 async fn stop(core: &Core) -> ExitCode {
-    let report = match core.stop("cli").await {
+    let report = match core.stop(&Actor::Cli).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gasclaw: {e}");
@@ -541,7 +541,7 @@ async fn tasks(core: &Core, action: Option<TasksAction>, json: bool) -> ExitCode
         TasksAction::List => core.tasks(50).await,
         TasksAction::Show { id } => core.task(&id).await.map(|b| vec![b]),
         TasksAction::New { title } => core
-            .new_task(&title.join(" "), "gasclaw-cli")
+            .new_task(&title.join(" "), &Actor::Cli)
             .await
             .map(|b| vec![b]),
         TasksAction::Done { id } => core
@@ -704,7 +704,7 @@ async fn take(core: &Core, number: &str) -> ExitCode {
         eprintln!("gasclaw: GitHub is off (set GITHUB_TOKEN and GITHUB_REPO)");
         return ExitCode::FAILURE;
     };
-    match gh.take(n, "gasclaw-cli").await {
+    match gh.take(n, &Actor::Cli).await {
         Ok(t) => {
             println!(
                 "issue #{} handed to the town: bead {} ({})",

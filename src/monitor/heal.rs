@@ -10,9 +10,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{CheckId, Monitor};
-use crate::core::Service;
 use crate::core::activity::human_duration;
 use crate::core::health::{CheckStatus, StatusReport};
+use crate::core::{Actor, CoreError, Service};
 
 const WINDOW: Duration = Duration::from_secs(3600);
 
@@ -78,22 +78,15 @@ impl Monitor {
                 return;
             }
         }
-        // Never while a person or bootstrap works on it.
-        let Some(_guard) = self.core.try_lock_service(s) else {
-            tracing::info!(service = %s, "not healing: another action holds the service");
-            return;
+        // The core's one restart path; as the monitor it never waits for
+        // a service a person or bootstrap works on.
+        let result = match self.core.restart(s, &Actor::Monitor).await {
+            Err(CoreError::ServiceBusy { .. }) => {
+                tracing::info!(service = %s, "not healing: another action holds the service");
+                return;
+            }
+            other => other,
         };
-        tracing::info!(service = %s, "healing: restarting");
-        let result = self.core.restart_locked(s).await;
-        self.core.publish(crate::core::Event::Restarted {
-            service: s,
-            by: "monitor".into(),
-            result: match &result {
-                Ok(r) if r.ok() => Ok(r.action.clone()),
-                Ok(r) => Err(r.check.detail.clone()),
-                Err(e) => Err(e.to_string()),
-            },
-        });
         let tr = self.tr();
         let id = CheckId::Service(s);
         let mut h = self.heal.lock().unwrap_or_else(|e| e.into_inner());

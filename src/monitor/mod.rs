@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ChatTarget;
 use crate::core::health::{CheckStatus, StatusReport};
-use crate::core::{Core, Event, Service};
+use crate::core::{Actor, Core, Event, Service};
 use crate::i18n::Locales;
 use crate::keys::{KeyEvent, PoolKind};
 use crate::notify::Outbox;
@@ -414,7 +414,7 @@ impl Monitor {
                     _ => {}
                 }
             }
-            Event::Restarted { service, by, .. } if by != "monitor" => {
+            Event::Restarted { service, by, .. } if !matches!(by, Actor::Monitor) => {
                 // A person acted: healing may try again.
                 self.heal
                     .lock()

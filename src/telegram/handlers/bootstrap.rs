@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use teloxide::types::MessageId;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::core::CoreError;
 use crate::core::bootstrap::Step;
 use crate::core::events::StepProgress;
@@ -64,17 +64,17 @@ pub async fn run(
             Ok(Ok(report)) => {
                 req.audit(
                     &ctx,
-                    if report.ok() { "ok" } else { "failed" },
+                    Outcome::of(report.ok()),
                     report.failed.as_ref().map(|(_, e)| e.as_str()),
                 );
                 render::bootstrap_progress(tr, &steps, &rolled, Some(&report))
             }
             Ok(Err(CoreError::BootstrapRunning)) => {
-                req.audit(&ctx, "failed", Some("bootstrap already running"));
+                req.audit(&ctx, Outcome::Failed, Some("bootstrap already running"));
                 format!("⏳ {}", tr.t("bootstrap-busy", &[]))
             }
             Ok(Err(e)) => {
-                req.audit(&ctx, "failed", Some(&e.to_string()));
+                req.audit(&ctx, Outcome::Failed, Some(&e.to_string()));
                 tr.t("error-internal", &[("error", &e.to_string())])
             }
             Err(e) => tr.t("error-internal", &[("error", &e.to_string())]),

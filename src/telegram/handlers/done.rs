@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -14,14 +14,14 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .await
     {
         Ok(b) => {
-            req.audit(ctx, "ok", Some(&b.id));
+            req.audit(ctx, Outcome::Ok, Some(&b.id));
             format!(
                 "✅ {}",
                 tr.t("task-closed", &[("id", &b.id), ("title", &b.title)])
             )
         }
         Err(e) => {
-            req.audit(ctx, "failed", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
             render::beads_error(tr, &e)
         }
     };

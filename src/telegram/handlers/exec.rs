@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::catalogue::{ArgKind, ArgValue, CommandSpec};
 use crate::telegram::{Ctx, Tg, render};
 
@@ -23,11 +23,11 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .await
     {
         Ok(out) if out.success() => {
-            req.audit(ctx, "ok", None);
+            req.audit(ctx, Outcome::Ok, None);
             render::exec_output(tr, &shown, &format!("{}{}", out.stdout, out.stderr))
         }
         Ok(out) => {
-            req.audit(ctx, "failed", Some(&out.status_text()));
+            req.audit(ctx, Outcome::Failed, Some(&out.status_text()));
             let err = out.error_message();
             format!(
                 "{}\n{}",
@@ -36,7 +36,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             )
         }
         Err(e) => {
-            req.audit(ctx, "failed", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
             tr.t(
                 "exec-failed",
                 &[("command", &shown), ("error", &e.to_string())],

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::keys::PoolsStatus;
 use crate::telegram::auth::Role;
 use crate::telegram::{Ctx, Tg, render};
@@ -42,11 +42,11 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             let result = ctx.core.clear_key(key, None);
             let text = match result {
                 Ok(c) => {
-                    req.audit(ctx, "ok", Some(&format!("cleared {}", c.hint)));
+                    req.audit(ctx, Outcome::Ok, Some(&format!("cleared {}", c.hint)));
                     tr.t("keys-cleared", &[("key", &c.hint), ("was", c.was)])
                 }
                 Err(e) => {
-                    req.audit(ctx, "failed", Some(&e.to_string()));
+                    req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
                     tr.t("error-internal", &[("error", &e.to_string())])
                 }
             };

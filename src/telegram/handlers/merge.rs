@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use teloxide::types::MessageId;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 /// Refuses (and says why) a merge GitHub would refuse, before asking for
@@ -20,7 +20,7 @@ pub async fn precheck(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result
     match gh.merge_check(n).await {
         Ok(_) => Ok(true),
         Err(e) => {
-            req.audit(ctx, "refused", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Refused, Some(&e.to_string()));
             let text = render::github::error(req.tr(ctx), n, &e);
             send::message(bot, req.target, &text, None, req.reply_to).await?;
             Ok(false)
@@ -43,13 +43,13 @@ pub async fn run(
         Ok(m) => {
             req.audit(
                 ctx,
-                "ok",
+                Outcome::Ok,
                 Some(&format!("merged #{n} ({}) at {}", m.method, m.sha)),
             );
             render::github::merged(tr, &m)
         }
         Err(e) => {
-            req.audit(ctx, "refused", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Refused, Some(&e.to_string()));
             render::github::error(tr, n, &e)
         }
     };

@@ -38,11 +38,13 @@ use teloxide::types::{
     MessageId,
 };
 
+use super::audit::{Entry, Outcome};
 use super::auth::{Access, Role};
 use super::catalogue::{Action, ArgValue, CommandSpec};
 use super::confirm::{Pending, Refusal};
 use super::render::{self, Tr};
 use super::{Ctx, Target, Tg, grammar, send};
+use crate::core::Actor;
 
 /// One command to run, authorized and parsed.
 pub struct Request {
@@ -69,12 +71,18 @@ impl Request {
         Tr::new(&ctx.locales, self.lang)
     }
 
-    fn audit(&self, ctx: &Ctx, outcome: &str, detail: Option<&str>) {
-        ctx.audit.record(&super::audit::Entry {
+    /// Who sent it.
+    pub fn actor(&self) -> Actor {
+        Actor::Person {
+            id: self.user_id,
+            name: self.user.clone(),
+        }
+    }
+
+    fn audit(&self, ctx: &Ctx, outcome: Outcome, detail: Option<&str>) {
+        ctx.audit.record(&Entry {
             at: chrono::Utc::now(),
-            actor: "person",
-            user_id: self.user_id,
-            user: &self.user,
+            actor: &self.actor(),
             chat_id: self.target.chat_id,
             thread_id: self.target.thread_id,
             command: &self.spec.name,
@@ -472,7 +480,7 @@ async fn ask_confirmation(ctx: &Ctx, bot: &Tg, req: Request) -> anyhow::Result<(
         InlineKeyboardButton::callback(tr.raw("confirm-yes", &[]), format!("ok:{id}")),
         InlineKeyboardButton::callback(tr.raw("confirm-no", &[]), format!("no:{id}")),
     ]]);
-    req.audit(ctx, "asked", None);
+    req.audit(ctx, Outcome::Asked, None);
     send::message(
         bot,
         req.target,
@@ -565,7 +573,7 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
     };
     let tr = Tr::new(&ctx.locales, pending.lang);
     if verb != "ok" {
-        req.audit(&ctx, "cancelled", None);
+        req.audit(&ctx, Outcome::Cancelled, None);
         send::answer(&bot, &q.id.0, &tr.raw("confirm-ok", &[])).await;
         send::edit(
             &bot,
@@ -582,7 +590,7 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
     match ctx.access(q.from.id.0, pending.chat_id, private) {
         Access::Allowed(role) if role >= spec.role => req.role = role,
         _ => {
-            req.audit(&ctx, "refused", Some("no longer authorized"));
+            req.audit(&ctx, Outcome::Refused, Some("no longer authorized"));
             send::answer(&bot, &q.id.0, &tr.raw("confirm-denied", &[])).await;
             send::edit(
                 &bot,
@@ -595,7 +603,7 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
             return Ok(());
         }
     }
-    req.audit(&ctx, "confirmed", None);
+    req.audit(&ctx, Outcome::Confirmed, None);
     send::answer(&bot, &q.id.0, &tr.raw("confirm-ok", &[])).await;
     execute(&ctx, &bot, req, Some(message.id)).await
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -13,7 +13,11 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     let Some(until) = ctx.core.alerts().mutes.mute(check, for_) else {
         anyhow::bail!("a mute lasts at most 30 days");
     };
-    req.audit(ctx, "ok", Some(&format!("muted {check} until {until}")));
+    req.audit(
+        ctx,
+        Outcome::Ok,
+        Some(&format!("muted {check} until {until}")),
+    );
     let text = format!(
         "🔕 {}",
         tr.t(

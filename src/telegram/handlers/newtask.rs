@@ -2,26 +2,25 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
-    let actor = format!("telegram:{}", req.user);
     let text = match ctx
         .core
-        .new_task(req.arg("title").unwrap_or(""), &actor)
+        .new_task(req.arg("title").unwrap_or(""), &req.actor())
         .await
     {
         Ok(b) => {
-            req.audit(ctx, "ok", Some(&b.id));
+            req.audit(ctx, Outcome::Ok, Some(&b.id));
             format!(
                 "✅ {}",
                 tr.t("task-created", &[("id", &b.id), ("title", &b.title)])
             )
         }
         Err(e) => {
-            req.audit(ctx, "failed", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
             render::beads_error(tr, &e)
         }
     };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use teloxide::types::MessageId;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::core::{CoreError, Service};
 use crate::telegram::{Ctx, Tg, render};
 
@@ -22,15 +22,12 @@ pub async fn run(
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
         let tr = req.tr(&ctx);
-        let by = format!("telegram:{}", req.user_id);
-        let (text, outcome) = match ctx.core.restart(service, &by).await {
-            Ok(r) => (
-                render::restart_done(tr, &r),
-                if r.ok() { "ok" } else { "failed" },
+        let (text, outcome) = match ctx.core.restart(service, &req.actor()).await {
+            Ok(r) => (render::restart_done(tr, &r), Outcome::of(r.ok())),
+            Err(CoreError::ServiceBusy { .. }) => (
+                tr.t("busy", &[("service", service.name())]),
+                Outcome::Failed,
             ),
-            Err(CoreError::ServiceBusy { .. }) => {
-                (tr.t("busy", &[("service", service.name())]), "failed")
-            }
             Err(e) => (
                 format!(
                     "❌ {}",
@@ -39,7 +36,7 @@ pub async fn run(
                         &[("service", service.name()), ("error", &e.to_string())]
                     )
                 ),
-                "failed",
+                Outcome::Failed,
             ),
         };
         req.audit(&ctx, outcome, None);

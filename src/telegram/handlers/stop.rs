@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use teloxide::types::MessageId;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(
@@ -18,14 +18,13 @@ pub async fn run(
     let id = super::status_message(bot, &req, status, &text).await?;
     let (ctx, bot) = (ctx.clone(), bot.clone());
     tokio::spawn(async move {
-        let by = format!("{} ({})", req.user, req.user_id);
-        let text = match ctx.core.stop(&by).await {
+        let text = match ctx.core.stop(&req.actor()).await {
             Ok(report) => {
-                req.audit(&ctx, if report.ok() { "ok" } else { "failed" }, None);
+                req.audit(&ctx, Outcome::of(report.ok()), None);
                 render::stop(req.tr(&ctx), &report)
             }
             Err(e) => {
-                req.audit(&ctx, "failed", Some(&e.to_string()));
+                req.audit(&ctx, Outcome::Failed, Some(&e.to_string()));
                 req.tr(&ctx)
                     .t("error-internal", &[("error", &e.to_string())])
             }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -12,14 +12,17 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     };
     let tr = req.tr(ctx);
     let n = super::issue_number(req);
-    let actor = format!("telegram:{}", req.user);
-    let text = match gh.take(n, &actor).await {
+    let text = match gh.take(n, &req.actor()).await {
         Ok(t) => {
-            req.audit(ctx, "ok", Some(&format!("issue #{n} → bead {}", t.bead)));
+            req.audit(
+                ctx,
+                Outcome::Ok,
+                Some(&format!("issue #{n} → bead {}", t.bead)),
+            );
             render::github::taken(tr, &t)
         }
         Err(e) => {
-            req.audit(ctx, "failed", Some(&e.to_string()));
+            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
             render::github::error(tr, n, &e)
         }
     };

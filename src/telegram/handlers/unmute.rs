@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Request, send};
+use super::{Outcome, Request, send};
 use crate::telegram::{Ctx, Tg};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
@@ -12,7 +12,11 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .alerts()
         .mutes
         .unmute(req.arg("check").unwrap_or("all"));
-    req.audit(ctx, "ok", Some(&format!("unmuted {}", removed.join(","))));
+    req.audit(
+        ctx,
+        Outcome::Ok,
+        Some(&format!("unmuted {}", removed.join(","))),
+    );
     let text = if removed.is_empty() {
         tr.t("unmute-none", &[])
     } else {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Core;
+use super::{Actor, Core};
 use crate::keys::{ClearedKey, KeyPools, PoolError, PoolKind, PoolsStatus, SystemClock};
 use crate::stack::Invocation;
 pub use crate::stack::beads::{Bead, BeadsError as TaskError};
@@ -23,9 +23,9 @@ impl Core {
         self.beads.show(id).await
     }
 
-    /// Creates a bead; `actor` is who asked (bd records it).
-    pub async fn new_task(&self, title: &str, actor: &str) -> Result<Bead, TaskError> {
-        self.beads.create(title, actor).await
+    /// Creates a bead; `by` is who asked (bd records its attribution).
+    pub async fn new_task(&self, title: &str, by: &Actor) -> Result<Bead, TaskError> {
+        self.beads.create(title, &by.attribution()).await
     }
 
     pub async fn close_task(&self, id: &str, reason: &str) -> Result<Bead, TaskError> {

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::Service;
 use super::bootstrap::BootstrapReport;
+use super::{Actor, Service};
 // The bootstrap's progress types live with the bootstrap (which publishes
 // them without knowing this stream); named here too for the faces.
 pub use super::bootstrap::{BootstrapEvent, StepProgress};
@@ -21,7 +21,7 @@ pub enum Event {
     /// A person or the monitor restarted a service.
     Restarted {
         service: Service,
-        by: String,
+        by: Actor,
         result: Result<String, String>,
     },
 }

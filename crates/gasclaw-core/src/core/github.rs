@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::Actor;
 use crate::stack::beads::{Beads, BeadsError};
 pub use crate::stack::github::{Check, CheckState, GithubError, MergeMethod};
 use crate::stack::github::{Github, Issue, PullRequest};
@@ -193,6 +194,8 @@ pub struct Take {
     pub title: String,
     pub url: String,
     pub bead: String,
+    /// Who handed it over: the actor's attribution (a string, so records
+    /// written by earlier versions still load).
     pub by: String,
     pub at: DateTime<Utc>,
     /// Set once the issue was told the bead is closed.
@@ -534,7 +537,8 @@ impl GithubWatch {
 
     /// Hands issue `n` to the town: a bead carrying its title, link and
     /// number, recorded, and a comment on the issue.
-    pub async fn take(&self, n: u64, actor: &str) -> Result<Taken, GhError> {
+    pub async fn take(&self, n: u64, by: &Actor) -> Result<Taken, GhError> {
+        let actor = by.attribution();
         if let Some(t) = self.takes().into_iter().find(|t| t.issue == n) {
             return Err(GhError::AlreadyTaken {
                 issue: n,
@@ -564,14 +568,14 @@ impl GithubWatch {
         );
         let bead = self
             .beads
-            .create_described(&title, description.trim_end(), actor)
+            .create_described(&title, description.trim_end(), &actor)
             .await?;
         let take = Take {
             issue: n,
             title: issue.title.clone(),
             url: issue.html_url.clone(),
             bead: bead.id.clone(),
-            by: actor.to_string(),
+            by: actor,
             at: Utc::now(),
             reported: false,
             closed_seen: None,

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod actor;
 pub mod alerts;
 pub mod bootstrap;
 pub mod capabilities;
@@ -31,6 +32,7 @@ use crate::stack::{Runner, StackError};
 
 /// Replaces every configured secret in text (faces use it on all they show).
 pub use crate::stack::Redactor;
+pub use actor::Actor;
 pub use events::Event;
 
 /// The OpenClaw skills shipped inside the binary (installed by bootstrap),
@@ -344,7 +346,7 @@ impl Core {
 
     /// Takes the lock that keeps healing, `/restart` and `/bootstrap` from
     /// working on the same service at once; `None` if it is held.
-    pub fn try_lock_service(&self, s: Service) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(crate) fn try_lock_service(&self, s: Service) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         self.service_locks[s.index()].try_lock().ok()
     }
 

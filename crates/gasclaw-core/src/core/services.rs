@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::events::Event;
 use super::health::{Check, CheckStatus};
-use super::{Core, CoreError, Service};
+use super::{Actor, Core, CoreError, Service};
 use crate::stack::StackError;
 use crate::stack::dolt;
 use crate::stack::openclaw::GatewayHealth;
@@ -50,21 +50,38 @@ impl StopReport {
 }
 
 impl Core {
-    /// Restarts one service and waits (bounded) until its check passes.
-    /// `by` names who asked (for the event stream and the audit log).
-    /// A person's restart also ends the service's stopped-on-purpose mark.
-    pub async fn restart(&self, service: Service, by: &str) -> Result<RestartReport, CoreError> {
-        let _guard = self.lock_service(service, Duration::from_secs(60)).await?;
+    /// Restarts one service and waits (bounded) until its check passes: the
+    /// one restart path, for people (`/restart`, `gasclaw restart`) and for
+    /// the monitor's healing alike. `by` names who asked (for the event
+    /// stream and the logs) and decides two things:
+    /// - a person waits (bounded) for a service another action holds;
+    ///   healing never queues behind a person or bootstrap, it gets
+    ///   `ServiceBusy` at once;
+    /// - a person's restart also ends the service's stopped-on-purpose mark
+    ///   (healing never touches a stopped service, nor its mark).
+    pub async fn restart(&self, service: Service, by: &Actor) -> Result<RestartReport, CoreError> {
+        let _guard = if by.is_human() {
+            self.lock_service(service, Duration::from_secs(60)).await?
+        } else {
+            self.try_lock_service(service)
+                .ok_or_else(|| CoreError::ServiceBusy {
+                    service,
+                    holder: "another action".into(),
+                })?
+        };
+        tracing::info!(service = %service, by = %by, "restarting");
         let result = self.restart_locked(service).await;
         // Cleared once the restart is over (even a failed one: the person
         // wants it back, so its being down is news again), so the monitor
         // of a running gasclaw never sees it unmarked and half-started.
-        match self.stopped_file().clear(&[service]) {
-            Ok(c) if !c.is_empty() => {
-                tracing::info!(service = %service, by, "no longer stopped on purpose")
+        if by.is_human() {
+            match self.stopped_file().clear(&[service]) {
+                Ok(c) if !c.is_empty() => {
+                    tracing::info!(service = %service, by = %by, "no longer stopped on purpose")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "could not clear the stopped state"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "could not clear the stopped state"),
         }
         let event_result = match &result {
             Ok(r) if r.ok() => Ok(r.action.clone()),
@@ -72,20 +89,21 @@ impl Core {
             Err(e) => Err(e.to_string()),
         };
         match &event_result {
-            Ok(action) => tracing::info!(service = %service, by, action = %action, "restarted"),
-            Err(e) => tracing::warn!(service = %service, by, error = %e, "restart failed"),
+            Ok(action) => {
+                tracing::info!(service = %service, by = %by, action = %action, "restarted")
+            }
+            Err(e) => tracing::warn!(service = %service, by = %by, error = %e, "restart failed"),
         }
         self.publish(Event::Restarted {
             service,
-            by: by.to_string(),
+            by: by.clone(),
             result: event_result,
         });
         result
     }
 
-    /// The restart itself; the caller holds the service lock (the monitor
-    /// takes it with `try_lock_service` so it never queues behind a person).
-    pub async fn restart_locked(&self, service: Service) -> Result<RestartReport, CoreError> {
+    /// The restart itself; the caller holds the service lock.
+    async fn restart_locked(&self, service: Service) -> Result<RestartReport, CoreError> {
         let action = match service {
             Service::Dolt => {
                 // Never start a second server: stop gt's, then start it.
@@ -159,14 +177,14 @@ impl Core {
     /// heals a service in the middle of the stop). The mark is persisted:
     /// it holds until `/bootstrap` or `/restart <service>`, across restarts
     /// of gasclaw. The agents go with the town, so they are marked too.
-    pub async fn stop(&self, by: &str) -> Result<StopReport, CoreError> {
+    pub async fn stop(&self, by: &Actor) -> Result<StopReport, CoreError> {
         self.stopped_file()
-            .mark(&Service::ALL, by)
+            .mark(&Service::ALL, &by.to_string())
             .map_err(|e| CoreError::Io {
                 what: "writing the stopped state".into(),
                 source: e,
             })?;
-        tracing::info!(by, "stopping the stack on purpose");
+        tracing::info!(by = %by, "stopping the stack on purpose");
         Ok(self.stop_these(&STOP_ORDER).await)
     }
 
@@ -217,5 +235,66 @@ impl Core {
             _ => return Ok("no town".into()),
         }
         .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::Config;
+
+    fn core(dir: &std::path::Path) -> std::sync::Arc<Core> {
+        let home = dir.join("home");
+        let env: BTreeMap<String, String> = [
+            ("GASTOWN_KIMI_KEYS", "sk-kimi-aaaaaaaaaaaaaaaaaaaa1111"),
+            ("OPENCLAW_KIMI_KEY", "sk-kimi-oooooooooooooooooooo9999"),
+            ("TELEGRAM_BOT_TOKEN", "123456:AAbbCCddEEff_gg-hh"),
+            ("TELEGRAM_OWNER_ID", "42"),
+            ("HOME", dir.to_str().unwrap()),
+            ("GASCLAW_HOME", home.to_str().unwrap()),
+            ("GT_ROOT", dir.join("gt").to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Core::new(Config::load(&env).unwrap()).unwrap()
+    }
+
+    /// Healing goes through the same `restart` as a person, but never
+    /// queues behind one: with the service held it gets `ServiceBusy` at
+    /// once (a person would wait), announces nothing and leaves a
+    /// stopped-on-purpose mark alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn healing_never_waits_for_a_held_service_nor_touches_its_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let core = core(dir.path());
+        core.stopped_file()
+            .mark(&[Service::Mayor], "Owner (42)")
+            .unwrap();
+        let mut events = core.subscribe();
+        let _held = core
+            .lock_service(Service::Mayor, Duration::from_secs(1))
+            .await
+            .unwrap();
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            core.restart(Service::Mayor, &Actor::Monitor),
+        )
+        .await
+        .expect("the monitor's restart returned at once");
+        assert!(
+            matches!(
+                r,
+                Err(CoreError::ServiceBusy {
+                    service: Service::Mayor,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        assert!(events.try_recv().is_err(), "nothing was restarted");
+        assert_eq!(core.stopped_file().load()[&Service::Mayor].by, "Owner (42)");
     }
 }

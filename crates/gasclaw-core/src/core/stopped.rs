@@ -15,6 +15,8 @@ use super::Service;
 /// Who stopped a service, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopMark {
+    /// The actor as shown (`Owner (42)`, `cli`): a string, so marks written
+    /// by earlier versions still load.
     pub by: String,
     pub at: DateTime<Utc>,
 }
