@@ -101,6 +101,26 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Silence a check's alerts for a while (as `/mute` in Telegram); a
+    /// running `gasclaw run` sees it at its next check.
+    Mute {
+        /// One of: dolt, daemon, mayor, gateway, agents, activity, keys,
+        /// telegram, github, all.
+        check: String,
+        /// How long: seconds or 30m, 2h, 1d (at most 30 days).
+        duration: String,
+    },
+    /// End a mute (as `/unmute` in Telegram); `all` ends every mute.
+    Unmute {
+        /// A muted check, or all.
+        check: String,
+    },
+    /// The active mutes (what is down now: /alerts in Telegram).
+    Alerts {
+        /// Print one JSON object instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hand GitHub issue N to the town: a bead carrying its title, link and
     /// number, and a comment on the issue.
     Take {
@@ -266,6 +286,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Usage { json, since, by } => usage(&core, json, since.as_deref(), by).await,
         Command::Github { action, json } => github(&core, action, json).await,
         Command::Take { number } => take(&core, &number).await,
+        Command::Mute { check, duration } => mute(&core, &check, &duration),
+        Command::Unmute { check } => unmute(&core, &check),
+        Command::Alerts { json } => alerts(&core, json),
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
@@ -720,6 +743,72 @@ async fn take(core: &Core, number: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+const UTC_MINUTE: &str = "%Y-%m-%d %H:%M UTC";
+
+fn mute(core: &Core, check: &str, duration: &str) -> ExitCode {
+    use crate::core::alerts::{parse_check, parse_mute_duration};
+    let parsed = parse_check(check).and_then(|c| Ok((c, parse_mute_duration(duration)?)));
+    let (check, for_) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gasclaw: mute: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match core.alerts().mutes.mute(&check, for_) {
+        Some(until) => {
+            println!("{check} muted until {}", until.format(UTC_MINUTE));
+            ExitCode::SUCCESS
+        }
+        // Only a clock near the end of time gets here (the length is checked).
+        None => {
+            eprintln!("gasclaw: mute: `{duration}` ends beyond what the clock can hold");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn unmute(core: &Core, check: &str) -> ExitCode {
+    let check = match crate::core::alerts::parse_check(check) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gasclaw: unmute: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let removed = core.alerts().mutes.unmute(&check);
+    if removed.is_empty() {
+        println!("nothing to unmute: {check} was not muted");
+    } else {
+        println!("unmuted: {}", removed.join(", "));
+    }
+    ExitCode::SUCCESS
+}
+
+fn alerts(core: &Core, json: bool) -> ExitCode {
+    let active = core.alerts().mutes.active();
+    // What is down lives in the running gasclaw's memory, not in a file.
+    let live = "send /alerts to the bot in Telegram";
+    if json {
+        let mutes: Vec<_> = active
+            .iter()
+            .map(|(check, until)| serde_json::json!({"check": check, "until": until}))
+            .collect();
+        print_json(&serde_json::json!({"mutes": mutes, "down_now": live}));
+    } else {
+        if active.is_empty() {
+            println!("no active mutes");
+        } else {
+            println!("muted:");
+            for (check, until) in &active {
+                println!("  {check:<9} until {}", until.format(UTC_MINUTE));
+            }
+        }
+        println!("what is down now: {live}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// `gasclaw run`: see [`crate::run`].
