@@ -1211,7 +1211,8 @@ fn mute_alerts_and_unmute_from_the_command_line() {
         assert_eq!(out.code, Some(0), "{out:?}");
         assert!(out.stdout.contains("no active mutes"), "{out:?}");
         assert!(
-            out.stdout.contains("/alerts"),
+            out.stdout
+                .contains("no gasclaw run answers; what is down now: send /alerts"),
             "says where the live list is: {out:?}"
         );
 
@@ -1232,6 +1233,7 @@ fn mute_alerts_and_unmute_from_the_command_line() {
             .map(|m| m["check"].as_str().expect("check"))
             .collect();
         assert_eq!(checks, ["github", "mayor"], "{v}");
+        assert!(v["last_cycle_not_ok"].is_null(), "no gasclaw run: {v}");
         let until: chrono::DateTime<chrono::Utc> =
             serde_json::from_value(v["mutes"][1]["until"].clone()).expect("until");
         let left = until - chrono::Utc::now();

@@ -333,6 +333,19 @@ fn a_mute_from_the_command_line_silences_the_running_gasclaw() {
         cycle_saw_down(&w, "mayor", stopped_at).await;
         let reminder_due = chrono::Utc::now() + chrono::Duration::seconds(4);
         cycle_saw_down(&w, "mayor", reminder_due).await;
+        // The CLI lists the mute and what the running gasclaw found down.
+        let out = w.env.gasclaw(&["alerts"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("mayor     until"), "{out:?}");
+        assert!(
+            out.stdout
+                .contains("last monitor cycle, not ok:\n  mayor     down: not running"),
+            "{out:?}"
+        );
+        let out = w.env.gasclaw(&["alerts", "--json"], T).await;
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+        assert_eq!(v["mutes"][0]["check"], "mayor", "{v}");
+        assert_eq!(v["last_cycle_not_ok"][0]["check"], "mayor", "{v}");
         let out = w.env.gasclaw(&["unmute", "mayor"], T).await;
         assert_eq!(out.code, Some(0), "{out:?}");
         assert_eq!(out.stdout.trim(), "unmuted: mayor", "{out:?}");

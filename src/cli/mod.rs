@@ -288,7 +288,7 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Take { number } => take(&core, &number).await,
         Command::Mute { check, duration } => mute(&core, &check, &duration),
         Command::Unmute { check } => unmute(&core, &check),
-        Command::Alerts { json } => alerts(&core, json),
+        Command::Alerts { json } => alerts(&core, json).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
@@ -787,16 +787,58 @@ fn unmute(core: &Core, check: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn alerts(core: &Core, json: bool) -> ExitCode {
+/// The checks the running gasclaw's last monitor cycle found not ok (name,
+/// status, detail), from its `/healthz`; `None` when no `gasclaw run`
+/// answers.
+async fn last_cycle_down(addr: std::net::SocketAddr) -> Option<Vec<(String, String, String)>> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .no_proxy()
+        .build()
+        .ok()?;
+    // An unhealthy gasclaw answers 503 with the same body.
+    let v: serde_json::Value = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let checks = v["monitor"]["last_cycle"]["report"]["checks"].as_array()?;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Some(
+        checks
+            .iter()
+            .filter(|c| c["status"] != "ok")
+            .map(|c| (text(&c["name"]), text(&c["status"]), text(&c["detail"])))
+            .collect(),
+    )
+}
+
+async fn alerts(core: &Core, json: bool) -> ExitCode {
     let active = core.alerts().mutes.active();
-    // What is down lives in the running gasclaw's memory, not in a file.
+    // What is down lives in the running gasclaw's memory; its last cycle is
+    // the closest the CLI can see.
+    let down = last_cycle_down(core.config().http_addr).await;
     let live = "send /alerts to the bot in Telegram";
     if json {
         let mutes: Vec<_> = active
             .iter()
             .map(|(check, until)| serde_json::json!({"check": check, "until": until}))
             .collect();
-        print_json(&serde_json::json!({"mutes": mutes, "down_now": live}));
+        let down = down.map(|d| {
+            d.iter()
+                .map(
+                    |(n, s, detail)| serde_json::json!({"check": n, "status": s, "detail": detail}),
+                )
+                .collect::<Vec<_>>()
+        });
+        print_json(&serde_json::json!({
+            "mutes": mutes,
+            "last_cycle_not_ok": down,
+            "down_now": live,
+        }));
     } else {
         if active.is_empty() {
             println!("no active mutes");
@@ -806,7 +848,19 @@ fn alerts(core: &Core, json: bool) -> ExitCode {
                 println!("  {check:<9} until {}", until.format(UTC_MINUTE));
             }
         }
-        println!("what is down now: {live}");
+        match &down {
+            None => println!("no gasclaw run answers; what is down now: {live}"),
+            Some(d) if d.is_empty() => println!("last monitor cycle: every service ok"),
+            Some(d) => {
+                println!("last monitor cycle, not ok:");
+                for (name, status, detail) in d {
+                    println!("  {name:<9} {status}: {detail}");
+                }
+            }
+        }
+        if down.is_some() {
+            println!("alerts, reminders and the rest: {live}");
+        }
     }
     ExitCode::SUCCESS
 }
