@@ -1202,3 +1202,99 @@ fn gateway_log_is_capped_and_rotated() {
         assert_eq!(out.code, Some(0), "{out:?}");
     });
 }
+
+#[test]
+fn mute_alerts_and_unmute_from_the_command_line() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        let out = env.gasclaw(&["alerts"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("no active mutes"), "{out:?}");
+        assert!(
+            out.stdout
+                .contains("no gasclaw run answers; what is down now: send /alerts"),
+            "says where the live list is: {out:?}"
+        );
+
+        let out = env.gasclaw(&["mute", "Mayor", "1h"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.starts_with("mayor muted until 20"), "{out:?}");
+        assert!(out.stdout.trim_end().ends_with("UTC"), "{out:?}");
+        let out = env.gasclaw(&["mute", "github", "30d"], T).await;
+        assert_eq!(out.code, Some(0), "the longest mute is allowed: {out:?}");
+
+        let out = env.gasclaw(&["alerts", "--json"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let v: Value = serde_json::from_str(&out.stdout).expect("alerts --json");
+        let checks: Vec<&str> = v["mutes"]
+            .as_array()
+            .expect("mutes")
+            .iter()
+            .map(|m| m["check"].as_str().expect("check"))
+            .collect();
+        assert_eq!(checks, ["github", "mayor"], "{v}");
+        assert!(v["last_cycle_not_ok"].is_null(), "no gasclaw run: {v}");
+        let until: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(v["mutes"][1]["until"].clone()).expect("until");
+        let left = until - chrono::Utc::now();
+        assert!(
+            left > chrono::Duration::minutes(58) && left <= chrono::Duration::hours(1),
+            "{left}"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(env.gasclaw_home.join("mutes.json"))
+                .expect("mutes.json")
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+
+        let out = env.gasclaw(&["unmute", "mayor"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_eq!(out.stdout.trim(), "unmuted: mayor", "{out:?}");
+        let out = env.gasclaw(&["unmute", "mayor"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("mayor was not muted"), "{out:?}");
+        let out = env.gasclaw(&["alerts"], T).await;
+        assert!(
+            out.stdout.contains("github") && !out.stdout.contains("mayor"),
+            "{out:?}"
+        );
+        let out = env.gasclaw(&["unmute", "all"], T).await;
+        assert_eq!(out.stdout.trim(), "unmuted: github", "{out:?}");
+        let out = env.gasclaw(&["alerts"], T).await;
+        assert!(out.stdout.contains("no active mutes"), "{out:?}");
+    });
+}
+
+#[test]
+fn a_bad_mute_exits_2_naming_the_problem() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        for (args, problem) in [
+            (
+                &["mute", "mayor", "31d"][..],
+                "`31d` is too long: a mute lasts at most 30 days",
+            ),
+            (
+                &["mute", "mayor", "99999999999999999999999d"][..],
+                "is not a duration",
+            ),
+            (
+                &["mute", "mayr", "1h"][..],
+                "`mayr` is not a check; one of: dolt",
+            ),
+            (&["mute", "mayor", "soon"][..], "`soon` is not a duration"),
+            (&["mute", "mayor", "0"][..], "`0` is not a duration"),
+            (&["unmute", "everything"][..], "`everything` is not a check"),
+        ] {
+            let out = env.gasclaw(args, T).await;
+            assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+            assert!(out.stderr.contains(problem), "{args:?}: {out:?}");
+            assert!(!out.stderr.contains("panicked"), "{out:?}");
+        }
+        assert!(
+            !env.gasclaw_home.join("mutes.json").exists(),
+            "nothing was muted"
+        );
+    });
+}

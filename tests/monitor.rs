@@ -287,6 +287,78 @@ fn mute_unmute_and_the_alerts_list() {
     });
 }
 
+/// Waits until a monitor cycle that began after `after` saw `service` down.
+async fn cycle_saw_down(w: &World, service: &str, after: chrono::DateTime<chrono::Utc>) {
+    let url = format!("http://127.0.0.1:{}/healthz", w.env.ports.http);
+    let seen = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(r) = reqwest::get(&url).await
+                && let Ok(v) = r.json::<serde_json::Value>().await
+                && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
+                && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
+                && v["monitor"]["last_cycle"]["report"]["checks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["name"] == service && c["status"] != "ok")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        seen.is_ok(),
+        "no monitor cycle saw {service} down within 30 s"
+    );
+}
+
+#[test]
+fn a_mute_from_the_command_line_silences_the_running_gasclaw() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("ALERT_REPEAT", "3");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
+        // `gasclaw run` is up with its mutes loaded; the CLI is another process.
+        let out = w.env.gasclaw(&["mute", "mayor", "1h"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("mayor muted until"), "{out:?}");
+        let stopped_at = chrono::Utc::now();
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        // The monitor saw the mayor down (and, with ALERT_REPEAT=3, was due
+        // a reminder) while muted: nothing may reach the owner.
+        cycle_saw_down(&w, "mayor", stopped_at).await;
+        let reminder_due = chrono::Utc::now() + chrono::Duration::seconds(4);
+        cycle_saw_down(&w, "mayor", reminder_due).await;
+        // The CLI lists the mute and what the running gasclaw found down.
+        let out = w.env.gasclaw(&["alerts"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("mayor     until"), "{out:?}");
+        assert!(
+            out.stdout
+                .contains("last monitor cycle, not ok:\n  mayor     down: not running"),
+            "{out:?}"
+        );
+        let out = w.env.gasclaw(&["alerts", "--json"], T).await;
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+        assert_eq!(v["mutes"][0]["check"], "mayor", "{v}");
+        assert_eq!(v["last_cycle_not_ok"][0]["check"], "mayor", "{v}");
+        let out = w.env.gasclaw(&["unmute", "mayor"], T).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert_eq!(out.stdout.trim(), "unmuted: mayor", "{out:?}");
+        // Unmuted: the reminder of the outage the monitor kept track of
+        // arrives. The outbox keeps the order, so a "down" alert queued
+        // during the mute would have been delivered before it.
+        w.wait_text("<b>mayor</b> still down after", Duration::from_secs(15))
+            .await;
+        assert_eq!(w.count("<b>mayor</b> down"), 0, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
 #[test]
 fn alerts_reach_topics_and_extra_chats() {
     run_test(T, async {

@@ -101,6 +101,26 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Silence a check's alerts for a while (as `/mute` in Telegram); a
+    /// running `gasclaw run` sees it at its next check.
+    Mute {
+        /// One of: dolt, daemon, mayor, gateway, agents, activity, keys,
+        /// telegram, github, all.
+        check: String,
+        /// How long: seconds or 30m, 2h, 1d (at most 30 days).
+        duration: String,
+    },
+    /// End a mute (as `/unmute` in Telegram); `all` ends every mute.
+    Unmute {
+        /// A muted check, or all.
+        check: String,
+    },
+    /// The active mutes (what is down now: /alerts in Telegram).
+    Alerts {
+        /// Print one JSON object instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hand GitHub issue N to the town: a bead carrying its title, link and
     /// number, and a comment on the issue.
     Take {
@@ -266,6 +286,9 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Command::Usage { json, since, by } => usage(&core, json, since.as_deref(), by).await,
         Command::Github { action, json } => github(&core, action, json).await,
         Command::Take { number } => take(&core, &number).await,
+        Command::Mute { check, duration } => mute(&core, &check, &duration),
+        Command::Unmute { check } => unmute(&core, &check),
+        Command::Alerts { json } => alerts(&core, json).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }
@@ -720,6 +743,126 @@ async fn take(core: &Core, number: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+const UTC_MINUTE: &str = "%Y-%m-%d %H:%M UTC";
+
+fn mute(core: &Core, check: &str, duration: &str) -> ExitCode {
+    use crate::core::alerts::{parse_check, parse_mute_duration};
+    let parsed = parse_check(check).and_then(|c| Ok((c, parse_mute_duration(duration)?)));
+    let (check, for_) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gasclaw: mute: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match core.alerts().mutes.mute(&check, for_) {
+        Some(until) => {
+            println!("{check} muted until {}", until.format(UTC_MINUTE));
+            ExitCode::SUCCESS
+        }
+        // Only a clock near the end of time gets here (the length is checked).
+        None => {
+            eprintln!("gasclaw: mute: `{duration}` ends beyond what the clock can hold");
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+fn unmute(core: &Core, check: &str) -> ExitCode {
+    let check = match crate::core::alerts::parse_check(check) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gasclaw: unmute: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let removed = core.alerts().mutes.unmute(&check);
+    if removed.is_empty() {
+        println!("nothing to unmute: {check} was not muted");
+    } else {
+        println!("unmuted: {}", removed.join(", "));
+    }
+    ExitCode::SUCCESS
+}
+
+/// The checks the running gasclaw's last monitor cycle found not ok (name,
+/// status, detail), from its `/healthz`; `None` when no `gasclaw run`
+/// answers.
+async fn last_cycle_down(addr: std::net::SocketAddr) -> Option<Vec<(String, String, String)>> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .no_proxy()
+        .build()
+        .ok()?;
+    // An unhealthy gasclaw answers 503 with the same body.
+    let v: serde_json::Value = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let checks = v["monitor"]["last_cycle"]["report"]["checks"].as_array()?;
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Some(
+        checks
+            .iter()
+            .filter(|c| c["status"] != "ok")
+            .map(|c| (text(&c["name"]), text(&c["status"]), text(&c["detail"])))
+            .collect(),
+    )
+}
+
+async fn alerts(core: &Core, json: bool) -> ExitCode {
+    let active = core.alerts().mutes.active();
+    // What is down lives in the running gasclaw's memory; its last cycle is
+    // the closest the CLI can see.
+    let down = last_cycle_down(core.config().http_addr).await;
+    let live = "send /alerts to the bot in Telegram";
+    if json {
+        let mutes: Vec<_> = active
+            .iter()
+            .map(|(check, until)| serde_json::json!({"check": check, "until": until}))
+            .collect();
+        let down = down.map(|d| {
+            d.iter()
+                .map(
+                    |(n, s, detail)| serde_json::json!({"check": n, "status": s, "detail": detail}),
+                )
+                .collect::<Vec<_>>()
+        });
+        print_json(&serde_json::json!({
+            "mutes": mutes,
+            "last_cycle_not_ok": down,
+            "down_now": live,
+        }));
+    } else {
+        if active.is_empty() {
+            println!("no active mutes");
+        } else {
+            println!("muted:");
+            for (check, until) in &active {
+                println!("  {check:<9} until {}", until.format(UTC_MINUTE));
+            }
+        }
+        match &down {
+            None => println!("no gasclaw run answers; what is down now: {live}"),
+            Some(d) if d.is_empty() => println!("last monitor cycle: every service ok"),
+            Some(d) => {
+                println!("last monitor cycle, not ok:");
+                for (name, status, detail) in d {
+                    println!("  {name:<9} {status}: {detail}");
+                }
+            }
+        }
+        if down.is_some() {
+            println!("alerts, reminders and the rest: {live}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// `gasclaw run`: see [`crate::run`].

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::core::Service;
 use crate::keys::PoolKind;
 
-pub use mutes::{MAX_MUTE, Mutes};
+pub use mutes::{MAX_MUTE, MuteError, Mutes, mute_names, parse_check, parse_mute_duration};
 
 /// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
