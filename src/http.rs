@@ -1,7 +1,8 @@
 //! `GASCLAW_HTTP_ADDR`: `/healthz` (200 when the bot polls and the monitor
 //! cycles, with the last cycle as JSON) and `/metrics` (Prometheus text:
-//! checks, alerts, commands, proxy requests, key cooldowns). The metrics are
-//! built from the live state at each scrape, so nothing is counted twice.
+//! checks, alerts, commands, proxy requests, key cooldowns), encoded from one
+//! registry built once, whose collectors read the live state at each scrape
+//! (`metrics.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,19 +12,17 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::health::CheckStatus;
 use crate::keys::KeyPools;
 use crate::keys::proxy::ProxyMetrics;
 use crate::monitor::Monitor;
 use crate::notify::Outbox;
 use crate::telegram::Telemetry;
+
+mod metrics;
+pub use metrics::Metrics;
 
 pub struct HttpState {
     /// The overseer's endpoint (`/overseer/*`); absent: not served.
@@ -40,10 +39,15 @@ pub struct HttpState {
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
+    let metrics = Arc::new(Metrics::new(&state));
     let mut r = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(
+            Router::new()
+                .route("/metrics", get(scrape))
+                .with_state(metrics),
+        );
     if let Some(api) = &state.overseer {
         use crate::overseer_api as o;
         r = r.merge(
@@ -104,242 +108,19 @@ async fn healthz(State(s): State<Arc<HttpState>>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-type Labels = Vec<(String, String)>;
-
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn gauge_family() -> Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>> {
-    Family::default()
-}
-
-fn counter_family() -> Family<Labels, Counter> {
-    Family::default()
-}
-
-/// Registers one unlabelled counter holding `n`.
-fn counter(reg: &mut Registry, name: &str, help: &str, n: u64) {
-    let c: Counter = Counter::default();
-    c.inc_by(n);
-    reg.register(name, help, c);
-}
-
-/// Registers one unlabelled gauge holding `v`.
-fn gauge(reg: &mut Registry, name: &str, help: &str, v: f64) {
-    let g: Gauge<f64, std::sync::atomic::AtomicU64> = Gauge::default();
-    g.set(v);
-    reg.register(name, help, g);
-}
-
-async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
-    let mut reg = Registry::default();
-
-    let up = gauge_family();
-    let latency = gauge_family();
-    let mut cycle_ts = None;
-    if let Some(c) = s.monitor.last_cycle() {
-        for check in &c.report.checks {
-            let l = labels(&[("check", check.name.name())]);
-            up.get_or_create(&l)
-                .set(if check.status == CheckStatus::Ok {
-                    1.0
-                } else {
-                    0.0
-                });
-            latency
-                .get_or_create(&l)
-                .set(check.latency_ms as f64 / 1000.0);
-        }
-        cycle_ts = Some((
-            c.at.timestamp() as f64,
-            c.report.activity.last_commit_age_secs,
-        ));
+/// Encodes the registry `router` built once.
+async fn scrape(State(m): State<Arc<Metrics>>) -> Response {
+    match m.encode() {
+        Ok(out) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            out,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
-    reg.register(
-        "gasclaw_check_up",
-        "1 when the check is ok, 0 when down or unknown",
-        up,
-    );
-    reg.register(
-        "gasclaw_check_latency_seconds",
-        "How long the check took",
-        latency,
-    );
-    if let Some((ts, age)) = cycle_ts {
-        gauge(
-            &mut reg,
-            "gasclaw_monitor_last_cycle_timestamp_seconds",
-            "When the monitor last cycled",
-            ts,
-        );
-        if let Some(age) = age {
-            gauge(
-                &mut reg,
-                "gasclaw_activity_last_commit_age_seconds",
-                "Age of the agents' newest commit",
-                age as f64,
-            );
-        }
-    }
-
-    let stats = &s.outbox.stats;
-    let relaxed = std::sync::atomic::Ordering::Relaxed;
-    counter(
-        &mut reg,
-        "gasclaw_alerts_sent",
-        "Alerts Telegram accepted",
-        stats.sent.load(relaxed),
-    );
-    counter(
-        &mut reg,
-        "gasclaw_alerts_dropped",
-        "Alerts Telegram refused as invalid",
-        stats.dropped.load(relaxed),
-    );
-    gauge(
-        &mut reg,
-        "gasclaw_alerts_queued",
-        "Alerts waiting in the outbox",
-        s.outbox.len() as f64,
-    );
-    gauge(
-        &mut reg,
-        "gasclaw_alerts_in_memory",
-        "Alerts the disk refused (full?), kept in memory and retried",
-        s.outbox.in_memory() as f64,
-    );
-
-    let commands = counter_family();
-    for ((name, outcome), n) in s.telemetry.commands() {
-        commands
-            .get_or_create(&labels(&[("command", &name), ("outcome", &outcome)]))
-            .inc_by(n);
-    }
-    reg.register(
-        "gasclaw_commands",
-        "Chat commands by name and outcome",
-        commands,
-    );
-
-    let snap = s.proxy.snapshot();
-    let requests = counter_family();
-    for (status, hint, n) in &snap.requests {
-        let key = if hint.is_empty() {
-            "none"
-        } else {
-            hint.as_str()
-        };
-        requests
-            .get_or_create(&labels(&[("status", &status.to_string()), ("key", key)]))
-            .inc_by(*n);
-    }
-    reg.register(
-        "gasclaw_proxy_requests",
-        "Proxied model requests by status and key hint",
-        requests,
-    );
-    counter(
-        &mut reg,
-        "gasclaw_proxy_retries",
-        "Requests replayed on another key",
-        snap.retries,
-    );
-    counter(
-        &mut reg,
-        "gasclaw_proxy_upstream_errors",
-        "Upstream unreachable or timing out",
-        snap.upstream_errors,
-    );
-
-    let cooldown = gauge_family();
-    let pool_keys = gauge_family();
-    let status = s.pools.status();
-    for (pool, p) in [("agents", &status.agents), ("overseer", &status.overseer)] {
-        for k in &p.keys {
-            cooldown
-                .get_or_create(&labels(&[("pool", pool), ("key", &k.hint)]))
-                .set(k.cooldown_secs_left.unwrap_or(0) as f64);
-        }
-        for (state, n) in [
-            ("available", p.available),
-            ("cooling", p.cooling),
-            ("invalid", p.invalid),
-        ] {
-            pool_keys
-                .get_or_create(&labels(&[("pool", pool), ("state", state)]))
-                .set(n as f64);
-        }
-    }
-    reg.register(
-        "gasclaw_key_cooldown_seconds",
-        "Seconds until a key is usable again (0: available)",
-        cooldown,
-    );
-    reg.register("gasclaw_pool_keys", "Keys per pool and state", pool_keys);
-
-    if let Some(u) = &s.usage {
-        let stats = u.recorder.stats();
-        let tokens = counter_family();
-        for (slot, key, t) in stats.tokens() {
-            let key = if key.is_empty() { "none" } else { key.as_str() };
-            for (kind, n) in t.kinds() {
-                tokens
-                    .get_or_create(&labels(&[("slot", &slot), ("key", key), ("kind", kind)]))
-                    .inc_by(n);
-            }
-        }
-        reg.register(
-            "gasclaw_tokens",
-            "Model tokens through the proxy by slot, key hint and kind (since start)",
-            tokens,
-        );
-        counter(
-            &mut reg,
-            "gasclaw_usage_dropped",
-            "Usage records dropped because the writer's queue was full",
-            stats.dropped.load(relaxed),
-        );
-        gauge(
-            &mut reg,
-            "gasclaw_usage_backlog",
-            "Usage records queued but not yet written",
-            stats.backlog.load(relaxed) as f64,
-        );
-        let left = gauge_family();
-        let remaining = gauge_family();
-        for q in u.quota.latest() {
-            let l = labels(&[("pool", q.pool.name()), ("key", &q.key)]);
-            left.get_or_create(&l).set(q.left_pct() / 100.0);
-            remaining.get_or_create(&l).set(q.remaining as f64);
-        }
-        reg.register(
-            "gasclaw_key_quota_left_ratio",
-            "Share of the key's 7-day quota left (Kimi /usages; advisory)",
-            left,
-        );
-        reg.register(
-            "gasclaw_key_quota_remaining",
-            "The key's 7-day quota left, in Kimi's units (advisory)",
-            remaining,
-        );
-    }
-
-    let mut out = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
-        return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response()
 }
 
 /// `gasclaw healthcheck`: asks the running gasclaw's `/healthz`.
@@ -371,8 +152,71 @@ pub async fn healthcheck(addr: std::net::SocketAddr) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::supervise::{Policy, Supervisor};
+
+    /// The real parts over a temp `HOME` (`dir/home`), as `gasclaw run`
+    /// wires them, without the overseer's endpoint.
+    fn state(
+        dir: &std::path::Path,
+        supervisor: Arc<Supervisor>,
+        usage: Option<Arc<crate::keys::usage::Accounting>>,
+    ) -> HttpState {
+        let home = dir.join("home");
+        let core = crate::testing::core(dir);
+        let pools = KeyPools::open(
+            &home,
+            &core.config().agent_keys,
+            &core.config().overseer_keys,
+            crate::keys::PoolSettings {
+                cooldown: Duration::from_secs(300),
+                quota_cooldown: Duration::from_secs(3600),
+                flush_every: Duration::from_secs(1),
+            },
+            Arc::new(crate::keys::SystemClock),
+            Arc::new(|_| {}),
+        )
+        .expect("test value");
+        let proxy = crate::keys::proxy::Proxy::new(
+            pools.clone(),
+            core.local_tokens().clone(),
+            crate::keys::proxy::ProxyConfig::new(core.config().kimi_base_url.clone()),
+        )
+        .expect("test value");
+        let outbox = Arc::new(Outbox::open(&home.join("outbox")).expect("test value"));
+        let monitor = Monitor::new(
+            core.clone(),
+            outbox.clone(),
+            Arc::new(crate::i18n::Locales::embedded()),
+        );
+        HttpState {
+            monitor,
+            pools,
+            proxy: proxy.metrics(),
+            outbox,
+            telemetry: Arc::new(Telemetry::default()),
+            interval: Duration::from_secs(300),
+            usage,
+            supervisor,
+            overseer: None,
+        }
+    }
+
+    /// GETs `url` on loopback: (status, body).
+    async fn get(url: &str) -> (StatusCode, String) {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .get(url)
+            .send()
+            .await
+            .expect("get");
+        let status = r.status();
+        (status, r.text().await.expect("body"))
+    }
 
     /// The real router, state and supervisor, on a loopback port: a task
     /// that died is named with a 503 until it runs again.
@@ -380,33 +224,6 @@ mod tests {
     async fn healthz_names_a_dead_task() {
         crate::testing::bounded(async {
             let dir = tempfile::tempdir().expect("test value");
-            let home = dir.path().join("home");
-            let core = crate::testing::core(dir.path());
-            let pools = KeyPools::open(
-                &home,
-                &core.config().agent_keys,
-                &core.config().overseer_keys,
-                crate::keys::PoolSettings {
-                    cooldown: Duration::from_secs(300),
-                    quota_cooldown: Duration::from_secs(3600),
-                    flush_every: Duration::from_secs(1),
-                },
-                Arc::new(crate::keys::SystemClock),
-                Arc::new(|_| {}),
-            )
-            .expect("test value");
-            let proxy = crate::keys::proxy::Proxy::new(
-                pools.clone(),
-                core.local_tokens().clone(),
-                crate::keys::proxy::ProxyConfig::new(core.config().kimi_base_url.clone()),
-            )
-            .expect("test value");
-            let outbox = Arc::new(Outbox::open(&home.join("outbox")).expect("test value"));
-            let monitor = Monitor::new(
-                core.clone(),
-                outbox.clone(),
-                Arc::new(crate::i18n::Locales::embedded()),
-            );
             let sup = Supervisor::new();
             let stop = CancellationToken::new();
             let gate = Arc::new(tokio::sync::Notify::new());
@@ -418,33 +235,16 @@ mod tests {
                     panic!("injected");
                 }
             });
-            let state = Arc::new(HttpState {
-                monitor,
-                pools,
-                proxy: proxy.metrics(),
-                outbox,
-                telemetry: Arc::new(Telemetry::default()),
-                interval: Duration::from_secs(300),
-                usage: None,
-                supervisor: sup.clone(),
-                overseer: None,
-            });
+            let state = Arc::new(state(dir.path(), sup.clone(), None));
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("test value");
             let url = format!("http://{}/healthz", listener.local_addr().expect("addr"));
             tokio::spawn(serve(listener, state, stop.clone()));
             let get = || async {
-                let r = reqwest::Client::builder()
-                    .no_proxy()
-                    .build()
-                    .expect("client")
-                    .get(&url)
-                    .send()
-                    .await
-                    .expect("healthz");
-                let status = r.status();
-                (status, r.json::<serde_json::Value>().await.expect("json"))
+                let (status, body) = get(&url).await;
+                let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+                (status, body)
             };
             let (_, body) = get().await;
             assert_eq!(body["dead"], json!([]), "{body}");
@@ -468,6 +268,126 @@ mod tests {
             let (_, body) = get().await;
             assert_eq!(body["dead"], json!([]), "{body}");
             assert_eq!(body["tasks"]["outbox"]["restarts"], 1);
+            stop.cancel();
+        })
+        .await
+    }
+
+    /// The samples of a scrape, by name and labels; and its families'
+    /// `# TYPE` lines, each of which must appear once.
+    fn parse(text: &str) -> (BTreeMap<String, f64>, Vec<String>) {
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+            .expect("metrics parse");
+        let samples = scrape
+            .samples
+            .into_iter()
+            .map(|s| {
+                let labels: BTreeMap<_, _> = s.labels.iter().collect();
+                let v = match s.value {
+                    prometheus_parse::Value::Counter(v)
+                    | prometheus_parse::Value::Gauge(v)
+                    | prometheus_parse::Value::Untyped(v) => v,
+                    other => panic!("unexpected sample {other:?}"),
+                };
+                (format!("{}{labels:?}", s.metric), v)
+            })
+            .collect();
+        let types: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("# TYPE "))
+            .map(str::to_string)
+            .collect();
+        let unique: std::collections::BTreeSet<_> = types.iter().collect();
+        assert_eq!(
+            unique.len(),
+            types.len(),
+            "a family declared twice:\n{text}"
+        );
+        (samples, types)
+    }
+
+    /// The registry is built once and its collectors read the live values:
+    /// two scrapes of an unchanged state are the same text (same families,
+    /// series and order), and later the counters have grown by exactly what
+    /// happened in between, never by a re-count.
+    #[tokio::test]
+    async fn metrics_scrapes_are_stable_and_counters_only_grow() {
+        crate::testing::bounded(async {
+            let dir = tempfile::tempdir().expect("test value");
+            let core = crate::testing::core(dir.path());
+            let usage = Arc::new(
+                crate::keys::usage::Accounting::open(
+                    &dir.path().join("home"),
+                    Duration::from_secs(86400),
+                    &core.config().kimi_base_url,
+                    Vec::new(),
+                    Arc::new(crate::keys::SystemClock),
+                )
+                .expect("test value"),
+            );
+            let state = Arc::new(state(dir.path(), Supervisor::new(), Some(usage.clone())));
+            let record = |input| {
+                usage.recorder.record(crate::keys::usage::UsageRecord {
+                    at: std::time::SystemTime::now(),
+                    slot: "agent-1".to_string(),
+                    pool: crate::keys::PoolKind::Agents,
+                    key: "…1111".to_string(),
+                    model: "kimi".to_string(),
+                    outcome: crate::keys::usage::RequestOutcome::Ok,
+                    tokens: crate::keys::usage::Tokens {
+                        input,
+                        ..Default::default()
+                    },
+                });
+                // The backlog gauge is then 0 in every scrape.
+                usage.recorder.flush();
+            };
+            state.telemetry.command("status", "ok");
+            state.telemetry.command("keys", "refused");
+            record(10);
+            let stop = CancellationToken::new();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("test value");
+            let url = format!("http://{}/metrics", listener.local_addr().expect("addr"));
+            tokio::spawn(serve(listener, state.clone(), stop.clone()));
+
+            let (status, first) = get(&url).await;
+            assert_eq!(status, StatusCode::OK);
+            let (_, second) = get(&url).await;
+            assert_eq!(first, second, "two scrapes of the same state differ");
+            let (before, families) = parse(&first);
+            for family in [
+                "gasclaw_alerts_sent counter",
+                "gasclaw_commands counter",
+                "gasclaw_proxy_requests counter",
+                "gasclaw_pool_keys gauge",
+                "gasclaw_tokens counter",
+                "gasclaw_usage_backlog gauge",
+            ] {
+                // An empty family is left out, as before (no proxy request yet).
+                let shown = families.contains(&format!("# TYPE {family}"));
+                assert_eq!(shown, family != "gasclaw_proxy_requests counter", "{first}");
+            }
+            let status_ok = r#"gasclaw_commands_total{"command": "status", "outcome": "ok"}"#;
+            let input =
+                r#"gasclaw_tokens_total{"key": "…1111", "kind": "input", "slot": "agent-1"}"#;
+            assert_eq!(before.get(status_ok), Some(&1.0), "{first}");
+            assert_eq!(before.get(input), Some(&10.0), "{first}");
+
+            state.telemetry.command("status", "ok");
+            record(5);
+            let (_, third) = get(&url).await;
+            let (after, later) = parse(&third);
+            assert_eq!(later, families, "the families changed:\n{third}");
+            assert_eq!(after.get(status_ok), Some(&2.0), "{third}");
+            assert_eq!(after.get(input), Some(&15.0), "{third}");
+            for (series, v) in &before {
+                if series.contains("_total") {
+                    let now = after.get(series).copied().unwrap_or(0.0);
+                    assert!(now >= *v, "{series} went from {v} to {now}");
+                }
+            }
             stop.cancel();
         })
         .await
