@@ -53,6 +53,11 @@ pub enum Action {
 pub enum ArgKind {
     /// One of `values`.
     Choice,
+    /// One of gasclaw's services (`Service::ALL`): a choice whose values
+    /// come from the domain, not from the file.
+    Service,
+    /// A check that can be muted, or `all` (`core::alerts::mute_names`).
+    Check,
     /// A word matching `pattern`.
     Pattern,
     /// A duration like 30m, 2h, 90s.
@@ -234,7 +239,8 @@ impl CommandSpec {
                 });
             }
             let value = match spec.kind {
-                ArgKind::Choice => {
+                // Loading turns the domain kinds into choices with their values.
+                ArgKind::Choice | ArgKind::Service | ArgKind::Check => {
                     let typed = word.to_ascii_lowercase();
                     match &spec.values {
                         Some(Values::List(v)) if v.contains(&typed) => Some(typed.clone()),
@@ -407,6 +413,33 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
         _ => {}
     }
     for a in &mut spec.args {
+        // Domain choices: the values are gasclaw's own, so the service and
+        // check lists are written once (in the core), not in every file.
+        let domain: Option<Vec<String>> = match a.kind {
+            ArgKind::Service => Some(
+                crate::core::Service::ALL
+                    .iter()
+                    .map(|s| s.name().to_string())
+                    .collect(),
+            ),
+            ArgKind::Check => Some(
+                crate::core::alerts::mute_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        if let Some(values) = domain {
+            if a.values.is_some() {
+                return Err(err(format!(
+                    "argument `{}` takes its values from gasclaw; remove `values`",
+                    a.name
+                )));
+            }
+            a.values = Some(Values::List(values));
+            a.kind = ArgKind::Choice;
+        }
         match a.kind {
             ArgKind::Choice if a.values.is_none() => {
                 return Err(err(format!(
@@ -536,6 +569,37 @@ mod tests {
         .expect("test value");
         let e = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
         assert!(e.contains("slow.toml") && e.contains("timeout_secs"), "{e}");
+    }
+
+    #[test]
+    fn service_and_check_choices_come_from_the_domain() {
+        let c = Catalogue::load(None).expect("test value");
+        let services: Vec<String> = crate::core::Service::ALL
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect();
+        let restart = c.get("restart").expect("test value");
+        assert_eq!(restart.args[0].choices(), services);
+        let checks: Vec<String> = crate::core::alerts::mute_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for name in ["mute", "unmute"] {
+            assert_eq!(c.get(name).expect("test value").args[0].choices(), checks);
+        }
+        assert!(restart.parse_args("mayor").is_ok() && restart.parse_args("deacon").is_err());
+        // A file may not spell out a domain list of its own.
+        let dir = tempfile::tempdir().expect("test value");
+        std::fs::write(
+            dir.path().join("bounce.toml"),
+            "name = \"bounce\"\nrole = \"operator\"\naction = \"exec\"\nprogram = \"true\"\n[description]\nen = \"x\"\n[[args]]\nname = \"service\"\nkind = \"service\"\nvalues = [\"mayor\"]\n",
+        )
+        .expect("test value");
+        let e = Catalogue::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(
+            e.contains("bounce.toml") && e.contains("remove `values`"),
+            "{e}"
+        );
     }
 
     #[test]
