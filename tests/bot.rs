@@ -1223,8 +1223,12 @@ fn exec_commands_take_no_options_from_chat() {
 #[test]
 fn an_overseer_answer_holding_a_secret_is_posted_with_hints_only() {
     run_test(T, async {
-        let w = World::start().await;
-        let home = &w.env.gasclaw_home;
+        // At debug, the log carries the questions and answers too.
+        let mut w = World::start_with(|e| {
+            e.set("LOG_LEVEL", "debug");
+        })
+        .await;
+        let home = w.env.gasclaw_home.clone();
         let gateway = std::fs::read_to_string(home.join("gateway-token")).expect("gateway token");
         let local: Value = serde_json::from_str(
             &std::fs::read_to_string(home.join("local-tokens.json")).expect("local tokens"),
@@ -1281,7 +1285,15 @@ fn an_overseer_answer_holding_a_secret_is_posted_with_hints_only() {
             )
             .await;
         assert!(!r.text().contains(AGENT_KEYS[1]), "{}", r.text());
-        assert_eq!(w.stop().await, Some(0));
+        let (code, log) = w.stop_with_log().await;
+        assert_eq!(code, Some(0));
+        assert!(
+            log.contains("overseer answer"),
+            "the answer is logged at debug"
+        );
+        for s in secrets {
+            assert!(!log.contains(s), "{s} reached the log");
+        }
     });
 }
 

@@ -71,7 +71,9 @@ pub async fn relay(
     stop_typing.cancel();
     let _ = typing_task.await;
     let latency_ms = started.elapsed().as_millis() as u64;
-    tracing::debug!(text, "overseer question");
+    // Logged as sent to Telegram: a key pasted into a question or quoted in
+    // an answer never reaches the log.
+    tracing::debug!(text = %bot.redact(text), "overseer question");
     match result {
         Ok(answer) => {
             tracing::info!(
@@ -83,10 +85,10 @@ pub async fn relay(
                 outcome = "answered",
                 "overseer exchange"
             );
-            tracing::debug!(answer = %answer, "overseer answer");
-            // Redacted before it is split, so no secret straddles two parts
-            // (`send` redacts each part again).
+            // Redacted before it is logged and split, so no secret straddles
+            // two parts (`send` redacts each part again).
             let answer = bot.redact(&answer);
+            tracing::debug!(answer = %answer, "overseer answer");
             for (i, part) in render::split_text(&answer, render::MAX_TEXT)
                 .iter()
                 .enumerate()
