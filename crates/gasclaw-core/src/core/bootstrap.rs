@@ -431,6 +431,9 @@ impl Core {
         let mut changed = accounts::write_account_files(&self.home.accounts, &creds)
             .map_err(|e| io("writing ~/.kimi-accounts", e))?
             .len();
+        self.runner
+            .hand_over_tree(&self.home.accounts)
+            .map_err(|e| io("handing ~/.kimi-accounts to STACK_USER", e))?;
         let town = &self.config().gt_root;
         let rig = town.join(&self.config().rig_name);
         let seed = ClaudeSeed {
@@ -448,7 +451,14 @@ impl Core {
                 .map(|c| claude::key_fingerprint(c.secret.expose_secret()))
                 .collect(),
         };
-        changed += claude::seed_config_dir(&self.home.claude, &seed)?.len();
+        let written = claude::seed_config_dir(&self.home.claude, &seed)?;
+        // Claude rewrites these files as the agents' uid: theirs to keep.
+        for p in std::iter::once(&self.home.claude).chain(&written) {
+            self.runner
+                .hand_over(p)
+                .map_err(|e| io("handing the agents' Claude config to STACK_USER", e))?;
+        }
+        changed += written.len();
         Ok(if changed == 0 {
             StepOutcome::Skipped(format!(
                 "{} agent accounts and the Claude config already in place",
@@ -567,7 +577,7 @@ impl Core {
         let cfg = accounts::agents_config(
             &self.agent_credentials(),
             &self.home.claude,
-            accounts::running_as_root(),
+            self.runner.children_run_as_root(),
         );
         let changed = self.gastown.write_agents(&cfg)?;
         // Read it back through gt itself, run in the town root.
