@@ -414,3 +414,50 @@ fn walk_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+/// gasclaw refuses to run the stack under another uid when it cannot: not
+/// root and not `GASCLAW_USER` already, or `GASCLAW_USER` without the
+/// capabilities to switch. It never carries on as a single uid silently.
+#[test]
+fn without_root_the_uid_split_is_refused_by_name() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test starts gasclaw under unprivileged uids and needs root: run it as root"
+    );
+    run_test(Duration::from_secs(60), async {
+        let mut env = TestEnv::new();
+        let stack_home = env.dir.path().join("stack-home");
+        env.set("GASCLAW_USER", &GASCLAW_UID.to_string())
+            .set("STACK_USER", &STACK_UID.to_string())
+            .set("STACK_HOME", &stack_home.display().to_string());
+        chmod(env.dir.path(), 0o711);
+        let run_as = |uid: u32| {
+            let mut c = env.command(&["config"]);
+            c.uid(uid).gid(uid);
+            c
+        };
+        // Another unprivileged uid: cannot become GASCLAW_USER.
+        let out = run_as(4259).output().await.expect("gasclaw");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "GASCLAW_USER is {GASCLAW_UID}:{GASCLAW_UID} but gasclaw runs as uid 4259, not root"
+            )),
+            "{err}"
+        );
+        // GASCLAW_USER itself, without CAP_SETUID: cannot start the stack.
+        let out = run_as(GASCLAW_UID).output().await.expect("gasclaw");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("STACK_USER is set but gasclaw, running as uid 4251, cannot switch users"),
+            "{err}"
+        );
+        // As root it drops and works.
+        let out = env.command(&["config"]).output().await.expect("gasclaw");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("{STACK_UID}:{STACK_UID}")), "{text}");
+    });
+}
