@@ -122,8 +122,8 @@ const STACK_UID: u32 = 4252;
 
 /// `(uids, gids, groups, CapEff, CapPrm, NoNewPrivs)` of a process, from
 /// `/proc/<pid>/status`.
-fn proc_ids(pid: u32) -> (String, String, String, String, String, String) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+fn proc_ids(pid: u32) -> Option<(String, String, String, String, String, String)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> String {
         status
             .lines()
@@ -131,14 +131,14 @@ fn proc_ids(pid: u32) -> (String, String, String, String, String, String) {
             .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_default()
     };
-    (
+    Some((
         field("Uid"),
         field("Gid"),
         field("Groups"),
         field("CapEff"),
         field("CapPrm"),
         field("NoNewPrivs"),
-    )
+    ))
 }
 
 fn chown(path: &std::path::Path, uid: u32, recursive: bool) {
@@ -271,7 +271,7 @@ fn the_stack_runs_under_its_own_uid_and_cannot_read_gasclaws_secrets() {
         );
 
         // gasclaw: its own uid, only the capabilities it needs, no_new_privs.
-        let (uids, gids, groups, eff, prm, nnp) = proc_ids(pid);
+        let (uids, gids, groups, eff, prm, nnp) = proc_ids(pid).expect("gasclaw runs");
         let a = GASCLAW_UID;
         assert_eq!(uids, format!("{a} {a} {a} {a}"));
         assert_eq!(gids, format!("{a} {a} {a} {a}"));
@@ -286,10 +286,19 @@ fn the_stack_runs_under_its_own_uid_and_cannot_read_gasclaws_secrets() {
         // Every process of the stack: the stack's uid, no group of
         // gasclaw's, no capability.
         let b = STACK_UID;
+        // A child caught between fork and exec still shows gasclaw's
+        // command line (and is non-dumpable, like gasclaw): not the stack's
+        // yet.
+        let own_cmdline = env
+            .processes()
+            .into_iter()
+            .find(|(p, _)| *p == pid)
+            .map(|(_, c)| c)
+            .expect("gasclaw among the processes");
         let stack: Vec<(u32, String)> = env
             .processes()
             .into_iter()
-            .filter(|(p, _)| *p != pid)
+            .filter(|(p, c)| *p != pid && *c != own_cmdline)
             .collect();
         for needle in ["claude", "gateway", "daemon run", "sql-server"] {
             assert!(
@@ -298,7 +307,10 @@ fn the_stack_runs_under_its_own_uid_and_cannot_read_gasclaws_secrets() {
             );
         }
         for (p, cmdline) in &stack {
-            let (uids, gids, groups, eff, prm, nnp) = proc_ids(*p);
+            // A short-lived child may be gone already.
+            let Some((uids, gids, groups, eff, prm, nnp)) = proc_ids(*p) else {
+                continue;
+            };
             assert_eq!(uids, format!("{b} {b} {b} {b}"), "{cmdline}");
             assert_eq!(gids, format!("{b} {b} {b} {b}"), "{cmdline}");
             assert_eq!(groups, "", "{cmdline}");

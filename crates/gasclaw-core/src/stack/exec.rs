@@ -679,6 +679,50 @@ mod tests {
         assert!(env.contains(&"GASCLAW_TEST_SECRET".to_string()), "{env:?}");
     }
 
+    #[test]
+    fn a_stack_user_gets_its_home_and_cwd_and_no_name_of_gasclaws() {
+        use crate::config::users::{Identity, StackUser};
+        let r = runner().run_as(StackUser {
+            id: Identity {
+                uid: 4261,
+                gid: 4261,
+                name: None,
+                home: None,
+            },
+            home: PathBuf::from("/srv/agent"),
+        });
+        let env_of = |inv: &Invocation| -> Vec<(String, Option<String>)> {
+            let cmd = r.command(inv).unwrap();
+            cmd.as_std()
+                .get_envs()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.map(|v| v.to_string_lossy().into_owned()),
+                    )
+                })
+                .collect()
+        };
+        let inv = Invocation::new("sh", Duration::from_secs(1));
+        let env = env_of(&inv);
+        assert!(env.contains(&("HOME".into(), Some("/srv/agent".into()))));
+        assert!(env.contains(&("USER".into(), None)), "{env:?}");
+        assert!(env.contains(&("LOGNAME".into(), None)), "{env:?}");
+        let cwd = |inv: &Invocation| {
+            r.command(inv)
+                .unwrap()
+                .as_std()
+                .get_current_dir()
+                .map(Path::to_path_buf)
+        };
+        assert_eq!(cwd(&inv), Some(PathBuf::from("/srv/agent")));
+        assert_eq!(cwd(&inv.clone().cwd("/town")), Some(PathBuf::from("/town")));
+        assert!(!r.children_run_as_root());
+        // Without a stack user, hand-overs change nothing.
+        let dir = tempfile::tempdir().unwrap();
+        runner().hand_over_tree(dir.path()).unwrap();
+    }
+
     #[tokio::test]
     async fn output_is_bounded() {
         crate::testing::bounded(async {
