@@ -471,5 +471,25 @@ fn without_root_the_uid_split_is_refused_by_name() {
         assert!(out.status.success(), "{out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains(&format!("{STACK_UID}:{STACK_UID}")), "{text}");
+        // A secret file the stack could read (a host file left 0644, say)
+        // is refused by name rather than silently shared.
+        let keys = env.dir.path().join("kimi-keys");
+        std::fs::write(&keys, AGENT_KEYS.join(":")).expect("keys");
+        chmod(&keys, 0o644);
+        env.unset("GASTOWN_KIMI_KEYS")
+            .set("GASTOWN_KIMI_KEYS_FILE", &keys.display().to_string());
+        let out = env.command(&["config"]).output().await.expect("gasclaw");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "GASTOWN_KIMI_KEYS_FILE: {} is readable by STACK_USER (uid {STACK_UID})",
+                keys.display()
+            )),
+            "{err}"
+        );
+        chmod(&keys, 0o600);
+        let out = env.command(&["config"]).output().await.expect("gasclaw");
+        assert!(out.status.success(), "{out:?}");
     });
 }
