@@ -428,10 +428,12 @@ fn walk_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 /// gasclaw refuses to run the stack under another uid when it cannot: not
-/// root and not `GASCLAW_USER` already, or `GASCLAW_USER` without the
-/// capabilities to switch. It never carries on as a single uid silently.
+/// root and not `GASCLAW_USER` already, `GASCLAW_USER` without the
+/// capabilities to switch, or a secret file the stack could read. It never
+/// carries on as a single uid, or with a leak, silently. Started as
+/// `GASCLAW_USER` with the capabilities given from outside, it runs.
 #[test]
-fn without_root_the_uid_split_is_refused_by_name() {
+fn the_uid_split_is_refused_by_name_when_it_cannot_be_made() {
     assert!(
         nix::unistd::geteuid().is_root(),
         "this test starts gasclaw under unprivileged uids and needs root: run it as root"
@@ -466,6 +468,26 @@ fn without_root_the_uid_split_is_refused_by_name() {
             err.contains("STACK_USER is set but gasclaw, running as uid 4251, cannot switch users"),
             "{err}"
         );
+        // GASCLAW_USER itself, given the capabilities from outside
+        // (ambient, as setpriv or a runtime would): works.
+        let out = tokio::process::Command::new("setpriv")
+            .args([
+                &format!("--reuid={GASCLAW_UID}"),
+                &format!("--regid={GASCLAW_UID}"),
+                "--clear-groups",
+                "--inh-caps=+setuid,+setgid",
+                "--ambient-caps=+setuid,+setgid",
+                "--",
+            ])
+            .arg(gasclaw_bin())
+            .arg("config")
+            .env_clear()
+            .envs(&env.vars)
+            .current_dir(env.dir.path())
+            .output()
+            .await
+            .expect("setpriv");
+        assert!(out.status.success(), "{out:?}");
         // As root it drops and works.
         let out = env.command(&["config"]).output().await.expect("gasclaw");
         assert!(out.status.success(), "{out:?}");

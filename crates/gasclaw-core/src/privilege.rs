@@ -117,6 +117,16 @@ pub fn settle(config: &Config) -> Result<(), PrivilegeError> {
             {
                 return Err(PrivilegeError::CannotSwitch { uid: me.uid });
             }
+            // File capabilities may grant more than the stack needs.
+            rustix::thread::set_capabilities(
+                None,
+                CapabilitySets {
+                    effective: caps.effective & KEPT,
+                    permitted: caps.permitted & KEPT,
+                    inheritable: CapabilitySet::empty(),
+                },
+            )
+            .map_err(sys("limit the capabilities"))?;
             nix::sys::prctl::set_no_new_privs().map_err(nix_sys("set no_new_privs"))?;
         }
         return Ok(());
