@@ -513,5 +513,24 @@ fn the_uid_split_is_refused_by_name_when_it_cannot_be_made() {
         chmod(&keys, 0o600);
         let out = env.command(&["config"]).output().await.expect("gasclaw");
         assert!(out.status.success(), "{out:?}");
+
+        // A town made before the split (gasclaw's, here root's) is named
+        // with the one command that fixes it, before gt fails on it.
+        std::fs::create_dir(&env.town).expect("mkdir town");
+        chown(&env.fake_dir, STACK_UID, true);
+        let out = env.gasclaw(&["bootstrap"], Duration::from_secs(30)).await;
+        assert_ne!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.all().contains(&format!(
+                "the town at {} belongs to uid 0, not STACK_USER ({STACK_UID}:{STACK_UID}); give it to the stack once: chown -R {STACK_UID}:{STACK_UID} {}",
+                env.town.display(),
+                env.town.display()
+            )),
+            "{out:?}"
+        );
+        assert!(
+            !env.call_lines().iter().any(|c| c.starts_with("gt install")),
+            "gt ran on a town it cannot write"
+        );
     });
 }

@@ -475,6 +475,24 @@ impl Core {
 
     async fn step_town(&self, run: &mut Run<'_>) -> StepResult {
         let town = self.config().gt_root.clone();
+        // A town made before the uid split is gasclaw's: gt, running as
+        // the stack's uid, would fail on it in many places; say it once.
+        if let Some(stack) = &self.config().stack
+            && let Ok(meta) = std::fs::metadata(&town)
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != stack.id.uid {
+                return Err(StepError::Failed(format!(
+                    "the town at {} belongs to uid {}, not STACK_USER ({}); give it to the stack once: chown -R {}:{} {}",
+                    town.display(),
+                    meta.uid(),
+                    stack.id.describe(),
+                    stack.id.uid,
+                    stack.id.gid,
+                    town.display()
+                )));
+            }
+        }
         if self.gastown.town_exists() {
             match self.gastown.town_incomplete() {
                 None => {
