@@ -190,6 +190,17 @@ impl From<PoolArg> for crate::keys::PoolKind {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     make_non_dumpable();
+    // Read as whoever starts gasclaw (root in the `full` image, so the
+    // secret files may be root's alone), then become GASCLAW_USER while
+    // still single-threaded.
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(e) = gasclaw_core::privilege::settle(&config) {
+        eprintln!("gasclaw: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,7 +211,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli))
+    runtime.block_on(dispatch(cli, config))
 }
 
 /// Makes the process non-dumpable before anything else: its memory and
@@ -237,11 +248,7 @@ fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
     Ok(core)
 }
 
-async fn dispatch(cli: Cli) -> ExitCode {
-    let config = match load_config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     let default_level = if matches!(cli.command, Command::Run) {
         "info"
     } else {

@@ -80,6 +80,14 @@ echo "$last" | jq_py 'd["prog"], d["argv"], d["env"]["TELEGRAM_BOT_TOKEN_present
 eq "$(tr '\n' ' ' <"$T/x")" "gt ['version'] True False True True " "call log line"
 grep -q secret-token "$FAKE_STACK_DIR/calls.jsonl" && bad "call log holds a secret" || ok "call log holds no secret"
 eq "$(grep -c '"prog": "claude"' "$FAKE_STACK_DIR/calls.jsonl")" "1" "claude is logged too"
+mkdir -p "$T/probe-dir"; echo probe >"$T/probe-dir/readable"; : >"$T/probe-dir/.hidden"
+printf '%s\n%s\n%s\n' "$T/probe-dir/readable" "$T/probe-dir" "$T/missing" >"$FAKE_STACK_DIR/faults/CLAUDE_PROBE_READ"
+claude </dev/null >/dev/null 2>&1 & cpid=$!
+for _ in $(seq 100); do [ -f "$FAKE_STACK_DIR/claude-probes.jsonl" ] && [ "$(wc -l <"$FAKE_STACK_DIR/claude-probes.jsonl")" = 3 ] && break; sleep 0.05; done
+kill "$cpid"; wait "$cpid" 2>/dev/null
+python3 -c "import json; print([(d['ok'], d['error'], d.get('bytes'), d['uid']) for d in map(json.loads, open('$FAKE_STACK_DIR/claude-probes.jsonl'))])" >"$T/x"
+eq "$(<"$T/x")" "[(True, None, 6, $(id -u)), (True, None, 2, $(id -u)), (False, 'No such file or directory', None, $(id -u))]" "CLAUDE_PROBE_READ: a file read, a directory listed, a failure named"
+rm -f "$FAKE_STACK_DIR/faults/CLAUDE_PROBE_READ" "$FAKE_STACK_DIR/claude-probes.jsonl"
 echo "" >"$FAKE_STACK_DIR/faults/GT_SLOW"; py "print(fs.knob('GT_SLOW'))" >"$T/x"; eq "$(<"$T/x")" "1" "empty fault file means 1"
 printf ' status=0.4 \n' >"$FAKE_STACK_DIR/faults/GT_SLOW"
 py "print(fs.knob('GT_SLOW'))" >"$T/x"; eq "$(<"$T/x")" "status=0.4" "fault file value is stripped"

@@ -431,6 +431,9 @@ impl Core {
         let mut changed = accounts::write_account_files(&self.home.accounts, &creds)
             .map_err(|e| io("writing ~/.kimi-accounts", e))?
             .len();
+        self.runner
+            .hand_over_tree(&self.home.accounts)
+            .map_err(|e| io("handing ~/.kimi-accounts to STACK_USER", e))?;
         let town = &self.config().gt_root;
         let rig = town.join(&self.config().rig_name);
         let seed = ClaudeSeed {
@@ -448,7 +451,14 @@ impl Core {
                 .map(|c| claude::key_fingerprint(c.secret.expose_secret()))
                 .collect(),
         };
-        changed += claude::seed_config_dir(&self.home.claude, &seed)?.len();
+        let written = claude::seed_config_dir(&self.home.claude, &seed)?;
+        // Claude rewrites these files as the agents' uid: theirs to keep.
+        for p in std::iter::once(&self.home.claude).chain(&written) {
+            self.runner
+                .hand_over(p)
+                .map_err(|e| io("handing the agents' Claude config to STACK_USER", e))?;
+        }
+        changed += written.len();
         Ok(if changed == 0 {
             StepOutcome::Skipped(format!(
                 "{} agent accounts and the Claude config already in place",
@@ -465,6 +475,24 @@ impl Core {
 
     async fn step_town(&self, run: &mut Run<'_>) -> StepResult {
         let town = self.config().gt_root.clone();
+        // A town made before the uid split is gasclaw's: gt, running as
+        // the stack's uid, would fail on it in many places; say it once.
+        if let Some(stack) = &self.config().stack
+            && let Ok(meta) = std::fs::metadata(&town)
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != stack.id.uid {
+                return Err(StepError::Failed(format!(
+                    "the town at {} belongs to uid {}, not STACK_USER ({}); give it to the stack once: chown -R {}:{} {}",
+                    town.display(),
+                    meta.uid(),
+                    stack.id.describe(),
+                    stack.id.uid,
+                    stack.id.gid,
+                    town.display()
+                )));
+            }
+        }
         if self.gastown.town_exists() {
             match self.gastown.town_incomplete() {
                 None => {
@@ -567,7 +595,7 @@ impl Core {
         let cfg = accounts::agents_config(
             &self.agent_credentials(),
             &self.home.claude,
-            accounts::running_as_root(),
+            self.runner.children_run_as_root(),
         );
         let changed = self.gastown.write_agents(&cfg)?;
         // Read it back through gt itself, run in the town root.

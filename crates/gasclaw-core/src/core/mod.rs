@@ -201,9 +201,25 @@ impl Core {
         for (program, vars) in accounts::stack_scrubs() {
             runner = runner.scrub_for(program, &vars);
         }
-        let user_home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| config.home.clone());
+        // With STACK_USER the stack's files live in its own home, which
+        // must be its own: created 0700 and handed over when missing.
+        let user_home = match &config.stack {
+            Some(stack) => {
+                runner = runner.run_as(stack.clone());
+                if !stack.home.exists() {
+                    crate::fsutil::ensure_dir(&stack.home, 0o700)
+                        .and_then(|()| runner.hand_over(&stack.home))
+                        .map_err(|e| CoreError::Io {
+                            what: format!("creating STACK_HOME {}", stack.home.display()),
+                            source: e,
+                        })?;
+                }
+                stack.home.clone()
+            }
+            None => std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| config.home.clone()),
+        };
         let home = HomePaths {
             accounts: user_home.join(".kimi-accounts"),
             claude: user_home.join(".claude-kimigas"),

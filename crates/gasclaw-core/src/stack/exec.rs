@@ -20,6 +20,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::config::users::StackUser;
+
 /// How much of each stream is kept; the rest is read and dropped so the
 /// child never blocks on a full pipe.
 pub const MAX_CAPTURE: usize = 256 * 1024;
@@ -269,6 +271,8 @@ pub struct Runner {
     scrub_program: Arc<Vec<(String, Vec<String>)>>,
     /// PATH used to find programs (and given to children); `None` = inherit.
     path: Option<OsString>,
+    /// `STACK_USER`: every child runs under this uid, with its own HOME.
+    stack: Option<Arc<StackUser>>,
 }
 
 impl Runner {
@@ -278,7 +282,49 @@ impl Runner {
             scrub: Arc::new(scrub.iter().map(|s| s.to_string()).collect()),
             scrub_program: Arc::default(),
             path: None,
+            stack: None,
         }
+    }
+
+    /// Runs every child as `user` (uid, gid, no supplementary groups),
+    /// with `HOME` (and, when no cwd is given, the working directory) at
+    /// its home: gasclaw's own uid, files and memory stay out of reach.
+    pub fn run_as(mut self, user: StackUser) -> Runner {
+        self.stack = Some(Arc::new(user));
+        self
+    }
+
+    /// Whether children run as root (agents then need `IS_SANDBOX=1`).
+    pub fn children_run_as_root(&self) -> bool {
+        match &self.stack {
+            Some(s) => s.id.uid == 0,
+            None => nix::unistd::geteuid().is_root(),
+        }
+    }
+
+    /// Gives `path` (not what a symlink points to) to the stack's user; a
+    /// no-op without `STACK_USER`. What gasclaw writes for the stack must
+    /// be the stack's to read and rewrite.
+    pub fn hand_over(&self, path: &Path) -> std::io::Result<()> {
+        match &self.stack {
+            Some(s) => std::os::unix::fs::lchown(path, Some(s.id.uid), Some(s.id.gid)),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Runner::hand_over`] for `root` and everything below it (symlinks
+    /// are not followed).
+    pub fn hand_over_tree(&self, root: &Path) -> std::io::Result<()> {
+        if self.stack.is_none() {
+            return Ok(());
+        }
+        self.hand_over(root)?;
+        if std::fs::symlink_metadata(root)?.is_dir() {
+            for entry in std::fs::read_dir(root)? {
+                self.hand_over_tree(&entry?.path())?;
+            }
+        }
+        Ok(())
     }
 
     /// Also removes `vars` from the environment of every `program` child.
@@ -326,6 +372,22 @@ impl Runner {
         }
         if let Some(p) = &self.path {
             cmd.env("PATH", p);
+        }
+        if let Some(s) = &self.stack {
+            // std drops the supplementary groups before setuid; with every
+            // uid changed and keep-caps off the child holds no capability.
+            cmd.uid(s.id.uid).gid(s.id.gid).env("HOME", &s.home);
+            match &s.id.name {
+                Some(n) => {
+                    cmd.env("USER", n).env("LOGNAME", n);
+                }
+                None => {
+                    cmd.env_remove("USER").env_remove("LOGNAME");
+                }
+            }
+            if inv.cwd.is_none() {
+                cmd.current_dir(&s.home);
+            }
         }
         for (k, v) in &inv.env {
             cmd.env(k, v);
@@ -615,6 +677,50 @@ mod tests {
         let env = removed("env");
         assert!(!env.contains(&"ANTHROPIC_API_KEY".to_string()), "{env:?}");
         assert!(env.contains(&"GASCLAW_TEST_SECRET".to_string()), "{env:?}");
+    }
+
+    #[test]
+    fn a_stack_user_gets_its_home_and_cwd_and_no_name_of_gasclaws() {
+        use crate::config::users::{Identity, StackUser};
+        let r = runner().run_as(StackUser {
+            id: Identity {
+                uid: 4261,
+                gid: 4261,
+                name: None,
+                home: None,
+            },
+            home: PathBuf::from("/srv/agent"),
+        });
+        let env_of = |inv: &Invocation| -> Vec<(String, Option<String>)> {
+            let cmd = r.command(inv).unwrap();
+            cmd.as_std()
+                .get_envs()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.map(|v| v.to_string_lossy().into_owned()),
+                    )
+                })
+                .collect()
+        };
+        let inv = Invocation::new("sh", Duration::from_secs(1));
+        let env = env_of(&inv);
+        assert!(env.contains(&("HOME".into(), Some("/srv/agent".into()))));
+        assert!(env.contains(&("USER".into(), None)), "{env:?}");
+        assert!(env.contains(&("LOGNAME".into(), None)), "{env:?}");
+        let cwd = |inv: &Invocation| {
+            r.command(inv)
+                .unwrap()
+                .as_std()
+                .get_current_dir()
+                .map(Path::to_path_buf)
+        };
+        assert_eq!(cwd(&inv), Some(PathBuf::from("/srv/agent")));
+        assert_eq!(cwd(&inv.clone().cwd("/town")), Some(PathBuf::from("/town")));
+        assert!(!r.children_run_as_root());
+        // Without a stack user, hand-overs change nothing.
+        let dir = tempfile::tempdir().unwrap();
+        runner().hand_over_tree(dir.path()).unwrap();
     }
 
     #[tokio::test]

@@ -215,6 +215,7 @@ impl Openclaw {
         // and a missing cwd would fail every call (even `--version`).
         if !self.state_dir.exists()
             && let Err(e) = crate::fsutil::ensure_dir(&self.state_dir, 0o700)
+                .and_then(|()| self.runner.hand_over(&self.state_dir))
         {
             tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create OpenClaw's state directory");
         }
@@ -245,12 +246,15 @@ impl Openclaw {
             root.insert(k, v);
         }
         crate::fsutil::ensure_dir(&self.state_dir, 0o700)
+            .and_then(|()| self.runner.hand_over(&self.state_dir))
             .map_err(|e| StackError::io(format!("creating {}", self.state_dir.display()), e))?;
+        // The gateway and doctor (the stack's uid) read and rewrite it.
         crate::fsutil::write_json_if_changed(
             &path,
             &Value::Object(root),
             crate::fsutil::SECRET_MODE,
         )
+        .and_then(|changed| self.runner.hand_over(&path).map(|()| changed))
         .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
     }
 
@@ -314,6 +318,9 @@ impl Openclaw {
         let root = self.skills_dir();
         let mut changed = Vec::new();
         install_dir(skills, &root, &mut changed)?;
+        self.runner
+            .hand_over_tree(&root)
+            .map_err(|e| StackError::io(format!("handing {} to STACK_USER", root.display()), e))?;
         Ok(changed)
     }
 
