@@ -139,17 +139,12 @@ impl World {
             nix::sys::signal::Signal::SIGTERM,
         )
         .expect("kill");
-        let out = tokio::time::timeout(Duration::from_secs(30), async {
-            let status = run.wait().await.expect("wait");
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                let _ = e.read_to_string(&mut err).await;
-            }
-            (status.code(), err)
-        })
-        .await
-        .expect("exit");
+        let code = tokio::time::timeout(Duration::from_secs(30), run.wait())
+            .await
+            .expect("exit")
+            .expect("wait")
+            .code();
+        let out = (code, self.env.run_log());
         self.tg.stop();
         out
     }

@@ -1093,7 +1093,7 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
         // The daemon step hangs: Dolt and the gateway are already started
         // by this run when the signal comes.
         env.fault("GT_HANG", "daemon start");
-        let mut run = env.command(&["run"]).spawn().expect("spawn run");
+        let mut run = env.spawn(&["run"]);
         env.wait_until("`gt daemon start` to hang", Duration::from_secs(90), || {
             !env.processes_matching("daemon start").is_empty()
         })
@@ -1119,12 +1119,7 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
         let took = started.elapsed();
         println!("SIGTERM during bootstrap: exited after {took:?}");
         if took >= Duration::from_secs(10) {
-            use tokio::io::AsyncReadExt;
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                let _ = e.read_to_string(&mut err).await;
-            }
-            println!("{err}");
+            println!("{}", env.run_log());
         }
         assert_eq!(status.code(), Some(0));
         assert!(took < Duration::from_secs(10), "exit took {took:?}");

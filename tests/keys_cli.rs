@@ -14,7 +14,7 @@ use serde_json::Value;
 const T: Duration = Duration::from_secs(120);
 
 async fn start_run(env: &TestEnv) -> tokio::process::Child {
-    let child = env.command(&["run"]).spawn().expect("spawn run");
+    let child = env.spawn(&["run"]);
     let settings = env.town.join("settings/config.json");
     // Up when the mayor (started last) runs.
     env.wait_until("gasclaw run to bootstrap", Duration::from_secs(60), || {

@@ -86,8 +86,9 @@ impl World {
             .await;
         assert!(
             found.is_some(),
-            "no message containing {needle:?}; sent: {:#?}",
-            self.texts(OWNER)
+            "no message containing {needle:?}; sent: {:#?}\n{}",
+            self.texts(OWNER),
+            self.env.diagnosis()
         );
     }
 
@@ -509,7 +510,7 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
         let _ = run.wait().await;
         w.tg.set_unreachable(false).await;
         // The stack is left as it was (kill -9 stops nothing); restart gasclaw.
-        w.run = Some(w.env.command(&["run"]).spawn().expect("restart"));
+        w.run = Some(w.env.spawn(&["run"]));
         w.wait_text("<b>mayor</b> down: not running", Duration::from_secs(30))
             .await;
         // The restarted process's own "up" (the first one is the old
@@ -782,7 +783,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
         // A restart of gasclaw: no bootstrap, no healing.
         assert_eq!(sigterm(w.run.take().expect("run")).await, Some(0));
         w.env.clear_calls();
-        w.run = Some(w.env.command(&["run"]).spawn().expect("run again"));
+        w.run = Some(w.env.spawn(&["run"]));
         let ups = || w.count("Gasclaw is up");
         let before = ups();
         w.env

@@ -254,6 +254,34 @@ impl TestEnv {
         c
     }
 
+    /// Starts `gasclaw <args>` in the background. Its output goes to a file
+    /// of its own under the test's directory (read with `run_log`), never
+    /// to a pipe nobody reads: a full pipe would block gasclaw's logging,
+    /// and with it the thread that logs.
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        let dir = self.dir.path().join("logs");
+        std::fs::create_dir_all(&dir).expect("mkdir logs");
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let log = std::fs::File::create(dir.join(format!("gasclaw-{n:02}.log"))).expect("log file");
+        let mut c = self.command(args);
+        c.stdout(log.try_clone().expect("dup log")).stderr(log);
+        c.spawn()
+            .unwrap_or_else(|e| panic!("spawn gasclaw {args:?}: {e}"))
+    }
+
+    /// Everything the processes started with `spawn` wrote, oldest first.
+    pub fn run_log(&self) -> String {
+        let dir = self.dir.path().join("logs");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
+    }
+
     /// Runs `gasclaw <args>` to completion within `timeout`.
     pub async fn gasclaw(&self, args: &[&str], timeout: Duration) -> Out {
         let start = Instant::now();
@@ -413,9 +441,24 @@ impl TestEnv {
     pub async fn wait_until(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         let start = Instant::now();
         while !f() {
-            assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}\n{}",
+                self.diagnosis()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// What a failed wait shows: the fake stack's last calls and the end
+    /// of gasclaw's log.
+    pub fn diagnosis(&self) -> String {
+        let calls = self.call_lines();
+        let calls = calls[calls.len().saturating_sub(30)..].join("\n");
+        let log = self.run_log();
+        let lines: Vec<&str> = log.lines().collect();
+        let log = lines[lines.len().saturating_sub(60)..].join("\n");
+        format!("--- last calls\n{calls}\n--- end of gasclaw's log\n{log}")
     }
 
     /// Every file under the test's directory (excluding the fakes' own
@@ -504,7 +547,7 @@ impl TestEnv {
         &self,
         fake: &gasclaw_fakes::bot_api::FakeBotApi,
     ) -> tokio::process::Child {
-        let child = self.command(&["run"]).spawn().expect("spawn gasclaw run");
+        let child = self.spawn(&["run"]);
         let polled = fake
             .wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
             .await;
@@ -546,7 +589,8 @@ impl TestEnv {
                 let daemon_log = std::fs::read_to_string(self.town.join("daemon/daemon.log"))
                     .unwrap_or_default();
                 panic!(
-                    "timed out waiting for run's bootstrap to finish (lock free: {free})\n--- last calls\n{tail}\n--- daemon.log\n{daemon_log}"
+                    "timed out waiting for run's bootstrap to finish (lock free: {free})\n--- last calls\n{tail}\n--- daemon.log\n{daemon_log}\n--- gasclaw's log\n{}",
+                    self.run_log()
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
