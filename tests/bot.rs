@@ -974,6 +974,49 @@ fn plain_text_goes_to_the_overseer_for_operators_only() {
     });
 }
 
+/// A gateway that is live but still starting (`/readyz` not ready) is
+/// asked nothing until it is ready: the real one can refuse a question
+/// spanning its start-up with 401, right token or not (the fake always does).
+#[test]
+fn a_question_waits_until_the_gateway_is_ready() {
+    run_test(T, async {
+        let w = World::start().await;
+        let gateway_log = w.env.gasclaw_home.join("logs/gateway.log");
+        let not_ready_answers = || {
+            std::fs::read_to_string(&gateway_log)
+                .unwrap_or_default()
+                .matches("/readyz HTTP/1.1\" 503")
+                .count()
+        };
+        let before = not_ready_answers();
+        w.env.fault("OPENCLAW_READY_FAILING", "startup-sidecars");
+        let after = w.tg.calls().len();
+        w.tg.push_update(updates::private_text(&owner(), "are you up?"));
+        // The relay has the question and keeps asking whether the gateway
+        // is ready.
+        w.env
+            .wait_until("the relay to find the gateway starting", WAIT, || {
+                not_ready_answers() >= before + 3
+            })
+            .await;
+        let chat_log = w.env.fake_dir.join("openclaw-chat.jsonl");
+        assert!(
+            !std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .contains("telegram:"),
+            "a question reached a gateway that was not ready"
+        );
+        w.env.clear_fault("OPENCLAW_READY_FAILING");
+        let r = w.reply(OWNER_ID as i64, after).await.expect("an answer");
+        assert!(
+            r.text().contains("echo(") && r.text().contains("are you up?"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
 #[test]
 fn a_bad_token_fails_run_at_start_with_a_clear_message() {
     run_test(T, async {
