@@ -552,9 +552,9 @@ impl TestEnv {
             .wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
             .await;
         assert!(polled.is_some(), "the bot never polled getUpdates");
-        self.wait_bootstrapped().await;
         // The monitor says "Gasclaw is up" (or which step failed) once
-        // bootstrap is done; later messages are the tests' own.
+        // bootstrap is done; later messages are the tests' own. A failed
+        // bootstrap fails the test at once, saying why.
         let owner = OWNER_ID as i64;
         let up = fake
             .wait_for(
@@ -563,10 +563,17 @@ impl TestEnv {
                         && c.chat_id() == Some(owner)
                         && c.text().contains("Gasclaw ")
                 },
-                Duration::from_secs(60),
+                Duration::from_secs(150),
             )
             .await;
-        assert!(up.is_some(), "no start-up message");
+        let up = up.unwrap_or_else(|| panic!("no start-up message\n{}", self.diagnosis()));
+        assert!(
+            !up.text().contains("bootstrap failed"),
+            "{}\n{}",
+            up.text(),
+            self.diagnosis()
+        );
+        self.wait_bootstrapped().await;
         child
     }
 
