@@ -1412,7 +1412,7 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
         );
         assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
         // The group's flood beyond its lane's depth was dropped and counted.
-        let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", w.env.ports.http))
+        let metrics = reqwest::get(format!("{}/metrics", w.env.http_url()))
             .await
             .expect("metrics")
             .text()

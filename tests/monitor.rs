@@ -334,7 +334,7 @@ fn mute_unmute_and_the_alerts_list() {
 
 /// Waits until a monitor cycle that began after `after` saw `service` down.
 async fn cycle_saw_down(w: &World, service: &str, after: chrono::DateTime<chrono::Utc>) {
-    let url = format!("http://127.0.0.1:{}/healthz", w.env.ports.http);
+    let url = format!("{}/healthz", w.env.http_url());
     let seen = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             if let Ok(r) = reqwest::get(&url).await
@@ -630,7 +630,7 @@ fn key_pool_events_are_alerted_and_recover() {
 
 /// Waits until `/healthz` reports a finished monitor cycle.
 async fn first_cycle_done(w: &World) {
-    let url = format!("http://127.0.0.1:{}/healthz", w.env.ports.http);
+    let url = format!("{}/healthz", w.env.http_url());
     let done = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             if let Ok(r) = reqwest::get(&url).await

@@ -73,11 +73,13 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
+/// Ports chosen in advance, for programs that must be told theirs before
+/// they start: Dolt (gt writes it into the town) and the OpenClaw gateway
+/// (`gateway.port` and `--port`). gasclaw's own listeners bind port 0 and
+/// report what they got (`TestEnv::listening`).
 pub struct Ports {
     pub dolt: u16,
     pub gateway: u16,
-    pub proxy: u16,
-    pub http: u16,
 }
 
 /// One test's world.
@@ -153,12 +155,10 @@ impl TestEnv {
             &["commit", "-q", "--allow-empty", "-m", "first"],
             None,
         );
-        let p = free_ports(4);
+        let p = free_ports(2);
         let ports = Ports {
             dolt: p[0],
             gateway: p[1],
-            proxy: p[2],
-            http: p[3],
         };
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
@@ -179,8 +179,8 @@ impl TestEnv {
             ("GT_AGENT_COUNT", "3".to_string()),
             ("DOLT_PORT", ports.dolt.to_string()),
             ("GATEWAY_PORT", ports.gateway.to_string()),
-            ("KIMI_PROXY_PORT", ports.proxy.to_string()),
-            ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", ports.http)),
+            ("KIMI_PROXY_PORT", "0".to_string()),
+            ("GASCLAW_HTTP_ADDR", "127.0.0.1:0".to_string()),
             ("GASCLAW_HOME", gasclaw_home.display().to_string()),
             ("FAKE_STACK_DIR", fake_dir.display().to_string()),
             ("CHECK_TIMEOUT", "5".to_string()),
@@ -202,6 +202,37 @@ impl TestEnv {
             bin,
             ports,
             vars,
+        }
+    }
+
+    /// For tests that bootstrap from the CLI with no `gasclaw run`: the
+    /// agents are told the port of a proxy a later run binds, so it is
+    /// chosen in advance.
+    pub fn new_cli() -> TestEnv {
+        let mut env = TestEnv::new();
+        env.set("KIMI_PROXY_PORT", &free_port().to_string());
+        env
+    }
+
+    /// Where the running `gasclaw run` listens, as it reported it.
+    pub fn listening(&self) -> gasclaw_core::core::listening::Listening {
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        let text = self.read(&path);
+        serde_json::from_str(&text).expect("addresses.json")
+    }
+
+    /// `http://127.0.0.1:<port>` of the running gasclaw's health endpoint.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.listening().http)
+    }
+
+    /// The key proxy's URL as agents reach it: the running gasclaw's
+    /// reported port, else the one chosen in advance.
+    pub fn proxy_url(&self) -> String {
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        match path.exists() {
+            true => format!("http://{}", self.listening().proxy),
+            false => format!("http://127.0.0.1:{}", self.vars["KIMI_PROXY_PORT"]),
         }
     }
 
@@ -375,7 +406,7 @@ impl TestEnv {
             .expect("the agent's local token")
             .to_string();
         reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/v1/messages", self.ports.proxy))
+            .post(format!("{}/v1/messages", self.proxy_url()))
             .bearer_auth(&token)
             .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
             .send()
@@ -547,9 +578,16 @@ impl TestEnv {
         &self,
         fake: &gasclaw_fakes::bot_api::FakeBotApi,
     ) -> tokio::process::Child {
+        // Only this process's doings count (a test may start gasclaw again
+        // on the same fake Telegram and stack).
+        let floor = fake.last_seq();
         let child = self.spawn(&["run"]);
+        let pid = child.id().expect("pid");
         let polled = fake
-            .wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
+            .wait_for(
+                |c| c.seq > floor && c.method == "getupdates",
+                Duration::from_secs(30),
+            )
             .await;
         assert!(polled.is_some(), "the bot never polled getUpdates");
         // The monitor says "Gasclaw is up" (or which step failed) once
@@ -559,7 +597,8 @@ impl TestEnv {
         let up = fake
             .wait_for(
                 |c| {
-                    c.method == "sendmessage"
+                    c.seq > floor
+                        && c.method == "sendmessage"
                         && c.chat_id() == Some(owner)
                         && c.text().contains("Gasclaw ")
                 },
@@ -574,6 +613,15 @@ impl TestEnv {
             self.diagnosis()
         );
         self.wait_bootstrapped().await;
+        // Its listeners are the ones reported (not a previous process's).
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        self.wait_until("this gasclaw's addresses", Duration::from_secs(10), || {
+            std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .is_some_and(|v| v["pid"] == pid)
+        })
+        .await;
         child
     }
 

@@ -11,6 +11,7 @@ pub mod capabilities;
 pub mod events;
 pub mod github;
 pub mod health;
+pub mod listening;
 pub mod services;
 pub mod stopped;
 pub mod versions;
@@ -152,6 +153,8 @@ pub struct Core {
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
     started_here: std::sync::Mutex<std::collections::BTreeSet<Service>>,
+    /// Where `gasclaw run` bound its listeners (see `listening`).
+    listening: std::sync::OnceLock<listening::Listening>,
 }
 
 impl std::fmt::Debug for Core {
@@ -258,6 +261,7 @@ impl Core {
             overseer_api_token,
             tokens,
             started_here: Default::default(),
+            listening: Default::default(),
             config,
         }))
     }
@@ -308,7 +312,7 @@ impl Core {
 
     /// The proxy's address as agents see it.
     pub fn proxy_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.config.proxy_port)
+        format!("http://127.0.0.1:{}", self.proxy_port().unwrap_or(0))
     }
 
     /// A sender for the event stream (the key pools publish through it).
@@ -367,7 +371,7 @@ impl Core {
 
 /// gasclaw's endpoint as a local client reaches it (an unspecified listen
 /// address is reached on loopback).
-fn api_url(addr: std::net::SocketAddr) -> String {
+pub(crate) fn api_url(addr: std::net::SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
     } else {

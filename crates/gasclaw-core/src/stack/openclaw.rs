@@ -185,6 +185,9 @@ pub struct Openclaw {
     /// gasclaw's overseer endpoint and the overseer's own token, given to
     /// the gateway's environment: its skills' scripts read them there.
     api: Option<(String, SecretString)>,
+    /// The endpoint's address once bound (a configured port 0 is known
+    /// only then); wins over the URL given to `with_api`.
+    api_url: std::sync::OnceLock<String>,
 }
 
 impl Openclaw {
@@ -208,7 +211,13 @@ impl Openclaw {
             port,
             http,
             api: None,
+            api_url: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The endpoint's bound URL (before the gateway is started).
+    pub fn set_api_url(&self, url: String) {
+        let _ = self.api_url.set(url);
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -378,7 +387,7 @@ impl Openclaw {
         // their own token, never by running the gasclaw binary.
         let inv = match &self.api {
             Some((url, token)) => inv
-                .env("GASCLAW_API_URL", url)
+                .env("GASCLAW_API_URL", self.api_url.get().unwrap_or(url))
                 .env("GASCLAW_API_TOKEN", token.expose_secret()),
             None => inv,
         };
