@@ -16,6 +16,9 @@ pub mod services;
 pub mod stopped;
 pub mod versions;
 
+#[cfg(test)]
+mod seam_tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,6 +171,27 @@ impl std::fmt::Debug for Core {
 impl Core {
     /// Builds the core: creates `GASCLAW_HOME` (0700) and the gateway token.
     pub fn new(config: Config) -> Result<Arc<Core>, CoreError> {
+        let user_home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| config.home.clone());
+        Core::build(config, user_home, |r| r)
+    }
+
+    /// A core whose stack programs are played by `script` (unit tests).
+    #[cfg(test)]
+    pub(crate) fn scripted(
+        config: Config,
+        user_home: PathBuf,
+        script: Arc<dyn crate::stack::exec::Script>,
+    ) -> Result<Arc<Core>, CoreError> {
+        Core::build(config, user_home, move |r| r.scripted(script))
+    }
+
+    fn build(
+        config: Config,
+        user_home: PathBuf,
+        runner_for: impl FnOnce(Runner) -> Runner,
+    ) -> Result<Arc<Core>, CoreError> {
         let config = Arc::new(config);
         crate::fsutil::ensure_private_dir(&config.home).map_err(|e| CoreError::Io {
             what: "GASCLAW_HOME".into(),
@@ -204,9 +228,7 @@ impl Core {
         for (program, vars) in accounts::stack_scrubs() {
             runner = runner.scrub_for(program, &vars);
         }
-        let user_home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| config.home.clone());
+        let runner = runner_for(runner);
         let home = HomePaths {
             accounts: user_home.join(".kimi-accounts"),
             claude: user_home.join(".claude-kimigas"),
