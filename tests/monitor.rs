@@ -154,7 +154,7 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
         w.wait_text("<b>mayor</b> down: not running", Duration::from_secs(15))
             .await;
         // Several cycles pass: still one alert, then one reminder.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        settled(&w, 2).await;
         assert_eq!(w.count("<b>mayor</b> down"), 1, "{:#?}", w.texts(OWNER));
         w.wait_text("<b>mayor</b> still down after", Duration::from_secs(15))
             .await;
@@ -162,7 +162,7 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(15))
             .await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        settled(&w, 2).await;
         assert_eq!(w.count("recovered after"), 1);
         assert_eq!(w.count("<b>mayor</b> down"), 1);
         let tg = w.tg.clone();
@@ -192,7 +192,7 @@ fn healing_brings_a_service_back_and_says_so() {
                 .stdout
                 .contains("Daemon is running")
         );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        settled(&w, 2).await;
         assert_eq!(
             w.count("restarted by the monitor"),
             1,
@@ -307,8 +307,10 @@ fn mute_unmute_and_the_alerts_list() {
         w.tg.push_update(updates::private_text(&o, "/mute mayor 10m"));
         w.wait_text("mayor muted until", Duration::from_secs(10))
             .await;
+        let stopped_at = chrono::Utc::now();
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        cycle_saw_down(&w, "mayor", stopped_at).await;
+        settled(&w, 1).await;
         assert_eq!(w.count("<b>mayor</b> down"), 0, "muted");
         w.tg.push_update(updates::private_text(&o, "/alerts"));
         w.wait_text("Down now:", Duration::from_secs(10)).await;
@@ -330,6 +332,46 @@ fn mute_unmute_and_the_alerts_list() {
             .await;
         assert_eq!(w.stop().await, Some(0));
     });
+}
+
+/// The barrier for "nothing more happens": `n` monitor cycles that began
+/// after now have finished (each checks, alerts and heals), and the outbox
+/// has delivered everything they queued.
+async fn settled(w: &World, n: usize) {
+    for _ in 0..n {
+        let after = chrono::Utc::now();
+        let url = format!("{}/healthz", w.env.http_url());
+        let done = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Ok(r) = reqwest::get(&url).await
+                    && let Ok(v) = r.json::<serde_json::Value>().await
+                    && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
+                    && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert!(
+            done.is_ok(),
+            "no monitor cycle within 30 s\n{}",
+            w.env.diagnosis()
+        );
+    }
+    let outbox = w.env.gasclaw_home.join("outbox");
+    w.env
+        .wait_until(
+            "the outbox to be delivered",
+            Duration::from_secs(30),
+            || {
+                std::fs::read_dir(&outbox)
+                    .map(|d| d.count() == 0)
+                    .unwrap_or(true)
+            },
+        )
+        .await;
 }
 
 /// Waits until a monitor cycle that began after `after` saw `service` down.
@@ -561,7 +603,7 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
         // process's).
         w.wait_count("Gasclaw is up", 2, Duration::from_secs(60))
             .await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        settled(&w, 2).await;
         assert_eq!(
             w.count("<b>mayor</b> down: not running"),
             1,
@@ -795,7 +837,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
         let mayor_running =
             |w: &World| w.env.gt(&["mayor", "status", "--running"]).stdout.trim() == "true";
         // Many cycles with healing on (backoff 1 s): nothing healed or alerted.
-        tokio::time::sleep(Duration::from_secs(6)).await;
+        settled(&w, 4).await;
         assert!(
             !mayor_running(&w),
             "the monitor restarted the Mayor after a stop"
@@ -837,7 +879,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
                 || ups() > before,
             )
             .await;
-        tokio::time::sleep(Duration::from_secs(4)).await;
+        settled(&w, 3).await;
         assert!(
             !mayor_running(&w),
             "a restart of gasclaw brought the stack back"
