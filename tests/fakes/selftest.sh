@@ -487,6 +487,9 @@ curl -s -D "$T/h" -X POST "http://127.0.0.1:$GP/healthz" -o /dev/null; file_has 
 eq "$(curl -s -I -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/healthz")" "200" "HEAD probe"
 curl -s -D "$T/h" "http://127.0.0.1:$GP/api/message" >"$T/b"; eq "$(<"$T/b")" "Not Found" "404 body"; file_has "text/plain" "$T/h" "404 text/plain"
 eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GP/v1/chat/completions" -d '{"messages":[{"role":"user","content":"hi"}]}')" "401" "chat without bearer → 401"
+echo startup-sidecars >"$FAKE_STACK_DIR/faults/OPENCLAW_READY_FAILING"
+eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GP/v1/chat/completions" -H "Authorization: Bearer gw-secret" -d '{"messages":[{"role":"user","content":"hi"}]}')" "401" "chat while starting → 401 with the right token"
+rm -f "$FAKE_STACK_DIR/faults/OPENCLAW_READY_FAILING"
 curl -s -X POST "http://127.0.0.1:$GP/v1/chat/completions" -H "Authorization: Bearer gw-secret" -H 'content-type: application/json' \
   -d '{"model":"openclaw","messages":[{"role":"user","content":"hello there"}],"user":"telegram:42"}' >"$T/b"
 jq_py 'd["object"], d["choices"][0]["message"]["content"], d["choices"][0]["finish_reason"]' <"$T/b" | tr '\n' '|' >"$T/x"

@@ -790,7 +790,8 @@ impl Parser {
         let check_timeout = self.duration("CHECK_TIMEOUT", 10);
         let dolt_port = self.port("DOLT_PORT", 3307);
         let gateway_port = self.port("GATEWAY_PORT", 18789);
-        let proxy_port = self.port("KIMI_PROXY_PORT", 18790);
+        // 0: any free port, chosen when `gasclaw run` binds (reported).
+        let proxy_port = self.port_or_any("KIMI_PROXY_PORT", 18790);
         let kimi_base_url = self.url("KIMI_BASE_URL", "https://api.kimi.com/coding/");
         let max = crate::keys::pool::MAX_COOLDOWN;
         let key_cooldown = self.duration_at_most("KEY_COOLDOWN", 300, max);
@@ -1234,6 +1235,13 @@ impl Parser {
                 default
             }
         }
+    }
+
+    fn port_or_any(&mut self, var: &'static str, default: u16) -> u16 {
+        if self.get(var).map(str::trim) == Some("0") {
+            return 0;
+        }
+        self.port(var, default)
     }
 
     fn duration(&mut self, var: &'static str, default_secs: u64) -> Duration {

@@ -592,6 +592,7 @@ impl Core {
     }
 
     async fn step_agents(&self) -> StepResult {
+        self.known_proxy_port()?;
         let cfg = accounts::agents_config(
             &self.agent_credentials(),
             &self.home.claude,
@@ -630,6 +631,7 @@ impl Core {
     }
 
     async fn step_overseer_config(&self, run: &mut Run<'_>) -> StepResult {
+        self.known_proxy_port()?;
         let settings = self.overseer_settings();
         let changed = self.openclaw.write_config(&settings)?;
         let path = self.openclaw.config_path();
@@ -645,6 +647,16 @@ impl Core {
             "wrote and validated {}",
             path.display()
         )))
+    }
+
+    /// The agents and the overseer are told the proxy's port: with
+    /// `KIMI_PROXY_PORT=0` only a running gasclaw knows it.
+    fn known_proxy_port(&self) -> Result<u16, StepError> {
+        self.proxy_port().ok_or_else(|| {
+            StepError::Failed(
+                "KIMI_PROXY_PORT=0: the proxy's port is chosen by `gasclaw run`, and no running gasclaw reported one (GASCLAW_HOME/addresses.json)".into(),
+            )
+        })
     }
 
     async fn validate_overseer_config(&self) -> Result<(), StepError> {

@@ -273,6 +273,53 @@ pub struct Runner {
     path: Option<OsString>,
     /// `STACK_USER`: every child runs under this uid, with its own HOME.
     stack: Option<Arc<StackUser>>,
+    /// The seam under the core's unit tests: answers every invocation
+    /// instead of spawning a child (see `core::seam_tests`).
+    #[cfg(test)]
+    script: Option<Arc<dyn Script>>,
+}
+
+/// Plays the stack's programs for the core's unit tests: gets each
+/// invocation's argv (`[program, args…]`) and answers as the program would.
+#[cfg(test)]
+pub trait Script: Send + Sync {
+    fn answer(&self, argv: &[String]) -> Result<Output, ExecError>;
+}
+
+#[cfg(test)]
+impl<F> Script for F
+where
+    F: Fn(&[String]) -> Result<Output, ExecError> + Send + Sync,
+{
+    fn answer(&self, argv: &[String]) -> Result<Output, ExecError> {
+        self(argv)
+    }
+}
+
+#[cfg(test)]
+impl fmt::Debug for dyn Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Script")
+    }
+}
+
+#[cfg(test)]
+impl Output {
+    /// What a scripted program answers: exit `code`, `stdout`.
+    pub fn scripted(code: i32, stdout: &str) -> Output {
+        Output {
+            code: Some(code),
+            signal: None,
+            stdout: stdout.to_string(),
+            stderr: if code == 0 {
+                String::new()
+            } else {
+                stdout.to_string()
+            },
+            elapsed: Duration::ZERO,
+            command: String::new(),
+        }
+    }
 }
 
 impl Runner {
@@ -283,6 +330,8 @@ impl Runner {
             scrub_program: Arc::default(),
             path: None,
             stack: None,
+            #[cfg(test)]
+            script: None,
         }
     }
 
@@ -325,6 +374,24 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    /// A runner whose children are played by `script` (unit tests).
+    #[cfg(test)]
+    pub fn scripted(mut self, script: Arc<dyn Script>) -> Runner {
+        self.script = Some(script);
+        self
+    }
+
+    #[cfg(test)]
+    fn played(&self, inv: &Invocation) -> Option<Result<Output, ExecError>> {
+        let script = self.script.as_ref()?;
+        let mut argv = vec![inv.program.clone()];
+        argv.extend(inv.args.iter().map(|a| a.to_string_lossy().into_owned()));
+        Some(script.answer(&argv).map(|mut o| {
+            o.command = inv.display(&self.redactor);
+            o
+        }))
     }
 
     /// Also removes `vars` from the environment of every `program` child.
@@ -400,6 +467,10 @@ impl Runner {
 
     /// Runs to completion (any exit code) within the invocation's timeout.
     pub async fn run(&self, inv: &Invocation) -> Result<Output, ExecError> {
+        #[cfg(test)]
+        if let Some(answer) = self.played(inv) {
+            return answer;
+        }
         let shown = inv.display(&self.redactor);
         let mut cmd = self.command(inv)?;
         cmd.stdin(Stdio::null())
@@ -462,6 +533,11 @@ impl Runner {
     /// Starts a long-running program in its own process group, detached from
     /// gasclaw's lifetime, output appended to `log`. Returns its pid.
     pub fn spawn_detached(&self, inv: &Invocation, log: &Path) -> Result<u32, ExecError> {
+        #[cfg(test)]
+        if let Some(answer) = self.played(inv) {
+            // A played long-running program "runs" as this process.
+            return answer.map(|_| std::process::id());
+        }
         let mut cmd = self.command(inv)?;
         let spawn_err = |e| ExecError::Spawn {
             program: inv.program.clone(),

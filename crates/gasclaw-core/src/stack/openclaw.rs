@@ -154,6 +154,15 @@ pub enum ChatError {
     Failed(String),
 }
 
+/// What `/readyz` says before a question is relayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    Ready,
+    Starting,
+    Down,
+    Unknown,
+}
+
 /// The gateway's liveness as `/health` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayHealth {
@@ -176,6 +185,9 @@ pub struct Openclaw {
     /// gasclaw's overseer endpoint and the overseer's own token, given to
     /// the gateway's environment: its skills' scripts read them there.
     api: Option<(String, SecretString)>,
+    /// The endpoint's address once bound (a configured port 0 is known
+    /// only then); wins over the URL given to `with_api`.
+    api_url: std::sync::OnceLock<String>,
 }
 
 impl Openclaw {
@@ -199,7 +211,13 @@ impl Openclaw {
             port,
             http,
             api: None,
+            api_url: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The endpoint's bound URL (before the gateway is started).
+    pub fn set_api_url(&self, url: String) {
+        let _ = self.api_url.set(url);
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -376,7 +394,7 @@ impl Openclaw {
         // their own token, never by running the gasclaw binary.
         let inv = match &self.api {
             Some((url, token)) => inv
-                .env("GASCLAW_API_URL", url)
+                .env("GASCLAW_API_URL", self.api_url.get().unwrap_or(url))
                 .env("GASCLAW_API_TOKEN", token.expose_secret()),
             None => inv,
         };
@@ -447,6 +465,26 @@ impl Openclaw {
             .as_bool()
     }
 
+    /// `GET /readyz`, telling a gateway that is not running from one that
+    /// is still starting.
+    async fn ready_or_down(&self) -> Readiness {
+        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        let resp = match self.http.get(&url).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => return Readiness::Down,
+            Err(_) => return Readiness::Unknown,
+        };
+        let body = resp.text().await.unwrap_or_default();
+        match serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("ready")?.as_bool())
+        {
+            Some(true) => Readiness::Ready,
+            Some(false) => Readiness::Starting,
+            None => Readiness::Unknown,
+        }
+    }
+
     /// Adds `pattern` to the main agent's exec allowlist (the least tool
     /// permission that lets the overseer run the gasclaw CLI). Returns
     /// whether it was new.
@@ -487,17 +525,39 @@ impl Openclaw {
         text: &str,
         timeout: Duration,
     ) -> Result<String, ChatError> {
+        let started = tokio::time::Instant::now();
+        // Never before `/readyz` says ready: a gateway still starting its
+        // sidecars replaces the auth it admitted a request under, and a
+        // request spanning that change is refused 401 with the right token
+        // (OpenClaw 2026.9.6 `gateway/http-auth-utils`: `revalidate` after
+        // the body is read). The wait counts against the question's budget.
+        loop {
+            let left = timeout.saturating_sub(started.elapsed());
+            let Ok(readiness) = tokio::time::timeout(left, self.ready_or_down()).await else {
+                return Err(ChatError::Timeout(timeout));
+            };
+            match readiness {
+                Readiness::Down => return Err(ChatError::Down),
+                Readiness::Starting if started.elapsed() < timeout => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Readiness::Starting => return Err(ChatError::Timeout(timeout)),
+                // An unreadable answer is left to the question itself.
+                Readiness::Ready | Readiness::Unknown => break,
+            }
+        }
+        let left = timeout.saturating_sub(started.elapsed());
         let url = format!("http://127.0.0.1:{}/v1/chat/completions", self.port);
         let body = json!({"model": "openclaw", "messages": [{"role": "user", "content": text}], "user": user});
         // One shared client (building one per call costs milliseconds).
         let send = self
             .http
             .post(&url)
-            .timeout(timeout)
+            .timeout(left)
             .bearer_auth(token.expose_secret())
             .json(&body)
             .send();
-        let resp = match tokio::time::timeout(timeout, send).await {
+        let resp = match tokio::time::timeout(left, send).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) if e.is_connect() => return Err(ChatError::Down),
             Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
@@ -505,7 +565,7 @@ impl Openclaw {
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
-        let text = match tokio::time::timeout(timeout, resp.text()).await {
+        let text = match tokio::time::timeout(left, resp.text()).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),
