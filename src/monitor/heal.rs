@@ -99,6 +99,9 @@ impl Monitor {
             Ok(r) if r.ok() => {
                 h.remove(&s);
                 drop(h);
+                if let Some(i) = self.core.alerts().incident_of(id) {
+                    self.resolve(i, chrono::Utc::now(), true);
+                }
                 let down_for = self.core.alerts().clear(id);
                 let html = format!(
                     "🔧 <b>{s}</b> {}",

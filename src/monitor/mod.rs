@@ -15,7 +15,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ChatTarget;
-use crate::core::alerts::{Alert, Fact, Severity, Subject};
+use crate::core::alerts::{
+    Alert, AlertAction, Fact, Incident, IncidentId, Resolution, Severity, Subject,
+};
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, Core, Event, Service};
 use crate::i18n::Locales;
@@ -316,6 +318,9 @@ impl Monitor {
             if c.stopped.is_some() {
                 // Stopped on purpose: no alert now, and none "recovered"
                 // later for a downtime a person chose.
+                if let Some(i) = self.core.alerts().incident_of(id) {
+                    self.resolve(i, now, false);
+                }
                 self.core.alerts().forget(id);
                 continue;
             }
@@ -368,40 +373,81 @@ impl Monitor {
             .core
             .alerts()
             .observe(id, ok, detail, now, self.settings.repeat);
-        if let Some((transition, incident)) = msg {
-            let severity = severity_of(id, &transition);
-            let alert = Alert {
-                incident,
-                subject: Subject::Check(id),
-                severity,
-                fact: Fact::Check {
-                    id,
-                    transition,
-                    detail: detail.to_string(),
-                    word: word.to_string(),
-                },
-                buttons: Vec::new(),
-                consequences: Vec::new(),
+        let Some((transition, incident)) = msg else {
+            return;
+        };
+        let recovered = matches!(transition, Transition::Recovered { .. });
+        let down = transition == Transition::Down;
+        let alert = Alert {
+            incident,
+            subject: Subject::Check(id),
+            severity: severity_of(id, &transition),
+            fact: Fact::Check {
+                id,
+                transition,
+                detail: detail.to_string(),
+                word: word.to_string(),
+            },
+            // The buttons go on the first alert of an incident only; the
+            // reminders point back at it.
+            buttons: if down { buttons_for(id) } else { Vec::new() },
+            consequences: Vec::new(),
+            acked_by: None,
+            resolved: None,
+        };
+        if recovered {
+            self.resolve(incident, now, false);
+        }
+        let sent_to = self.send_alert(Some(id), alert.clone());
+        if down {
+            self.core.alerts().incidents.open(Incident {
+                alert,
+                opened: now,
+                ended: None,
                 acked_by: None,
-                resolved: None,
-            };
-            self.send_alert(Some(id), alert);
+                healed: false,
+                targets: sent_to,
+                held: false,
+            });
         }
     }
 
-    /// Queues a typed alert for every recipient (unless `check` is muted).
-    fn send_alert(&self, check: Option<CheckId>, alert: Alert) {
+    /// Ends an incident: its alert is edited in place to say how long it
+    /// lasted, who acknowledged it and whether healing brought it back, and
+    /// loses its buttons.
+    fn resolve(&self, incident: IncidentId, now: DateTime<Utc>, healed: bool) {
+        let Ok(i) = self.core.alerts().incidents.end(incident, now, healed) else {
+            return;
+        };
+        let mut a = i.current();
+        a.resolved = Some(Resolution {
+            lasted: (now - i.opened).to_std().unwrap_or_default(),
+            healed,
+        });
+        for t in &i.targets {
+            if let Err(e) = self.outbox.edit_alert(*t, a.clone()) {
+                tracing::error!(error = %e, "could not queue an alert's edit");
+            }
+        }
+    }
+
+    /// Queues a typed alert for every recipient (unless `check` is muted);
+    /// where it went.
+    fn send_alert(&self, check: Option<CheckId>, alert: Alert) -> Vec<ChatTarget> {
         if let Some(c) = check
             && self.core.alerts().mutes.is_muted(c)
         {
             tracing::info!(check = %c, "alert muted");
-            return;
+            return Vec::new();
         }
+        let mut sent = Vec::new();
         for t in &self.recipients {
-            if let Err(e) = self.outbox.alert(*t, alert.clone()) {
-                tracing::error!(error = %e, "could not queue an alert");
+            match self.outbox.alert(*t, alert.clone()) {
+                Ok(_) => sent.push(*t),
+                Err(e) => tracing::error!(error = %e, "could not queue an alert"),
             }
         }
+        sent
     }
 
     /// What is down right now, and since when.
@@ -537,6 +583,19 @@ impl Monitor {
         let _ = github.await;
     }
 }
+
+/// The buttons on a check's alert: Ack, Mute 1h, and Restart for a
+/// service gasclaw can restart (whether or not auto-heal is on).
+fn buttons_for(id: CheckId) -> Vec<AlertAction> {
+    let mut b = vec![AlertAction::Ack, AlertAction::Mute(MUTE_BUTTON)];
+    if let CheckId::Service(s) = id {
+        b.push(AlertAction::Restart(s));
+    }
+    b
+}
+
+/// What the Mute button silences a check for.
+const MUTE_BUTTON: Duration = Duration::from_secs(3600);
 
 /// How loud a check's transition is: the stack or a pool down is critical,
 /// activity and a 409 conflict are warnings, a recovery is info.
