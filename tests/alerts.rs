@@ -93,6 +93,22 @@ impl World {
         }
     }
 
+    /// Waits until message `id` in `chat` reads with `needle`.
+    async fn wait_edit(&self, chat: i64, id: i64, needle: &str) -> SentMessage {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(m) = self
+                .sent(chat, needle)
+                .into_iter()
+                .find(|m| m.message_id == id)
+            {
+                return m;
+            }
+            assert!(start.elapsed() < WAIT, "message {id} never read {needle:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// `who` presses the button whose data starts with `prefix` on `m`;
     /// the answer to the press.
     async fn press(&self, who: &User, m: &SentMessage, prefix: &str) -> Call {
@@ -187,7 +203,7 @@ fn ack_stops_the_reminders_and_the_end_is_told_in_place() {
         assert_eq!(buttons(&acked[0]).len(), 3, "the buttons stay while open");
 
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
-        let resolved = w.wait_sent(OWNER, "Resolved after").await;
+        let resolved = w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
         assert_eq!(resolved.message_id, alert.message_id);
         assert!(resolved.text.contains("acknowledged by Owner"));
         assert!(buttons(&resolved).is_empty(), "buttons removed");
@@ -277,8 +293,67 @@ fn buttons_work_after_a_restart_of_gasclaw() {
         );
         w.env.clear_fault("GT_FAIL");
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
-        let resolved = w.wait_sent(OWNER, "Resolved after").await;
+        let resolved = w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
         assert_eq!(resolved.message_id, alert.message_id);
+        w.stop().await;
+    });
+}
+
+/// Dolt down: one critical alert naming what it took down, no separate
+/// alerts for those; the Mayor still down once Dolt is back is alerted then.
+#[test]
+fn the_root_cause_is_alerted_once_with_its_consequences() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("ACTIVITY_DEADLINE", "3");
+        })
+        .await;
+        // Fresh work, then Dolt goes down and takes the town with it: the
+        // commits stop too.
+        git(
+            &w.env.project,
+            &["commit", "-q", "--allow-empty", "-m", "work"],
+            None,
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let floor = w.tg.last_seq();
+        assert_eq!(w.env.gt(&["dolt", "stop"]).code, Some(0));
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        let alert = w
+            .wait_sent(
+                OWNER,
+                "Also down because of this: daemon, mayor, agents, activity",
+            )
+            .await;
+        assert!(
+            alert.text.starts_with("🔴 <b>dolt</b> down"),
+            "{}",
+            alert.text
+        );
+        let sends_after = |needle: &str| {
+            w.tg.calls_of("sendmessage")
+                .iter()
+                .filter(|c| c.seq > floor && c.text().contains(needle))
+                .count()
+        };
+        // A few more cycles: still nothing on its own for the consequences.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(sends_after("<b>mayor</b> down"), 0);
+        assert_eq!(sends_after("<b>daemon</b> down"), 0);
+        assert_eq!(sends_after("no commit for"), 0);
+        assert_eq!(sends_after("<b>dolt</b> down"), 1);
+
+        assert_eq!(w.env.gt(&["dolt", "start"]).code, Some(0));
+        assert_eq!(w.env.gt(&["daemon", "start"]).code, Some(0));
+        w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
+        let mayor = w.wait_sent(OWNER, "<b>mayor</b> down").await;
+        assert_eq!(buttons(&mayor).len(), 3, "alerted on its own, with buttons");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            w.sent(OWNER, "<b>daemon</b> down").is_empty(),
+            "the daemon came back with Dolt"
+        );
         w.stop().await;
     });
 }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ChatTarget;
 use crate::core::alerts::{
-    Alert, AlertAction, Fact, Incident, IncidentId, Resolution, Severity, Subject,
+    Alert, AlertAction, Fact, Incident, IncidentId, Resolution, Severity, Subject, deps,
 };
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, Core, Event, Service};
@@ -114,6 +114,9 @@ pub struct Monitor {
     settings: Settings,
     heal: Mutex<BTreeMap<Service, heal::HealState>>,
     last_cycle: Mutex<Option<CycleSummary>>,
+    /// Incidents that ended since the last cycle (their consequences still
+    /// down are alerted then).
+    ended: Mutex<Vec<IncidentId>>,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
@@ -167,6 +170,7 @@ impl Monitor {
             heal: Mutex::default(),
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
+            ended: Mutex::default(),
             usage: std::sync::OnceLock::new(),
         })
     }
@@ -353,6 +357,7 @@ impl Monitor {
             },
             now,
         );
+        self.release_consequences();
         self.check_budgets(now);
         if self.settings.heal {
             self.heal_down(&report).await;
@@ -395,12 +400,47 @@ impl Monitor {
             acked_by: None,
             resolved: None,
         };
+        let board = self.core.alerts();
+        let held = board
+            .incidents
+            .get(incident)
+            .is_some_and(|i| i.caused_by.is_some());
+        if held {
+            // A consequence of a cause that is down: the cause's alert
+            // speaks for it (no reminder, no recovery line of its own).
+            if recovered {
+                let _ = board.incidents.end(incident, now, false);
+            }
+            return;
+        }
+        if down && let Some(cause) = self.down_cause(id) {
+            board.incidents.open(Incident {
+                alert,
+                opened: now,
+                ended: None,
+                acked_by: None,
+                healed: false,
+                targets: Vec::new(),
+                held: true,
+                caused_by: Some(cause),
+            });
+            if let Ok(c) = board.incidents.update(cause, |c| {
+                let s = Subject::Check(id);
+                if !c.alert.consequences.contains(&s) {
+                    c.alert.consequences.push(s);
+                }
+            }) {
+                tracing::info!(check = %id, cause = %c.alert.subject.label(), "down because of its cause; listed in the cause's alert");
+                self.edit_everywhere(&c);
+            }
+            return;
+        }
         if recovered {
             self.resolve(incident, now, false);
         }
         let sent_to = self.send_alert(Some(id), alert.clone());
         if down {
-            self.core.alerts().incidents.open(Incident {
+            board.incidents.open(Incident {
                 alert,
                 opened: now,
                 ended: None,
@@ -408,7 +448,48 @@ impl Monitor {
                 healed: false,
                 targets: sent_to,
                 held: false,
+                caused_by: None,
             });
+        }
+    }
+
+    /// The open incident of a declared cause of `id` (`core::alerts::deps`)
+    /// that is down now and alerted on its own.
+    fn down_cause(&self, id: CheckId) -> Option<IncidentId> {
+        let board = self.core.alerts();
+        deps::causes(id).find_map(|c| {
+            let i = board.incidents.get(board.incident_of(c)?)?;
+            (i.is_open() && i.caused_by.is_none()).then(|| i.id())
+        })
+    }
+
+    /// Queues the edit of an incident's alert in every chat it went to.
+    fn edit_everywhere(&self, i: &Incident) {
+        for t in &i.targets {
+            if let Err(e) = self.outbox.edit_alert(*t, i.current()) {
+                tracing::error!(error = %e, "could not queue an alert's edit");
+            }
+        }
+    }
+
+    /// Alerts, on their own, the consequences still down of the causes
+    /// that ended since the last call (run once every check was observed,
+    /// so a consequence that came back with its cause is not alerted).
+    fn release_consequences(&self) {
+        let ended: Vec<IncidentId> =
+            std::mem::take(&mut *self.ended.lock().unwrap_or_else(|e| e.into_inner()));
+        let board = self.core.alerts();
+        for cause in ended {
+            for i in board.incidents.caused_by(cause) {
+                let Subject::Check(id) = i.alert.subject;
+                let sent_to = self.send_alert(Some(id), i.alert.clone());
+                let _ = board.incidents.update(i.id(), |i| {
+                    i.caused_by = None;
+                    i.held = false;
+                    i.targets = sent_to;
+                });
+                tracing::info!(check = %id, "still down after its cause recovered; alerted now");
+            }
         }
     }
 
@@ -419,6 +500,10 @@ impl Monitor {
         let Ok(i) = self.core.alerts().incidents.end(incident, now, healed) else {
             return;
         };
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(incident);
         let mut a = i.current();
         a.resolved = Some(Resolution {
             lasted: (now - i.opened).to_std().unwrap_or_default(),

@@ -35,6 +35,10 @@ pub struct Incident {
     /// sent on its own.
     #[serde(default)]
     pub held: bool,
+    /// Down because this incident's check is (listed in its alert, alerted
+    /// on its own only if still down when the cause recovers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<IncidentId>,
 }
 
 impl Incident {
@@ -124,6 +128,15 @@ impl Incidents {
             .rev()
             .find(|i| i.is_open() && &i.alert.subject == subject)
             .cloned()
+    }
+
+    /// The open incidents held under `cause`.
+    pub fn caused_by(&self, cause: IncidentId) -> Vec<Incident> {
+        self.lock()
+            .values()
+            .filter(|i| i.is_open() && i.caused_by == Some(cause))
+            .cloned()
+            .collect()
     }
 
     /// Every open incident, oldest first.

@@ -3,6 +3,7 @@
 //! down→ok says "recovered" with the downtime), and the mutes. The monitor
 //! feeds the board; the bot and the CLI read it. Rendering is the faces'.
 
+pub mod deps;
 pub mod incident;
 pub mod incidents;
 pub mod mutes;
