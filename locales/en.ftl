@@ -174,6 +174,7 @@ alert-press-ended = This incident has ended.
 alert-press-acked = Acknowledged: no more reminders for it.
 alert-press-muted = { $check } muted until { $until }.
 alert-press-denied = Your role cannot do that.
+alert-quiet-summary = Held during quiet hours
 cmd-usage = Tokens the agents used, each key's quota left and the forecast
 usage-period-today = today
 usage-period-week = the last 7 days

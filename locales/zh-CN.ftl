@@ -173,6 +173,7 @@ alert-press-ended = 该事件已结束。
 alert-press-acked = 已确认：不再提醒。
 alert-press-muted = { $check } 已静音至 { $until }。
 alert-press-denied = 你的角色无权执行此操作。
+alert-quiet-summary = 静默时段内暂缓的告警
 cmd-usage = 智能体的 Token 用量、每个密钥的剩余额度与预测
 usage-period-today = 今天
 usage-period-week = 最近 7 天

@@ -320,12 +320,25 @@ fn the_root_cause_is_alerted_once_with_its_consequences() {
         assert_eq!(w.env.gt(&["dolt", "stop"]).code, Some(0));
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
-        let alert = w
-            .wait_sent(
-                OWNER,
-                "Also down because of this: daemon, mayor, agents, activity",
-            )
-            .await;
+        let alert = w.wait_sent(OWNER, "<b>dolt</b> down").await;
+        let start = std::time::Instant::now();
+        let listed = |m: &SentMessage| {
+            let line = m
+                .text
+                .lines()
+                .find(|l| l.starts_with("Also down because of this: "));
+            ["daemon", "mayor", "agents", "activity"]
+                .iter()
+                .all(|c| line.is_some_and(|l| l.contains(c)))
+        };
+        while !w.sent(OWNER, "<b>dolt</b> down").iter().any(listed) {
+            assert!(
+                start.elapsed() < WAIT,
+                "the consequences are not all listed: {:?}",
+                w.sent(OWNER, "<b>dolt</b> down")
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert!(
             alert.text.starts_with("🔴 <b>dolt</b> down"),
             "{}",
@@ -348,12 +361,154 @@ fn the_root_cause_is_alerted_once_with_its_consequences() {
         assert_eq!(w.env.gt(&["daemon", "start"]).code, Some(0));
         w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
         let mayor = w.wait_sent(OWNER, "<b>mayor</b> down").await;
-        assert_eq!(buttons(&mayor).len(), 3, "alerted on its own, with buttons");
+        assert!(
+            buttons(&mayor)
+                .iter()
+                .any(|d| d.ends_with(":restart:mayor")),
+            "alerted on its own, with buttons"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(
             w.sent(OWNER, "<b>daemon</b> down").is_empty(),
             "the daemon came back with Dolt"
         );
+        w.stop().await;
+    });
+}
+
+/// Three checks failing within `ALERT_GROUP_WAIT` arrive as one message,
+/// with a row of buttons for each.
+#[test]
+fn checks_failing_together_arrive_as_one_message() {
+    run_test(T, async {
+        let w = World::start(|e| {
+            e.set("ALERT_GROUP_WAIT", "4");
+        })
+        .await;
+        let floor = w.tg.last_seq();
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        let pid: i32 = std::fs::read_to_string(w.env.fake_dir.join("openclaw-gateway.pid"))
+            .expect("gateway pid")
+            .trim()
+            .parse()
+            .expect("pid");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("kill the gateway");
+        let group = w.wait_sent(OWNER, "<b>gateway</b> down").await;
+        for c in ["mayor", "daemon"] {
+            assert!(
+                group.text.contains(&format!("<b>{c}</b> down")),
+                "{}",
+                group.text
+            );
+        }
+        let rows = group.reply_markup.as_ref().expect("buttons")["inline_keyboard"]
+            .as_array()
+            .expect("rows")
+            .len();
+        let alerts = group.text.lines().filter(|l| l.starts_with("🔴")).count();
+        assert!(alerts >= 3, "{}", group.text);
+        assert_eq!(rows, alerts, "a row of buttons per alert");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let downs =
+            w.tg.calls_of("sendmessage")
+                .iter()
+                .filter(|c| c.seq > floor && c.text().contains(" down"))
+                .count();
+        assert_eq!(downs, 1, "one message for the three");
+        w.stop().await;
+    });
+}
+
+/// `HH:MM-HH:MM` around the present in `tz` (or away from it).
+fn quiet_range(tz: chrono_tz::Tz, around_now: bool) -> String {
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let (a, b) = if around_now {
+        (
+            now - chrono::Duration::hours(1),
+            now + chrono::Duration::hours(1),
+        )
+    } else {
+        (
+            now + chrono::Duration::hours(2),
+            now + chrono::Duration::hours(3),
+        )
+    };
+    format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
+}
+
+/// During quiet hours (in `GASCLAW_TZ`) a warning is held and a critical
+/// alert breaks through; at their end the warning arrives in one summary.
+/// The held warning is durable: quiet hours end here with a restart of
+/// gasclaw under a range that no longer covers the present.
+#[test]
+fn quiet_hours_hold_warnings_for_a_summary_and_let_critical_through() {
+    run_test(T, async {
+        let tz: chrono_tz::Tz = "Asia/Shanghai".parse().expect("tz");
+        let mut w = World::start(|e| {
+            e.set("GASCLAW_TZ", "Asia/Shanghai")
+                .set("QUIET_HOURS", &quiet_range(tz, true))
+                .set("ACTIVITY_DEADLINE", "3");
+        })
+        .await;
+        // The activity goes stale (a warning); the Mayor goes down
+        // (critical).
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        let critical = w.wait_sent(OWNER, "<b>mayor</b> down").await;
+        assert!(!critical.silent);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(
+            w.sent(OWNER, "no commit for").is_empty(),
+            "the warning was not held"
+        );
+        let held = w.env.read(w.env.gasclaw_home.join("alerts-held.json"));
+        assert!(held.contains("activity"), "{held}");
+
+        // Quiet hours are over.
+        assert_eq!(sigterm(w.run.take().expect("running")).await, Some(0));
+        w.env.set("QUIET_HOURS", &quiet_range(tz, false));
+        w.run = Some(w.env.start_run(&w.tg).await);
+        let summary = w.wait_sent(OWNER, "Held during quiet hours").await;
+        assert!(summary.text.contains("no commit for"), "{}", summary.text);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.sent(OWNER, "no commit for").len(), 1, "delivered once");
+        w.stop().await;
+    });
+}
+
+/// Telegram away while an alert is raised, acknowledged and resolved:
+/// once it is back everything arrives, once, in order, and the edits land
+/// on the one alert.
+#[test]
+fn a_telegram_outage_loses_and_duplicates_nothing() {
+    run_test(T, async {
+        let w = World::start(|_| {}).await;
+        w.tg.set_unreachable(true).await;
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.tg.set_unreachable(false).await;
+        let alert = w.wait_sent(OWNER, "<b>mayor</b> down").await;
+        let owner = User::new(OWNER_ID, "Owner");
+        w.press(&owner, &alert, "al:").await;
+        w.tg.set_unreachable(true).await;
+        assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.tg.set_unreachable(false).await;
+        let resolved = w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
+        assert!(
+            resolved.text.contains("acknowledged by Owner"),
+            "{}",
+            resolved.text
+        );
+        assert!(buttons(&resolved).is_empty());
+        w.wait_sent(OWNER, "<b>mayor</b> recovered after").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.sent(OWNER, "<b>mayor</b> down").len(), 1);
+        assert_eq!(w.sent(OWNER, "recovered after").len(), 1);
         w.stop().await;
     });
 }

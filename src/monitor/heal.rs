@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::{CheckId, Monitor};
 use crate::core::activity::human_duration;
+use crate::core::alerts::Severity;
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, CoreError, Service};
 
@@ -116,7 +117,7 @@ impl Monitor {
                         ]
                     )
                 );
-                self.alert(Some(id), html);
+                self.alert(Some(id), Severity::Info, html);
                 return;
             }
             Ok(r) => r.check.detail,
@@ -160,8 +161,14 @@ impl Monitor {
                 )
             )
         };
+        let st_gave_up = st.gave_up;
         drop(h);
         tracing::warn!(service = %s, error = %error, "healing failed");
-        self.alert(Some(id), html);
+        let severity = if st_gave_up {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        self.alert(Some(id), severity, html);
     }
 }

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod heal;
+mod hold;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -117,6 +118,8 @@ pub struct Monitor {
     /// Incidents that ended since the last cycle (their consequences still
     /// down are alerted then).
     ended: Mutex<Vec<IncidentId>>,
+    /// Alerts waiting for the grouping window or the end of quiet hours.
+    hold: hold::Hold,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
@@ -143,6 +146,7 @@ fn pool_health(tr: Tr<'_>, p: &crate::keys::PoolStatus) -> (bool, String) {
 impl Monitor {
     pub fn new(core: Arc<Core>, outbox: Arc<Outbox>, locales: Arc<Locales>) -> Arc<Monitor> {
         let cfg = core.config();
+        let hold = hold::Hold::load(cfg.home.join("alerts-held.json"));
         let mut recipients = vec![ChatTarget {
             chat_id: cfg.telegram.owner_id as i64,
             thread_id: None,
@@ -171,6 +175,7 @@ impl Monitor {
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
             ended: Mutex::default(),
+            hold,
             usage: std::sync::OnceLock::new(),
         })
     }
@@ -222,7 +227,7 @@ impl Monitor {
                 )
             );
             tracing::info!(scope = %c.scope, level = c.level, used = c.used, budget = c.budget, "token budget crossed");
-            self.alert(None, html);
+            self.alert(None, Severity::Warning, html);
         }
         crossings.len()
     }
@@ -238,9 +243,113 @@ impl Monitor {
             .clone()
     }
 
-    /// Queues a message for every recipient (unless `check` is muted).
-    fn alert(&self, check: Option<CheckId>, html: String) {
-        self.alert_to(check, &self.recipients, html);
+    /// Queues a message for every recipient of its severity (unless
+    /// `check` is muted); info makes no sound.
+    fn alert(&self, check: Option<CheckId>, severity: Severity, html: String) {
+        if let Some(c) = check
+            && self.core.alerts().mutes.is_muted(c)
+        {
+            tracing::info!(check = %c, "alert muted");
+            return;
+        }
+        for t in self.route(severity) {
+            let queued = if severity == Severity::Info {
+                self.outbox.enqueue_silent(t, html.clone())
+            } else {
+                self.outbox.enqueue(t, html.clone())
+            };
+            if let Err(e) = queued {
+                tracing::error!(error = %e, "could not queue an alert");
+            }
+        }
+    }
+
+    /// The recipients of a severity: each `ALERT_CHAT_IDS` entry receives
+    /// the severities it names (every one if it names none); the owner
+    /// receives everything unless listed there.
+    fn route(&self, severity: Severity) -> Vec<ChatTarget> {
+        let filters = &self.core.config().alert_filters;
+        self.recipients
+            .iter()
+            .filter(|t| {
+                let f = filters
+                    .iter()
+                    .find(|(c, _)| c == *t)
+                    .map(|(_, f)| *f)
+                    .unwrap_or(crate::config::SeverityFilter::ALL);
+                match severity {
+                    Severity::Critical => f.critical,
+                    Severity::Warning => f.warning,
+                    Severity::Info => f.info,
+                }
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Whether it is quiet hours now.
+    fn quiet_now(&self, now: DateTime<Utc>) -> bool {
+        let cfg = self.core.config();
+        cfg.quiet_hours
+            .is_some_and(|q| crate::core::alerts::quiet::in_quiet_hours(now, cfg.tz, q))
+    }
+
+    /// Sends what is held and due: the grouped alerts as one message per
+    /// chat (a single one as itself), the quiet hours' as one summary. The
+    /// incidents learn where their alert went.
+    pub fn flush_held(&self, now: DateTime<Utc>) {
+        let (grouped, quiet) = self.hold.due(
+            now,
+            self.core.config().alert_group_wait,
+            self.quiet_now(now),
+        );
+        let board = self.core.alerts();
+        for (items, is_quiet) in [(grouped, false), (quiet, true)] {
+            if items.is_empty() {
+                continue;
+            }
+            let mut alerts: Vec<Alert> = Vec::new();
+            for h in &items {
+                if alerts.iter().any(|a| a.incident == h.alert.incident) {
+                    continue;
+                }
+                // The opening alert as its incident reads now (consequences
+                // listed, acknowledged) while it was held.
+                let mut a = h.alert.clone();
+                if !a.buttons.is_empty()
+                    && let Some(i) = board.incidents.get(a.incident).filter(|i| i.is_open())
+                {
+                    a = i.current();
+                }
+                alerts.push(a);
+            }
+            for t in &self.recipients {
+                let mine: Vec<Alert> = alerts
+                    .iter()
+                    .filter(|a| self.route(a.severity).contains(t))
+                    .cloned()
+                    .collect();
+                let queued = match mine.as_slice() {
+                    [] => continue,
+                    [one] if !is_quiet => self.outbox.alert(*t, one.clone()),
+                    _ => self.outbox.group(*t, mine.clone(), is_quiet),
+                };
+                if let Err(e) = queued {
+                    tracing::error!(error = %e, "could not queue held alerts");
+                    continue;
+                }
+                for a in &mine {
+                    let _ = board.incidents.update(a.incident, |i| {
+                        i.held = false;
+                        if !i.targets.contains(t) {
+                            i.targets.push(*t);
+                        }
+                    });
+                }
+            }
+            tracing::info!(alerts = alerts.len(), quiet = is_quiet, "held alerts sent");
+            self.hold.remove(&items);
+        }
     }
 
     fn alert_to(&self, check: Option<CheckId>, recipients: &[ChatTarget], html: String) {
@@ -271,8 +380,14 @@ impl Monitor {
                 tr.t("mon-up-failed", &[("step", step.name()), ("error", e)])
             ),
         };
+        let severity = if report.and_then(|r| r.failed.as_ref()).is_some() {
+            Severity::Critical
+        } else {
+            Severity::Info
+        };
         self.alert(
             None,
+            severity,
             crate::telegram::render::fit(&format!("{head}\n\n{summary}"), tr),
         );
     }
@@ -280,6 +395,7 @@ impl Monitor {
     pub fn announce_stopping(&self) {
         self.alert(
             None,
+            Severity::Info,
             format!("⏹ <b>{}</b>", self.tr().t("mon-stopping", &[])),
         );
     }
@@ -436,7 +552,12 @@ impl Monitor {
             return;
         }
         if recovered {
+            // Gone before its alert went out: nothing to tell.
+            let never_told = self.hold.forget(incident);
             self.resolve(incident, now, false);
+            if never_told {
+                return;
+            }
         }
         let sent_to = self.send_alert(Some(id), alert.clone());
         if down {
@@ -446,8 +567,8 @@ impl Monitor {
                 ended: None,
                 acked_by: None,
                 healed: false,
+                held: sent_to.is_empty(),
                 targets: sent_to,
-                held: false,
                 caused_by: None,
             });
         }
@@ -516,8 +637,10 @@ impl Monitor {
         }
     }
 
-    /// Queues a typed alert for every recipient (unless `check` is muted);
-    /// where it went.
+    /// Queues a typed alert (unless `check` is muted): an incident's first
+    /// alert waits for the grouping window, warnings and info wait for the
+    /// end of quiet hours (held durably), the rest goes at once to the
+    /// recipients of its severity; where it went.
     fn send_alert(&self, check: Option<CheckId>, alert: Alert) -> Vec<ChatTarget> {
         if let Some(c) = check
             && self.core.alerts().mutes.is_muted(c)
@@ -525,10 +648,21 @@ impl Monitor {
             tracing::info!(check = %c, "alert muted");
             return Vec::new();
         }
+        let now = Utc::now();
+        let quiet = alert.severity != Severity::Critical && self.quiet_now(now);
+        let opening = !alert.buttons.is_empty();
+        if quiet || opening {
+            self.hold.push(hold::Held {
+                alert,
+                since: now,
+                quiet,
+            });
+            return Vec::new();
+        }
         let mut sent = Vec::new();
-        for t in &self.recipients {
-            match self.outbox.alert(*t, alert.clone()) {
-                Ok(_) => sent.push(*t),
+        for t in self.route(alert.severity) {
+            match self.outbox.alert(t, alert.clone()) {
+                Ok(_) => sent.push(t),
                 Err(e) => tracing::error!(error = %e, "could not queue an alert"),
             }
         }
@@ -571,7 +705,7 @@ impl Monitor {
                                 &[("pool", pool_name(tr, *pool).as_str()), ("key", hint)]
                             )
                         );
-                        self.alert(Some(CheckId::Keys(*pool)), html);
+                        self.alert(Some(CheckId::Keys(*pool)), Severity::Warning, html);
                     }
                     _ => {}
                 }
@@ -651,6 +785,18 @@ impl Monitor {
                 }
             }
         });
+        // Held alerts go out when their window or quiet hours end, between
+        // cycles too.
+        let (me, sd) = (self.clone(), shutdown.clone());
+        let flusher = tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = t.tick() => me.flush_held(Utc::now()),
+                    _ = sd.cancelled() => break,
+                }
+            }
+        });
         let mut tick = tokio::time::interval(self.settings.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -665,6 +811,7 @@ impl Monitor {
             }
         }
         listener.abort();
+        flusher.abort();
         let _ = github.await;
     }
 }
@@ -773,7 +920,7 @@ mod budget_tests {
             .expect("pending")
             .into_iter()
             .map(|e| match e.op {
-                crate::notify::Op::Text { html } => html,
+                crate::notify::Op::Text { html, .. } => html,
                 other => panic!("not a text: {other:?}"),
             })
             .collect();

@@ -235,6 +235,45 @@ mod tests {
         }
     }
 
+    /// A group of alerts and the quiet hours' summary as the outbox renders
+    /// them (one message).
+    #[test]
+    fn group_snapshots() {
+        use crate::config::ChatTarget;
+        use crate::notify::{Outbox, Renderer};
+        let l = std::sync::Arc::new(Locales::embedded());
+        for lang in l.languages() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let ob = Outbox::open_with(dir.path(), Renderer::new(l.clone(), lang)).expect("outbox");
+            let t = ChatTarget {
+                chat_id: 1,
+                thread_id: None,
+            };
+            let mut activity = dolt_down();
+            activity.incident = IncidentId(43);
+            activity.severity = Severity::Warning;
+            activity.consequences.clear();
+            activity.fact = Fact::Check {
+                id: CheckId::Activity,
+                transition: Transition::Down,
+                detail: "no commit for 65 min (deadline 60 min)".into(),
+                word: "late".into(),
+            };
+            ob.group(t, vec![dolt_down(), activity.clone()], false)
+                .expect("group");
+            ob.group(t, vec![activity], true).expect("summary");
+            for (name, e) in ["group", "quiet-summary"]
+                .into_iter()
+                .zip(ob.pending().expect("pending"))
+            {
+                let text = ob.render_for_test(&e);
+                gasclaw_fakes::bot_api::parse_html(&text)
+                    .unwrap_or_else(|e| panic!("{name}/{lang}: bad HTML ({e}): {text}"));
+                insta::assert_snapshot!(format!("alert-{name}-{lang}"), text);
+            }
+        }
+    }
+
     #[test]
     fn an_ended_incident_has_no_buttons() {
         let l = Locales::embedded();

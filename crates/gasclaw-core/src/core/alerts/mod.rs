@@ -7,6 +7,7 @@ pub mod deps;
 pub mod incident;
 pub mod incidents;
 pub mod mutes;
+pub mod quiet;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
