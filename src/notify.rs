@@ -204,25 +204,7 @@ impl Renderer {
     /// The buttons of alerts sharing a message: a row per alert, each
     /// label led by what the alert is about.
     fn group_buttons(&self, target: &ChatTarget, alerts: &[Alert]) -> Option<InlineKeyboardMarkup> {
-        let tr = self.tr(target);
-        let rows: Vec<_> = alerts
-            .iter()
-            .filter_map(|a| {
-                let row = crate::telegram::render::alert::buttons(tr, a)?;
-                let subject = a.subject.label();
-                Some(
-                    row.inline_keyboard
-                        .into_iter()
-                        .flatten()
-                        .map(|mut b| {
-                            b.text = format!("{subject} · {}", b.text);
-                            b
-                        })
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+        crate::telegram::render::alert::rows(self.tr(target), alerts)
     }
 
     /// An alert's buttons, labelled in the recipient's language.

@@ -512,3 +512,76 @@ fn a_telegram_outage_loses_and_duplicates_nothing() {
         w.stop().await;
     });
 }
+
+/// `/alerts` lists the open incidents with their state and the same
+/// buttons; a press there acts on the incident.
+#[test]
+fn the_alerts_command_shows_state_and_buttons() {
+    run_test(T, async {
+        let w = World::start(|_| {}).await;
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        let alert = w.wait_sent(OWNER, "<b>mayor</b> down").await;
+        let owner = User::new(OWNER_ID, "Owner");
+        w.press(&owner, &alert, "al:").await;
+        w.wait_sent(OWNER, "acknowledged by Owner").await;
+        w.tg.push_update(updates::private_text(&owner, "/alerts"));
+        let list = w.wait_sent(OWNER, "Down now:").await;
+        assert!(
+            list.text.contains("mayor since") && list.text.contains("(acknowledged by Owner)"),
+            "{}",
+            list.text
+        );
+        let data = buttons(&list);
+        assert!(
+            data.iter().any(|d| d.ends_with(":restart:mayor")),
+            "{data:?}"
+        );
+        let mute = data
+            .iter()
+            .find(|d| d.ends_with(":mute:3600"))
+            .expect("mute");
+        let answer = w.press_data(&owner, &list, mute).await;
+        assert!(
+            answer_text(&answer).contains("mayor muted until"),
+            "{answer:?}"
+        );
+        w.tg.push_update(updates::private_text(&owner, "/alerts"));
+        let start = std::time::Instant::now();
+        while !w
+            .sent(OWNER, "Down now:")
+            .iter()
+            .any(|m| m.text.contains("acknowledged by Owner, muted"))
+        {
+            assert!(start.elapsed() < WAIT, "the mute is not shown");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        w.stop().await;
+    });
+}
+
+/// Each `ALERT_CHAT_IDS` entry receives the severities it names: the
+/// critical alert goes to the critical chat only, the (info) recovery to
+/// the info chat only; the owner gets both.
+#[test]
+fn alerts_are_routed_by_severity() {
+    run_test(T, async {
+        const LOUD: i64 = -1007000000001;
+        const CALM: i64 = -1007000000002;
+        let w = World::start(|e| {
+            e.set("ALERT_CHAT_IDS", &format!("{LOUD}:critical:{CALM}:info"));
+        })
+        .await;
+        assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
+        w.wait_sent(LOUD, "<b>mayor</b> down").await;
+        w.wait_sent(OWNER, "<b>mayor</b> down").await;
+        assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
+        w.wait_sent(CALM, "<b>mayor</b> recovered").await;
+        w.wait_sent(OWNER, "<b>mayor</b> recovered").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(w.sent(CALM, "<b>mayor</b> down").is_empty());
+        assert!(w.sent(LOUD, "recovered").is_empty());
+        // The resolution is edited in where the alert went.
+        assert_eq!(w.sent(LOUD, "Resolved after").len(), 1);
+        w.stop().await;
+    });
+}

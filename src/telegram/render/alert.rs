@@ -27,6 +27,29 @@ fn short_duration(secs: u64) -> String {
     }
 }
 
+/// The buttons of several alerts (a group, `/alerts`): a row per alert,
+/// each label led by what the alert is about.
+pub fn rows(tr: Tr<'_>, alerts: &[Alert]) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = alerts
+        .iter()
+        .filter_map(|a| {
+            let subject = a.subject.label();
+            let row = buttons(tr, a)?;
+            Some(
+                row.inline_keyboard
+                    .into_iter()
+                    .flatten()
+                    .map(|mut b| {
+                        b.text = format!("{subject} · {}", b.text);
+                        b
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
 /// An alert's buttons in one row (none once it ended).
 pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
     if a.buttons.is_empty() || a.resolved.is_some() {
