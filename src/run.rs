@@ -181,6 +181,7 @@ pub async fn start_bot(
     bot: Tg,
     sup: Arc<Supervisor>,
     shutdown: CancellationToken,
+    outbox: Arc<Outbox>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
     let task = tokio::spawn(async move {
@@ -192,7 +193,8 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx = match crate::telegram::context(core, locales, telemetry, username.clone()) {
+        let ctx = match crate::telegram::context(core, locales, telemetry, username.clone(), outbox)
+        {
             Ok(c) => c,
             Err(e) => {
                 let _ = ready_tx.send(Err(e.into()));
@@ -350,6 +352,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         bot.clone(),
         sup.clone(),
         stop.clone(),
+        outbox.clone(),
     )
     .await
     {

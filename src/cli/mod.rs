@@ -856,7 +856,23 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
         None => None,
     };
     let live = "send /alerts to the bot in Telegram";
+    // The incidents the running gasclaw alerted (`incidents.json`).
+    let incidents = core.alerts().incidents.open_incidents();
     if json {
+        let open: Vec<_> = incidents
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "incident": i.id(),
+                    "subject": i.alert.subject.label(),
+                    "severity": i.alert.severity.name(),
+                    "since": i.opened,
+                    "acked_by": i.acked_by,
+                    "held": i.held,
+                    "caused_by": i.caused_by,
+                })
+            })
+            .collect();
         let mutes: Vec<_> = active
             .iter()
             .map(|(check, until)| serde_json::json!({"check": check, "until": until}))
@@ -870,6 +886,7 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
         });
         print_json(&serde_json::json!({
             "mutes": mutes,
+            "open_incidents": open,
             "last_cycle_not_ok": down,
             "down_now": live,
         }));
@@ -880,6 +897,24 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
             println!("muted:");
             for (check, until) in &active {
                 println!("  {check:<9} until {}", until.format(UTC_MINUTE));
+            }
+        }
+        if !incidents.is_empty() {
+            println!("open incidents:");
+            for i in &incidents {
+                let mut notes = vec![i.alert.severity.name().to_string()];
+                if let Some(who) = &i.acked_by {
+                    notes.push(format!("acknowledged by {who}"));
+                }
+                if i.held {
+                    notes.push("held".into());
+                }
+                println!(
+                    "  {:<9} since {} ({})",
+                    i.alert.subject.label(),
+                    i.opened.format(UTC_MINUTE),
+                    notes.join(", ")
+                );
             }
         }
         match &down {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::{CheckId, Monitor};
 use crate::core::activity::human_duration;
+use crate::core::alerts::Severity;
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, CoreError, Service};
 
@@ -108,6 +109,9 @@ impl Monitor {
             Ok(r) if r.ok() => {
                 h.remove(&s);
                 drop(h);
+                if let Some(i) = self.core.alerts().incident_of(id) {
+                    self.resolve(i, chrono::Utc::now(), true);
+                }
                 let down_for = self.core.alerts().clear(id);
                 let html = format!(
                     "🔧 <b>{s}</b> {}",
@@ -122,7 +126,7 @@ impl Monitor {
                         ]
                     )
                 );
-                self.alert(Some(id), html);
+                self.alert(Some(id), Severity::Info, html);
                 return;
             }
             Ok(r) => r.check.detail,
@@ -166,8 +170,14 @@ impl Monitor {
                 )
             )
         };
+        let st_gave_up = st.gave_up;
         drop(h);
         tracing::warn!(service = %s, error = %error, "healing failed");
-        self.alert(Some(id), html);
+        let severity = if st_gave_up {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        self.alert(Some(id), severity, html);
     }
 }

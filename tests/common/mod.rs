@@ -184,6 +184,8 @@ impl TestEnv {
             ("GASCLAW_HOME", gasclaw_home.display().to_string()),
             ("FAKE_STACK_DIR", fake_dir.display().to_string()),
             ("CHECK_TIMEOUT", "5".to_string()),
+            // Alerts raised together wait this long to go as one message.
+            ("ALERT_GROUP_WAIT", "1".to_string()),
             ("TELEGRAM_API_URL", "http://127.0.0.1:9/".to_string()),
             // Never the real Kimi (the quota poller asks at start): tests
             // that need a model set their fake's URL.

@@ -151,6 +151,9 @@ settings! {
     proxy_idle_timeout => "PROXY_IDLE_TIMEOUT",
     alert_repeat => "ALERT_REPEAT",
     alert_chat_ids => "ALERT_CHAT_IDS",
+    alert_group_wait => "ALERT_GROUP_WAIT",
+    quiet_hours => "QUIET_HOURS",
+    gasclaw_tz => "GASCLAW_TZ",
     auto_heal => "AUTO_HEAL",
     heal_backoff => "HEAL_BACKOFF",
     overseer_timeout => "OVERSEER_TIMEOUT",
@@ -261,6 +264,79 @@ pub enum ActivitySource {
     Both,
 }
 
+/// Which alert severities a chat receives (`ALERT_CHAT_IDS` entries such as
+/// `-100123/7:critical,warning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeverityFilter {
+    pub critical: bool,
+    pub warning: bool,
+    pub info: bool,
+}
+
+impl SeverityFilter {
+    pub const ALL: SeverityFilter = SeverityFilter {
+        critical: true,
+        warning: true,
+        info: true,
+    };
+    const NONE: SeverityFilter = SeverityFilter {
+        critical: false,
+        warning: false,
+        info: false,
+    };
+
+    /// Adds a severity by name; false if it is not one.
+    fn add(&mut self, name: &str) -> bool {
+        match name.to_ascii_lowercase().as_str() {
+            "critical" => self.critical = true,
+            "warning" => self.warning = true,
+            "info" => self.info = true,
+            _ => return false,
+        }
+        true
+    }
+
+    fn names(self) -> String {
+        let mut v = Vec::new();
+        for (on, n) in [
+            (self.critical, "critical"),
+            (self.warning, "warning"),
+            (self.info, "info"),
+        ] {
+            if on {
+                v.push(n);
+            }
+        }
+        v.join(",")
+    }
+}
+
+/// `QUIET_HOURS`: `HH:MM-HH:MM` (over midnight when the end is earlier);
+/// equal ends are refused (all day or never?).
+/// Errors quote the value only when it is short (a secret pasted in the
+/// wrong place is never echoed).
+pub fn parse_quiet_hours(raw: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let quote = |s: &str| {
+        if s.chars().count() <= 12 {
+            format!("`{s}`")
+        } else {
+            "the value".to_string()
+        }
+    };
+    let (a, b) = raw
+        .split_once('-')
+        .ok_or_else(|| format!("{} is not a range like 22:00-07:00", quote(raw)))?;
+    let t = |s: &str| {
+        chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M")
+            .map_err(|_| format!("{} is not a time like 22:00", quote(s.trim())))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    if start == end {
+        return Err(format!("{} starts and ends at the same time", quote(raw)));
+    }
+    Ok((start, end))
+}
+
 /// Whether the overseer agent may run arbitrary shell commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverseerExec {
@@ -306,6 +382,18 @@ pub struct Config {
     pub http_addr: SocketAddr,
     pub alert_repeat: Duration,
     pub alert_chats: Vec<ChatTarget>,
+    /// Which severities each `ALERT_CHAT_IDS` entry (and the owner, if
+    /// listed there) receives; a chat not listed receives every severity.
+    pub alert_filters: Vec<(ChatTarget, SeverityFilter)>,
+    /// `ALERT_GROUP_WAIT`: alerts raised within this window go as one
+    /// message.
+    pub alert_group_wait: Duration,
+    /// `QUIET_HOURS` (start, end) in `tz`: warnings and info are held and
+    /// delivered as one summary at the end; critical alerts break through.
+    pub quiet_hours: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+    /// `GASCLAW_TZ`: the time zone of `QUIET_HOURS` (and of other local
+    /// times: the digest), an IANA name; UTC by default.
+    pub tz: chrono_tz::Tz,
     pub auto_heal: bool,
     /// First wait between the monitor's restarts of one service (doubles up
     /// to 30×: 30 s → 15 min by default).
@@ -525,11 +613,26 @@ impl Config {
             ("ALERT_REPEAT", secs(self.alert_repeat)),
             (
                 "ALERT_CHAT_IDS",
-                join_ids(self.alert_chats.iter().map(|t| match t.thread_id {
-                    Some(th) => format!("{}/{}", t.chat_id, th),
-                    None => t.chat_id.to_string(),
+                join_ids(self.alert_filters.iter().map(|(t, f)| {
+                    let chat = match t.thread_id {
+                        Some(th) => format!("{}/{}", t.chat_id, th),
+                        None => t.chat_id.to_string(),
+                    };
+                    if *f == SeverityFilter::ALL {
+                        chat
+                    } else {
+                        format!("{chat}:{}", f.names())
+                    }
                 })),
             ),
+            ("ALERT_GROUP_WAIT", secs(self.alert_group_wait)),
+            (
+                "QUIET_HOURS",
+                self.quiet_hours
+                    .map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")))
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+            ("GASCLAW_TZ", self.tz.name().to_string()),
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
             ("HEAL_BACKOFF", secs(self.heal_backoff)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
@@ -833,9 +936,67 @@ impl Parser {
             }
         };
         let alert_repeat = self.duration("ALERT_REPEAT", 3600);
+        // Chats, each optionally followed by the severities it receives
+        // (`-100123/7:critical,warning`): a severity name belongs to the
+        // chat before it.
+        let mut routes: Vec<(ChatTarget, Option<SeverityFilter>)> = Vec::new();
+        let mut n = 0;
         let alert_chats = self.list("ALERT_CHAT_IDS", |p, var, item| {
-            parse_chat_target(item).map_err(|m| p.problem(var, m)).ok()
+            n += 1;
+            // Named by position, and quoted only when short: a secret
+            // pasted here by mistake is never echoed.
+            let entry = if item.chars().count() <= 16 {
+                format!("entry {n} (`{item}`)")
+            } else {
+                format!("entry {n}")
+            };
+            if item.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                let Some((_, f)) = routes.last_mut() else {
+                    p.problem(var, format!("{entry} names a severity before any chat"));
+                    return None;
+                };
+                if !f.get_or_insert(SeverityFilter::NONE).add(item) {
+                    p.problem(
+                        var,
+                        format!(
+                            "{entry} is neither a chat id nor a severity (critical, warning, info)"
+                        ),
+                    );
+                }
+                return None;
+            }
+            let t = parse_chat_target(item)
+                .map_err(|m| p.problem(var, format!("{entry} {m}")))
+                .ok()?;
+            routes.push((t, None));
+            Some(t)
         });
+        let alert_filters: Vec<(ChatTarget, SeverityFilter)> = routes
+            .into_iter()
+            .map(|(t, f)| (t, f.unwrap_or(SeverityFilter::ALL)))
+            .collect();
+        let alert_group_wait = self.duration("ALERT_GROUP_WAIT", 30);
+        let quiet_hours = match self.get("QUIET_HOURS").map(str::to_string) {
+            None => None,
+            Some(raw) => match parse_quiet_hours(&raw) {
+                Ok(q) => Some(q),
+                Err(m) => {
+                    self.problem("QUIET_HOURS", m);
+                    None
+                }
+            },
+        };
+        let tz = match self.get("GASCLAW_TZ").map(str::to_string) {
+            None => chrono_tz::UTC,
+            Some(raw) => raw.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                // Not echoed: it could be a secret pasted in the wrong place.
+                self.problem(
+                    "GASCLAW_TZ",
+                    "is not an IANA time zone name (like Europe/Berlin, Asia/Shanghai, UTC)",
+                );
+                chrono_tz::UTC
+            }),
+        };
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
@@ -954,6 +1115,10 @@ impl Parser {
             http_addr,
             alert_repeat,
             alert_chats,
+            alert_filters,
+            alert_group_wait,
+            quiet_hours,
+            tz,
             auto_heal,
             heal_backoff,
             overseer_timeout,

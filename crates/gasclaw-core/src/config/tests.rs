@@ -597,3 +597,68 @@ fn the_stack_user_needs_gasclaws_own_a_different_one_and_a_home() {
     let c = Config::load(&env(&[])).unwrap();
     assert!(c.gasclaw_user.is_none() && c.stack.is_none());
 }
+
+#[test]
+fn alert_routes_quiet_hours_and_time_zone() {
+    let c = Config::load(&env(&[
+        (
+            "ALERT_CHAT_IDS",
+            "-100123/7:critical,warning:-100456,info:-100789",
+        ),
+        ("QUIET_HOURS", "22:00-07:00"),
+        ("GASCLAW_TZ", "Europe/Berlin"),
+        ("ALERT_GROUP_WAIT", "5"),
+    ]))
+    .unwrap();
+    let t = |chat_id, thread_id| ChatTarget { chat_id, thread_id };
+    assert_eq!(
+        c.alert_chats,
+        [t(-100123, Some(7)), t(-100456, None), t(-100789, None)]
+    );
+    let f = |critical, warning, info| SeverityFilter {
+        critical,
+        warning,
+        info,
+    };
+    assert_eq!(
+        c.alert_filters,
+        [
+            (t(-100123, Some(7)), f(true, true, false)),
+            (t(-100456, None), f(false, false, true)),
+            (t(-100789, None), SeverityFilter::ALL),
+        ]
+    );
+    assert_eq!(c.alert_group_wait, Duration::from_secs(5));
+    assert_eq!(c.tz, chrono_tz::Europe::Berlin);
+    let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    assert_eq!(c.quiet_hours, Some((hm(22, 0), hm(7, 0))));
+    let d = Config::load(&env(&[])).unwrap();
+    assert_eq!(
+        (d.tz, d.quiet_hours, d.alert_group_wait),
+        (chrono_tz::UTC, None, Duration::from_secs(30))
+    );
+
+    let p = problems(&[("ALERT_CHAT_IDS", "-100123:critcal")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 2 (`critcal`)"),
+        "{p:?}"
+    );
+    let p = problems(&[("ALERT_CHAT_IDS", "warning:-100123")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 1 (`warning`) names a severity before any chat"),
+        "{p:?}"
+    );
+    let p = problems(&[("ALERT_CHAT_IDS", "-100123/1")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 1 (`-100123/1`)"),
+        "{p:?}"
+    );
+    let p = problems(&[("QUIET_HOURS", "22:00-25:00")]);
+    assert!(p.len() == 1 && p[0].contains("`25:00`"), "{p:?}");
+    let p = problems(&[("QUIET_HOURS", "22:00")]);
+    assert!(p.len() == 1 && p[0].contains("like 22:00-07:00"), "{p:?}");
+    // As `.env.example` leaves them.
+    assert!(problems(&[("QUIET_HOURS", ""), ("GASCLAW_TZ", "")]).is_empty());
+    let p = problems(&[("GASCLAW_TZ", "Mars/Olympus")]);
+    assert!(p.len() == 1 && p[0].contains("IANA time zone"), "{p:?}");
+}

@@ -42,6 +42,13 @@ impl Subject {
             Subject::Check(c) => c.label().to_string(),
         }
     }
+
+    /// The name `/mute` knows it by (what the Mute button silences).
+    pub fn mute_name(&self) -> &'static str {
+        match self {
+            Subject::Check(c) => c.mute_name(),
+        }
+    }
 }
 
 /// How loud an alert is: info never makes a sound.
