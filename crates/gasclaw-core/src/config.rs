@@ -153,6 +153,10 @@ settings! {
     alert_chat_ids => "ALERT_CHAT_IDS",
     auto_heal => "AUTO_HEAL",
     heal_backoff => "HEAL_BACKOFF",
+    stuck_pane_after => "STUCK_PANE_AFTER",
+    nudge_text => "NUDGE_TEXT",
+    auto_pause => "AUTO_PAUSE",
+    auto_pause_after => "AUTO_PAUSE_AFTER",
     overseer_timeout => "OVERSEER_TIMEOUT",
     confirm_timeout => "CONFIRM_TIMEOUT",
     telegram_conflict_quiet => "TELEGRAM_CONFLICT_QUIET",
@@ -170,6 +174,10 @@ settings! {
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
 }
+
+/// What the stuck alert's Nudge button sends by default (gt prefixes the
+/// sender, `unknown` from the town root, so the text says who asks).
+pub const DEFAULT_NUDGE_TEXT: &str = "gasclaw (for the humans): you look stuck. Check your hook and carry on, or escalate if you are blocked.";
 
 /// The names of variables that hold secrets: they are removed from every
 /// child process's environment and never printed.
@@ -307,6 +315,15 @@ pub struct Config {
     /// First wait between the monitor's restarts of one service (doubles up
     /// to 30×: 30 s → 15 min by default).
     pub heal_backoff: Duration,
+    /// `STUCK_PANE_AFTER`: an agent with hooked work whose pane has not
+    /// changed for this long (across monitor cycles) counts as stuck.
+    pub stuck_pane_after: Duration,
+    /// `NUDGE_TEXT`: what the stuck alert's Nudge button sends.
+    pub nudge_text: String,
+    /// `AUTO_PAUSE`: freeze the town while every agent key cools.
+    pub auto_pause: bool,
+    /// `AUTO_PAUSE_AFTER`: how long every agent key must have cooled first.
+    pub auto_pause_after: Duration,
     pub overseer_timeout: Duration,
     /// `CONFIRM_TIMEOUT`: how long a confirmation button works.
     pub confirm_timeout: Duration,
@@ -525,6 +542,10 @@ impl Config {
             ),
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
             ("HEAL_BACKOFF", secs(self.heal_backoff)),
+            ("STUCK_PANE_AFTER", secs(self.stuck_pane_after)),
+            ("NUDGE_TEXT", self.nudge_text.clone()),
+            ("AUTO_PAUSE", on_off(self.auto_pause).to_string()),
+            ("AUTO_PAUSE_AFTER", secs(self.auto_pause_after)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
             ("CONFIRM_TIMEOUT", secs(self.confirm_timeout)),
             (
@@ -809,6 +830,17 @@ impl Parser {
         });
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
+        let stuck_pane_after = self.duration("STUCK_PANE_AFTER", 900);
+        let nudge_text = self
+            .get("NUDGE_TEXT")
+            .unwrap_or(DEFAULT_NUDGE_TEXT)
+            .trim()
+            .to_string();
+        if nudge_text.chars().count() > 500 {
+            self.problem("NUDGE_TEXT", "must be at most 500 characters");
+        }
+        let auto_pause = self.on_off("AUTO_PAUSE", false);
+        let auto_pause_after = self.duration("AUTO_PAUSE_AFTER", 600);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
         let confirm_timeout =
             self.duration_at_most("CONFIRM_TIMEOUT", 60, Duration::from_secs(3600));
@@ -925,6 +957,10 @@ impl Parser {
             alert_chats,
             auto_heal,
             heal_backoff,
+            stuck_pane_after,
+            nudge_text,
+            auto_pause,
+            auto_pause_after,
             overseer_timeout,
             confirm_timeout,
             telegram_conflict_quiet,

@@ -14,6 +14,7 @@ pub mod health;
 pub mod services;
 pub mod stopped;
 pub mod versions;
+pub mod work;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,6 +153,8 @@ pub struct Core {
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
     started_here: std::sync::Mutex<std::collections::BTreeSet<Service>>,
+    /// What the work checks remember between monitor cycles (panes).
+    work: work::WorkState,
 }
 
 impl std::fmt::Debug for Core {
@@ -258,6 +261,7 @@ impl Core {
             overseer_api_token,
             tokens,
             started_here: Default::default(),
+            work: Default::default(),
             config,
         }))
     }
