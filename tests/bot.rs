@@ -405,7 +405,7 @@ fn only_commands_for_this_bot_from_real_messages_run() {
             .await;
         assert!(
             r.text()
-                .contains("Usage: /restart &lt;dolt|daemon|mayor|gateway|agents&gt;"),
+                .contains("Usage: /restart &lt;dolt|daemon|mayor|gateway|agents|agent&gt;"),
             "{}",
             r.text()
         );
@@ -417,11 +417,11 @@ fn only_commands_for_this_bot_from_real_messages_run() {
         );
         let r = w
             .say(
-                updates::private_text(&o, "/restart deacon"),
+                updates::private_text(&o, "/restart -deacon"),
                 OWNER_ID as i64,
             )
             .await;
-        assert!(r.text().contains("Not understood: deacon"), "{}", r.text());
+        assert!(r.text().contains("Not understood: -deacon"), "{}", r.text());
         assert_eq!(w.stop().await, Some(0));
     });
 }

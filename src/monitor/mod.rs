@@ -5,6 +5,7 @@
 
 mod alerts;
 mod heal;
+mod work;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -115,6 +116,12 @@ pub struct Monitor {
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
     usage: std::sync::OnceLock<(crate::keys::usage::UsageStore, crate::keys::usage::Budgets)>,
+    /// Agents whose stuck episode was alerted (see `work`).
+    stuck: Mutex<std::collections::BTreeSet<String>>,
+    /// Since when no agent key has been usable (`AUTO_PAUSE`).
+    cooling_since: Mutex<Option<Instant>>,
+    /// The bot, for alerts with buttons (in `gasclaw run`).
+    bot: std::sync::OnceLock<crate::telegram::Tg>,
 }
 
 /// Whether a pool has a usable key, and if not, why.
@@ -165,6 +172,9 @@ impl Monitor {
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
             usage: std::sync::OnceLock::new(),
+            stuck: Mutex::default(),
+            cooling_since: Mutex::default(),
+            bot: std::sync::OnceLock::new(),
         })
     }
 
@@ -175,6 +185,11 @@ impl Monitor {
         budgets: crate::keys::usage::Budgets,
     ) {
         let _ = self.usage.set((store, budgets));
+    }
+
+    /// Sends alerts that carry buttons (stuck agents) through this bot.
+    pub fn set_bot(&self, bot: crate::telegram::Tg) {
+        let _ = self.bot.set(bot);
     }
 
     /// Alerts each budget crossed today for the first time (80 % and
@@ -348,6 +363,7 @@ impl Monitor {
             now,
         );
         self.check_budgets(now);
+        self.watch_work().await;
         if self.settings.heal {
             self.heal_down(&report).await;
         }

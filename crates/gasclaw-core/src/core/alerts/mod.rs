@@ -25,6 +25,8 @@ pub enum CheckId {
     Telegram,
     /// GitHub announcements (`/mute github 1h`).
     Github,
+    /// Stuck agents (`/mute stuck 1h`).
+    Stuck,
 }
 
 impl CheckId {
@@ -36,6 +38,7 @@ impl CheckId {
             CheckId::Keys(_) => "keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Stuck => "stuck",
         }
     }
 
@@ -48,6 +51,7 @@ impl CheckId {
             CheckId::Keys(PoolKind::Overseer) => "overseer keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Stuck => "stuck agents",
         }
     }
 }
