@@ -332,7 +332,7 @@ fn an_unchanging_pane_with_hooked_work_is_stuck_and_mute_silences_it() {
         // not heard.
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/mute stuck 1h"));
-        w.wait_sent(OWNER, "stuck", Duration::from_secs(10)).await;
+        w.wait_sent(OWNER, "stuck muted until", Duration::from_secs(10)).await;
         let muted = w.env.read(w.env.gasclaw_home.join("mutes.json"));
         assert!(muted.contains("stuck"), "{muted}");
         std::fs::write(
