@@ -332,7 +332,8 @@ fn an_unchanging_pane_with_hooked_work_is_stuck_and_mute_silences_it() {
         // not heard.
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/mute stuck 1h"));
-        w.wait_sent(OWNER, "stuck muted until", Duration::from_secs(10)).await;
+        w.wait_sent(OWNER, "stuck muted until", Duration::from_secs(10))
+            .await;
         let muted = w.env.read(w.env.gasclaw_home.join("mutes.json"));
         assert!(muted.contains("stuck"), "{muted}");
         std::fs::write(
@@ -545,5 +546,122 @@ fn auto_pause_when_every_agent_key_cools_and_resume_when_one_returns() {
         assert_eq!(w.sent(OWNER, "gasclaw paused the town").len(), 1);
         assert_eq!(w.stop().await, Some(0));
         kimi.stop();
+    });
+}
+
+#[test]
+fn the_command_line_has_agents_peek_nudge_pause_and_resume() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        let t = Duration::from_secs(150);
+        let out = env.gasclaw(&["bootstrap"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        env.fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work1@2400"));
+        let out = env.gasclaw(&["agents"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("project/witness"))
+            .expect("the witness");
+        assert!(
+            line.contains("running") && line.contains("stuck") && line.contains("hq-work1"),
+            "{line}"
+        );
+        assert!(line.contains("last progress 40m"), "{line}");
+        let json: Value = serde_json::from_str(&env.gasclaw(&["agents", "--json"], t).await.stdout)
+            .expect("json");
+        let w = json["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["address"] == "project/witness")
+            .expect("witness")
+            .clone();
+        assert_eq!(w["mark"], "stuck");
+        assert_eq!(w["hook_bead"], "hq-work1");
+
+        std::fs::create_dir_all(env.fake_dir.join("panes")).unwrap();
+        std::fs::write(
+            env.fake_dir.join("panes/hq-mayor"),
+            format!("key {}\n❯ \n", AGENT_KEYS[1]),
+        )
+        .unwrap();
+        let out = env.gasclaw(&["peek", "mayor", "5"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stdout.contains("key [redacted]") && !out.all().contains(AGENT_KEYS[1]),
+            "{out:?}"
+        );
+        let out = env.gasclaw(&["peek", "--", "-n"], t).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(out.stderr.contains("is not an agent address"), "{out:?}");
+        assert!(
+            !env.call_lines().iter().any(|l| l.contains("gt peek -n")),
+            "a malformed address reached gt"
+        );
+        let out = env.gasclaw(&["peek", "project/ghost"], t).await;
+        assert!(
+            out.stderr.contains("no agent `project/ghost` in this town"),
+            "{out:?}"
+        );
+
+        let out = env
+            .gasclaw(&["nudge", "project/witness", "please", "-", "push"], t)
+            .await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.stdout.contains("✓ Nudged project/witness (wait-idle)"),
+            "{out:?}"
+        );
+        let nudges = std::fs::read_to_string(env.fake_dir.join("gt-nudges.jsonl")).unwrap();
+        assert!(nudges.contains("[gasclaw-cli] please - push"), "{nudges}");
+
+        let out = env.gasclaw(&["pause"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(out.stdout.contains("paused the town"), "{out:?}");
+        assert!(env.town.join("ESTOP").exists());
+        let out = env.gasclaw(&["agents"], t).await;
+        assert!(
+            out.stdout
+                .starts_with("PAUSED   the town (paused through gasclaw by gasclaw-cli)"),
+            "{out:?}"
+        );
+        let status = env.gasclaw(&["status", "--json"], t).await;
+        let v: Value = serde_json::from_str(&status.stdout).expect("status json");
+        let agents = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "agents")
+            .unwrap()
+            .clone();
+        assert!(
+            agents["stopped"]["by"]
+                .as_str()
+                .unwrap()
+                .starts_with("gt estop ("),
+            "{agents}"
+        );
+        let out = env.gasclaw(&["pause"], t).await;
+        assert!(out.stdout.contains("already paused"), "{out:?}");
+        let out = env.gasclaw(&["pause", "nosuchrig"], t).await;
+        assert_eq!(out.code, Some(1), "{out:?}");
+        assert!(
+            out.stderr.contains("`nosuchrig` is not a rig of this town"),
+            "{out:?}"
+        );
+        let out = env.gasclaw(&["pause", "project"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(env.town.join("ESTOP.project").exists());
+        let out = env.gasclaw(&["resume"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(!env.town.join("ESTOP").exists() && env.town.join("ESTOP.project").exists());
+        let out = env.gasclaw(&["resume", "project"], t).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        assert!(!env.town.join("ESTOP.project").exists());
+        let out = env.gasclaw(&["resume"], t).await;
+        assert!(out.stdout.contains("was not paused"), "{out:?}");
+        let _ = env.gasclaw(&["stop"], t).await;
     });
 }
