@@ -267,7 +267,6 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         }
     }));
     let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
-    monitor.set_bot(bot.clone());
     if let Some(a) = &usage {
         let cfg = core.config();
         monitor.set_usage(

@@ -296,7 +296,18 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         );
         // The episode ends when the bead moves; a new one is news again.
         w.env.clear_fault("AGENT_HOOK");
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Its message says so in place, without its buttons.
+        let done = w
+            .wait_sent(OWNER, "Resolved after", Duration::from_secs(15))
+            .await;
+        assert_eq!(done.message_id, alert.message_id);
+        assert!(
+            done.reply_markup.is_none()
+                || done.reply_markup == Some(json!({"inline_keyboard": []})),
+            "{:?}",
+            done.reply_markup
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
         w.env
             .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work2@2400"));

@@ -117,12 +117,11 @@ pub struct Monitor {
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
     usage: std::sync::OnceLock<(crate::keys::usage::UsageStore, crate::keys::usage::Budgets)>,
-    /// Agents whose stuck episode was alerted (see `work`).
-    stuck: Mutex<std::collections::BTreeSet<String>>,
+    /// Each agent's open stuck episode: its alert, since when, and
+    /// whether it was sent (not muted) (see `work`).
+    stuck: Mutex<BTreeMap<String, (crate::core::alerts::Alert, Instant, bool)>>,
     /// Since when no agent key has been usable (`AUTO_PAUSE`).
     cooling_since: Mutex<Option<Instant>>,
-    /// The bot, for alerts with buttons (in `gasclaw run`).
-    bot: std::sync::OnceLock<crate::telegram::Tg>,
 }
 
 /// Whether a pool has a usable key, and if not, why.
@@ -175,7 +174,6 @@ impl Monitor {
             usage: std::sync::OnceLock::new(),
             stuck: Mutex::default(),
             cooling_since: Mutex::default(),
-            bot: std::sync::OnceLock::new(),
         })
     }
 
@@ -186,11 +184,6 @@ impl Monitor {
         budgets: crate::keys::usage::Budgets,
     ) {
         let _ = self.usage.set((store, budgets));
-    }
-
-    /// Sends alerts that carry buttons (stuck agents) through this bot.
-    pub fn set_bot(&self, bot: crate::telegram::Tg) {
-        let _ = self.bot.set(bot);
     }
 
     /// Alerts each budget crossed today for the first time (80 % and
@@ -562,6 +555,7 @@ fn severity_of(id: CheckId, t: &Transition) -> Severity {
         (CheckId::Service(_) | CheckId::Keys(_), _) => Severity::Critical,
         (CheckId::Activity | CheckId::Telegram, _) => Severity::Warning,
         (CheckId::Github, _) => Severity::Info,
+        (CheckId::Stuck, _) => Severity::Warning,
     }
 }
 

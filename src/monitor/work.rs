@@ -1,6 +1,7 @@
 //! The town's work in the monitor: each cycle reads every agent (peeking
 //! the panes of those with hooked work), alerts a stuck agent once per
-//! episode with Peek / Nudge / Restart buttons, and — with `AUTO_PAUSE=on`
+//! episode with Peek / Nudge / Restart buttons (a typed alert through the
+//! outbox; its message says so when the episode ends), and — with `AUTO_PAUSE=on`
 //! — pauses the town while no agent key is usable and resumes it after.
 //! Agents a pause froze are not alerted.
 
@@ -8,10 +9,12 @@ use std::time::Instant;
 
 use super::Monitor;
 use crate::core::Actor;
-use crate::core::alerts::CheckId;
-use crate::core::work::WorkReport;
+use crate::core::alerts::incident::AgentVerb;
+use crate::core::alerts::{
+    Alert, AlertAction, CheckId, Fact, IncidentId, Resolution, Severity, Subject,
+};
 use crate::core::work::pause::PauseOutcome;
-use crate::telegram::render::work as render;
+use crate::core::work::{Mark, WorkReport};
 
 impl Monitor {
     /// One cycle's look at the work.
@@ -25,61 +28,54 @@ impl Monitor {
     }
 
     fn alert_stuck(&self, report: &WorkReport) {
-        let mut heard = self.stuck.lock().unwrap_or_else(|e| e.into_inner());
-        // An episode ends when the agent is no longer stuck: the next one
-        // is news again.
-        heard.retain(|a| report.stuck().any(|s| &s.address == a));
-        for a in report.stuck() {
-            if report.is_paused(&a.address) || heard.contains(&a.address) {
+        let mut open = self.stuck.lock().unwrap_or_else(|e| e.into_inner());
+        // An episode ends when the agent is no longer stuck: its message
+        // is edited to say so (buttons gone), and the next one is news.
+        let ended: Vec<String> = open
+            .keys()
+            .filter(|a| !report.stuck().any(|s| &s.address == *a))
+            .cloned()
+            .collect();
+        for a in ended {
+            let Some((mut alert, since, sent)) = open.remove(&a) else {
                 continue;
-            }
-            heard.insert(a.address.clone());
-            tracing::warn!(agent = %a.address, bead = ?a.hook_bead, mark = a.mark.name(), secs = ?a.stuck_secs, "agent stuck");
-            let tr = self.tr();
-            let html = render::stuck_alert(tr, a);
-            let buttons = render::stuck_buttons(tr, &a.address);
-            self.alert_with_buttons(CheckId::Stuck, html, buttons);
-        }
-    }
-
-    /// Sends an alert with buttons through the bot when it is there (the
-    /// durable outbox carries text only); text through the outbox when
-    /// there is no bot or the send fails.
-    fn alert_with_buttons(
-        &self,
-        check: CheckId,
-        html: String,
-        buttons: Option<teloxide::types::InlineKeyboardMarkup>,
-    ) {
-        if self.core.alerts().mutes.is_muted(check) {
-            tracing::info!(check = %check, "alert muted");
-            return;
-        }
-        let Some(bot) = self.bot.get().cloned() else {
-            self.alert(Some(check), html);
-            return;
-        };
-        for t in self.recipients.clone() {
-            let (bot, html, buttons, outbox) = (
-                bot.clone(),
-                html.clone(),
-                buttons.clone(),
-                self.outbox.clone(),
-            );
-            tokio::spawn(async move {
-                let target = crate::telegram::Target {
-                    chat_id: t.chat_id,
-                    thread_id: t.thread_id,
-                };
-                if let Err(e) =
-                    crate::telegram::send::message(&bot, target, &html, buttons, None).await
-                {
-                    tracing::warn!(error = %crate::telegram::send::describe(&e), "alert with buttons failed; queued as text");
-                    if let Err(e) = outbox.enqueue(t, html) {
-                        tracing::error!(error = %e, "could not queue an alert");
+            };
+            if sent {
+                alert.resolved = Some(Resolution {
+                    lasted: since.elapsed(),
+                    healed: false,
+                });
+                for t in &self.recipients {
+                    if let Err(e) = self.outbox.edit_alert(*t, alert.clone()) {
+                        tracing::error!(error = %e, "could not queue an alert's edit");
                     }
                 }
-            });
+            }
+        }
+        for a in report.stuck() {
+            if report.is_paused(&a.address) || open.contains_key(&a.address) {
+                continue;
+            }
+            tracing::warn!(agent = %a.address, bead = ?a.hook_bead, mark = a.mark.name(), secs = ?a.stuck_secs, "agent stuck");
+            let alert = Alert {
+                incident: IncidentId::fresh(),
+                subject: Subject::Agent(a.address.clone()),
+                severity: Severity::Warning,
+                fact: Fact::Stuck {
+                    agent: a.address.clone(),
+                    bead: a.hook_bead.clone(),
+                    title: a.work_title.clone(),
+                    pane: a.mark == Mark::PaneStuck,
+                    for_secs: a.stuck_secs.unwrap_or(0),
+                },
+                buttons: AgentVerb::ALL.into_iter().map(AlertAction::Agent).collect(),
+                consequences: Vec::new(),
+                acked_by: None,
+                resolved: None,
+            };
+            let sent = !self.core.alerts().mutes.is_muted(CheckId::Stuck);
+            self.send_alert(Some(CheckId::Stuck), alert.clone());
+            open.insert(a.address.clone(), (alert, Instant::now(), sent));
         }
     }
 

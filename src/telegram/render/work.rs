@@ -4,10 +4,9 @@
 //! `📬 <mail id>`): a reply to them is routed by that first line, which
 //! reads the same in every language.
 
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-
 use super::{Tr, esc, fit};
 use crate::core::activity::human_duration;
+use crate::core::alerts::incident::AgentVerb;
 use crate::core::work::{AgentWork, Estop, Mail, Mark, WorkReport};
 
 /// Leads a stuck alert: `🧱 <agent> — …`.
@@ -120,37 +119,54 @@ pub fn agents(tr: Tr<'_>, r: &WorkReport) -> String {
 
 /// The stuck alert: agent, bead, and for how long.
 pub fn stuck_alert(tr: Tr<'_>, a: &AgentWork) -> String {
-    let dur = human_duration(a.stuck_secs.unwrap_or(0));
-    let how = match a.mark {
-        Mark::PaneStuck => tr.raw("stuck-how-pane", &[("for", &dur)]),
-        _ => tr.raw("stuck-how-gupp", &[("for", &dur)]),
+    stuck_text(
+        tr,
+        &a.address,
+        a.hook_bead.as_deref(),
+        a.work_title.as_deref(),
+        a.mark == Mark::PaneStuck,
+        a.stuck_secs.unwrap_or(0),
+    )
+}
+
+/// The stuck alert's text (`core::alerts::Fact::Stuck`): it begins with
+/// `🧱 <agent>` in every language, which routes a reply to it.
+pub fn stuck_text(
+    tr: Tr<'_>,
+    agent: &str,
+    bead: Option<&str>,
+    title: Option<&str>,
+    pane: bool,
+    secs: u64,
+) -> String {
+    let dur = human_duration(secs);
+    let how = if pane {
+        tr.raw("stuck-how-pane", &[("for", &dur)])
+    } else {
+        tr.raw("stuck-how-gupp", &[("for", &dur)])
     };
-    let bead = match (&a.hook_bead, &a.work_title) {
+    let bead = match (bead, title) {
         (Some(b), Some(t)) if t != b => format!("{b} ({t})"),
-        (Some(b), _) => b.clone(),
+        (Some(b), _) => b.to_string(),
         (None, _) => "?".into(),
     };
     format!(
         "{STUCK_MARK} <code>{}</code> — {}",
-        esc(&a.address),
+        esc(agent),
         tr.t("stuck-alert", &[("how", &how), ("bead", &bead)])
     )
 }
 
-/// Callback data is at most 64 bytes: `ag:x:` and the address.
-const MAX_ADDRESS: usize = 64 - 5;
-
-/// The buttons under a stuck alert (callback prefix `ag:`, routed by
-/// `handlers::agent_buttons`) (none for an address too long to fit).
-pub fn stuck_buttons(tr: Tr<'_>, agent: &str) -> Option<InlineKeyboardMarkup> {
-    if agent.len() > MAX_ADDRESS {
-        return None;
-    }
-    Some(InlineKeyboardMarkup::new(vec![vec![
-        InlineKeyboardButton::callback(tr.raw("button-peek", &[]), format!("ag:p:{agent}")),
-        InlineKeyboardButton::callback(tr.raw("button-nudge", &[]), format!("ag:n:{agent}")),
-        InlineKeyboardButton::callback(tr.raw("button-restart", &[]), format!("ag:r:{agent}")),
-    ]]))
+/// A stuck agent's button label.
+pub fn button_label(tr: Tr<'_>, v: AgentVerb) -> String {
+    tr.raw(
+        match v {
+            AgentVerb::Peek => "button-peek",
+            AgentVerb::Nudge => "button-nudge",
+            AgentVerb::Restart => "button-restart",
+        },
+        &[],
+    )
 }
 
 /// The agent named by a stuck alert's plain text, if it is one.
@@ -236,6 +252,46 @@ mod tests {
         }
     }
 
+    /// A typed stuck alert as the outbox delivers it.
+    fn stuck(
+        agent: &str,
+        pane: bool,
+        resolved: Option<crate::core::alerts::Resolution>,
+    ) -> crate::core::alerts::Alert {
+        use crate::core::alerts::*;
+        Alert {
+            incident: IncidentId(5),
+            subject: Subject::Agent(agent.into()),
+            severity: Severity::Warning,
+            fact: Fact::Stuck {
+                agent: agent.into(),
+                bead: Some("hq-def".into()),
+                title: Some("Fix the <parser>".into()),
+                pane,
+                for_secs: 1900,
+            },
+            buttons: AgentVerb::ALL.into_iter().map(AlertAction::Agent).collect(),
+            consequences: vec![],
+            acked_by: None,
+            resolved,
+        }
+    }
+
+    /// Its text, then its buttons (label → callback data).
+    fn typed(tr: Tr<'_>, a: &crate::core::alerts::Alert) -> String {
+        let mut s = super::super::alert::alert(tr, a);
+        if let Some(m) = super::super::alert::buttons(tr, a) {
+            for b in m.inline_keyboard.iter().flatten() {
+                let data = match &b.kind {
+                    teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => d.clone(),
+                    _ => String::new(),
+                };
+                s.push_str(&format!("\n[{}] → {}", b.text, data));
+            }
+        }
+        s
+    }
+
     fn report(paused: bool) -> WorkReport {
         WorkReport {
             agents: vec![
@@ -278,7 +334,18 @@ mod tests {
                     },
                 ),
                 stuck_alert(tr, &agent("project/nux", Mark::Stuck, Some("hq-abc"))),
-                stuck_alert(tr, &agent("project/fury", Mark::PaneStuck, Some("hq-def"))),
+                typed(tr, &stuck("project/fury", true, None)),
+                typed(
+                    tr,
+                    &stuck(
+                        "project/nux",
+                        false,
+                        Some(crate::core::alerts::Resolution {
+                            lasted: std::time::Duration::from_secs(600),
+                            healed: false,
+                        }),
+                    ),
+                ),
                 peek(
                     tr,
                     "project/nux",
@@ -320,6 +387,11 @@ mod tests {
                 &agent("project/nux", Mark::Stuck, Some("hq-abc")),
             ));
             assert_eq!(stuck_agent_of(&alert), Some("project/nux"), "{lang}");
+            let alert = super::super::plain(&super::super::alert::alert(
+                tr,
+                &stuck("project/fury", true, None),
+            ));
+            assert_eq!(stuck_agent_of(&alert), Some("project/fury"), "{lang}");
             let m = Mail {
                 id: "hq-m1".into(),
                 from: "mayor/".into(),
