@@ -157,6 +157,11 @@ pause-failed = Cannot pause: { $error }
 resume-failed = Cannot resume: { $error }
 auto-paused = Every agent key has been cooling for { $for }: gasclaw paused the town until a key is usable again.
 auto-resumed = An agent key is usable again: gasclaw resumed the town.
+pin-title = Town status (kept current)
+pin-stuck = stuck
+pin-stalled = stalled
+cmd-pin = Keep a status card in this chat, edited as the town changes
+pin-not-pinned = (the bot may not pin here: pin it by hand)
 
 exec-empty = (no output)
 exec-failed = { $command } failed: { $error }

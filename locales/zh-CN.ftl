@@ -156,6 +156,11 @@ pause-failed = 无法暂停：{ $error }
 resume-failed = 无法恢复：{ $error }
 auto-paused = 所有智能体密钥已冷却 { $for }：gasclaw 已暂停城镇，直到有密钥可用。
 auto-resumed = 有智能体密钥重新可用：gasclaw 已恢复城镇。
+pin-title = 城镇状态（持续更新）
+pin-stuck = 卡住
+pin-stalled = 停滞
+cmd-pin = 在此聊天中保留一张状态卡，随城镇变化而更新
+pin-not-pinned = （机器人无权在此置顶：请手动置顶）
 
 exec-empty = （无输出）
 exec-failed = { $command } 失败：{ $error }

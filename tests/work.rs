@@ -676,3 +676,89 @@ fn the_command_line_has_agents_peek_nudge_pause_and_resume() {
         let _ = env.gasclaw(&["stop"], t).await;
     });
 }
+
+#[test]
+fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
+    run_test(T, async {
+        let mut w = World::start(|e| {
+            e.set("PIN_INTERVAL", "1");
+        })
+        .await;
+        let o = User::new(OWNER_ID, "Owner");
+        w.tg.push_update(updates::private_text(&o, "/pin"));
+        let card = w
+            .wait_sent(OWNER, "Town status (kept current)", Duration::from_secs(15))
+            .await;
+        assert_eq!(
+            w.tg.pinned(OWNER),
+            Some(card.message_id),
+            "pinned in the DM"
+        );
+        let edits_of = |w: &World| -> Vec<String> {
+            w.tg.calls_of("editmessagetext")
+                .into_iter()
+                .filter(|c| {
+                    c.chat_id() == Some(OWNER)
+                        && c.body["message_id"].as_i64() == Some(card.message_id)
+                })
+                .map(|c| c.text().to_string())
+                .collect()
+        };
+        // Nothing changed: never edited.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(edits_of(&w).is_empty(), "{:?}", edits_of(&w));
+        // The witness gets stuck: the card says so, in place.
+        w.env
+            .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work1@2400"));
+        let start = std::time::Instant::now();
+        while !edits_of(&w)
+            .iter()
+            .any(|t| t.contains("project/witness</code> hq-work1 — stuck"))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "card not edited: {:?}",
+                edits_of(&w)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Every edit changed the text (never the same text twice in a row).
+        let mut shown = vec![card.text.clone()];
+        shown.extend(edits_of(&w));
+        assert!(shown.windows(2).all(|p| p[0] != p[1]), "{shown:#?}");
+        // A group where the bot may not pin: the card is there, unpinned, and said so.
+        let group = Chat::group(GROUP, "ops");
+        let op = User::new(OPERATOR_ID, "Operator");
+        w.tg.push_update(updates::group_text(&op, &group, "/pin"));
+        w.wait_sent(GROUP, "Town status (kept current)", Duration::from_secs(15))
+            .await;
+        w.wait_sent(GROUP, "the bot may not pin here", Duration::from_secs(15))
+            .await;
+        assert_eq!(w.tg.pinned(GROUP), None);
+        // gasclaw restarts: the same message goes on being edited.
+        assert_eq!(sigterm(w.run.take().expect("running")).await, Some(0));
+        w.run = Some(w.env.start_run(&w.tg).await);
+        let before = edits_of(&w).len();
+        w.env.clear_fault("AGENT_HOOK");
+        let start = std::time::Instant::now();
+        while edits_of(&w).len() == before
+            || edits_of(&w).last().is_some_and(|t| t.contains("hq-work1"))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "card not edited after the restart"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            w.sent(OWNER, "Town status (kept current)").len(),
+            1,
+            "a second card was sent"
+        );
+        let pins: Value =
+            serde_json::from_str(&w.env.read(w.env.gasclaw_home.join("pins.json"))).unwrap();
+        assert_eq!(pins["cards"].as_array().map(Vec::len), Some(2), "{pins}");
+        assert_eq!(w.stop().await, Some(0));
+    });
+}

@@ -48,6 +48,7 @@ pub enum Action {
     Mail,
     Pause,
     Resume,
+    Pin,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }

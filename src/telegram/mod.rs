@@ -14,6 +14,7 @@ mod handlers;
 pub mod lanes;
 pub mod limit;
 pub mod overseer;
+pub mod pin;
 pub mod rate;
 pub mod render;
 pub mod send;
@@ -172,6 +173,8 @@ pub struct Ctx {
     pub rate: rate::PersonRate,
     /// Each chat's queue of updates, off the dispatcher.
     pub lanes: Arc<lanes::Lanes>,
+    /// The live status cards (`/pin`).
+    pub pins: pin::Pins,
 }
 
 /// A stranger hears the refusal at most this often.
@@ -315,6 +318,7 @@ impl ErrorHandler<RequestError> for ListenerErrors {
 /// Runs the bot until `shutdown`, then lets in-flight handlers finish
 /// (bounded).
 pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
+    tokio::spawn(pin::run(ctx.clone(), bot.clone(), shutdown.clone()));
     let handler = dptree::entry()
         .branch(Update::filter_message().endpoint(handlers::on_message))
         .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
@@ -392,5 +396,6 @@ pub fn context(
         strangers: Mutex::default(),
         rate: rate::PersonRate::default(),
         lanes: Arc::default(),
+        pins: pin::Pins::load(&home),
     }))
 }

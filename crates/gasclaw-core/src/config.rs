@@ -157,6 +157,7 @@ settings! {
     nudge_text => "NUDGE_TEXT",
     auto_pause => "AUTO_PAUSE",
     auto_pause_after => "AUTO_PAUSE_AFTER",
+    pin_interval => "PIN_INTERVAL",
     overseer_timeout => "OVERSEER_TIMEOUT",
     confirm_timeout => "CONFIRM_TIMEOUT",
     telegram_conflict_quiet => "TELEGRAM_CONFLICT_QUIET",
@@ -324,6 +325,9 @@ pub struct Config {
     pub auto_pause: bool,
     /// `AUTO_PAUSE_AFTER`: how long every agent key must have cooled first.
     pub auto_pause_after: Duration,
+    /// `PIN_INTERVAL`: how often `/pin` cards are refreshed (edited only
+    /// when their text changed).
+    pub pin_interval: Duration,
     pub overseer_timeout: Duration,
     /// `CONFIRM_TIMEOUT`: how long a confirmation button works.
     pub confirm_timeout: Duration,
@@ -546,6 +550,7 @@ impl Config {
             ("NUDGE_TEXT", self.nudge_text.clone()),
             ("AUTO_PAUSE", on_off(self.auto_pause).to_string()),
             ("AUTO_PAUSE_AFTER", secs(self.auto_pause_after)),
+            ("PIN_INTERVAL", secs(self.pin_interval)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
             ("CONFIRM_TIMEOUT", secs(self.confirm_timeout)),
             (
@@ -841,6 +846,7 @@ impl Parser {
         }
         let auto_pause = self.on_off("AUTO_PAUSE", false);
         let auto_pause_after = self.duration("AUTO_PAUSE_AFTER", 600);
+        let pin_interval = self.duration("PIN_INTERVAL", 60);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
         let confirm_timeout =
             self.duration_at_most("CONFIRM_TIMEOUT", 60, Duration::from_secs(3600));
@@ -961,6 +967,7 @@ impl Parser {
             nudge_text,
             auto_pause,
             auto_pause_after,
+            pin_interval,
             overseer_timeout,
             confirm_timeout,
             telegram_conflict_quiet,

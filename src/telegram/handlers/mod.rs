@@ -20,6 +20,7 @@ mod newtask;
 mod nudge;
 mod pause;
 mod peek;
+mod pin;
 mod pr;
 mod prs;
 mod restart;
@@ -653,6 +654,7 @@ pub async fn execute(
             | Action::Done
             | Action::Peek
             | Action::Mail
+            | Action::Pin
     ) {
         let (c, b) = (ctx.clone(), bot.clone());
         let (target, lang) = (req.target, req.lang);
@@ -702,6 +704,7 @@ async fn run_action(
         Action::Mail => mail::run(ctx, bot, &req).await,
         Action::Pause => pause::run(ctx, bot, req, status).await,
         Action::Resume => resume::run(ctx, bot, req, status).await,
+        Action::Pin => pin::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });

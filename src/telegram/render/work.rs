@@ -169,6 +169,63 @@ pub fn button_label(tr: Tr<'_>, v: AgentVerb) -> String {
     )
 }
 
+/// The live status card (`/pin`): only what changes when the town
+/// changes (no latencies, no ages), so it is edited only then.
+pub fn card(
+    tr: Tr<'_>,
+    health: &crate::core::health::HealthReport,
+    work: &WorkReport,
+    pools: Option<&crate::keys::PoolsStatus>,
+) -> String {
+    let mut s = format!("📌 <b>{}</b>\n", tr.t("pin-title", &[]));
+    let services: Vec<String> = health
+        .checks
+        .iter()
+        .map(|c| {
+            let mut w = format!("<b>{}</b> {}", c.name, super::status_word(tr, c.status));
+            if c.stopped.is_some() {
+                w.push_str(" ⏹");
+            }
+            w
+        })
+        .collect();
+    s.push_str(&services.join(" · "));
+    s.push('\n');
+    s.push_str(&paused_lines(tr, &work.paused));
+    let running = work.agents.iter().filter(|a| a.running).count();
+    s.push_str(&tr.t(
+        "agents-title",
+        &[
+            ("running", &running.to_string()),
+            ("total", &work.agents.len().to_string()),
+        ],
+    ));
+    s.push('\n');
+    for a in work
+        .agents
+        .iter()
+        .filter(|a| a.hook_bead.is_some() || a.mark.is_stuck())
+    {
+        let word = match a.mark {
+            Mark::Stuck | Mark::PaneStuck => tr.t("pin-stuck", &[]),
+            Mark::Stalled => tr.t("pin-stalled", &[]),
+            Mark::Dead => tr.t("mark-dead", &[]),
+            _ => tr.t("mark-working", &[]),
+        };
+        s.push_str(&format!(
+            "{} <code>{}</code> {} — {}\n",
+            icon(a, work.is_paused(&a.address)),
+            esc(&a.address),
+            esc(a.hook_bead.as_deref().unwrap_or("")),
+            word
+        ));
+    }
+    if let Some(p) = pools {
+        s.push_str(&super::pools_summary(tr, p));
+    }
+    fit(s.trim_end(), tr)
+}
+
 /// The agent named by a stuck alert's plain text, if it is one.
 pub fn stuck_agent_of(text: &str) -> Option<&str> {
     let rest = text.strip_prefix(STUCK_MARK)?.trim_start();
@@ -369,6 +426,28 @@ mod tests {
                 ),
             ];
             out.push(paused_lines(tr, &report(true).paused));
+            let check = |name, status, stopped: bool| crate::core::health::Check {
+                name,
+                status,
+                detail: "detail".into(),
+                latency_ms: 12,
+                stopped: stopped.then(|| crate::core::stopped::StopMark {
+                    by: "gt estop (x)".into(),
+                    at: chrono::DateTime::UNIX_EPOCH,
+                }),
+            };
+            use crate::core::Service;
+            use crate::core::health::CheckStatus;
+            let health = crate::core::health::HealthReport {
+                checks: vec![
+                    check(Service::Dolt, CheckStatus::Ok, false),
+                    check(Service::Daemon, CheckStatus::Ok, false),
+                    check(Service::Mayor, CheckStatus::Down, false),
+                    check(Service::Gateway, CheckStatus::Unknown, false),
+                    check(Service::Agents, CheckStatus::Ok, true),
+                ],
+            };
+            out.push(card(tr, &health, &report(true), None));
             for html in &out {
                 gasclaw_fakes::bot_api::parse_html(html)
                     .unwrap_or_else(|e| panic!("Telegram would refuse {html:?}: {e}"));
