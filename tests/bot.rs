@@ -287,7 +287,7 @@ fn every_role_against_every_command_of_the_catalogue() {
         let expected = |name: &str| match name {
             "stop" | "merge" | "pause" | "resume" => "owner",
             "ask" | "bootstrap" | "done" | "logs" | "mute" | "newtask" | "restart" | "take"
-            | "unmute" | "peek" | "nudge" | "mail" => "operator",
+            | "unmute" | "peek" | "nudge" | "mail" | "pin" => "operator",
             _ => "member",
         };
         let mut names: Vec<String> = std::fs::read_dir(repo_root().join("commands"))

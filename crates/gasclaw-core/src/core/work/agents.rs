@@ -183,11 +183,10 @@ impl Core {
     /// running agent with hooked work and remembers its pane; others read
     /// what the last cycle saw.
     pub async fn agents_work(&self, timeout: Duration, watch_panes: bool) -> WorkReport {
-        let paused = self.gastown.estops();
         if !self.gastown.town_exists() {
             return WorkReport {
                 agents: vec![],
-                paused,
+                paused: self.gastown.estops(),
                 error: Some(WorkError::NoTown.to_string()),
             };
         }
@@ -196,15 +195,26 @@ impl Core {
             Err(e) => {
                 return WorkReport {
                     agents: vec![],
-                    paused,
+                    paused: self.gastown.estops(),
                     error: Some(e.to_string()),
                 };
             }
         };
         let rigs: Vec<String> = status.rigs.iter().map(|r| r.name.clone()).collect();
-        let (beads, bead_error) = match self.gastown.agent_beads(&rigs, timeout).await {
-            Ok(b) => (b, None),
-            Err(e) => (vec![], Some(format!("agent beads: {e}"))),
+        // Progress matters only for hooked work, and status shows the
+        // hooks: with none, bd is not asked (most cycles of an idle town).
+        let hooked = status
+            .agents
+            .iter()
+            .chain(status.rigs.iter().flat_map(|r| r.agents.iter()))
+            .any(|a| a.hook_bead.as_deref().is_some_and(|h| !h.is_empty()));
+        let (beads, bead_error) = if !hooked {
+            (vec![], None)
+        } else {
+            match self.gastown.agent_beads(&rigs, timeout).await {
+                Ok(b) => (b, None),
+                Err(e) => (vec![], Some(format!("agent beads: {e}"))),
+            }
         };
         let now = Utc::now();
         let pane_after = self.config.stuck_pane_after;
@@ -281,7 +291,8 @@ impl Core {
         }
         WorkReport {
             agents,
-            paused,
+            // Read last: a pause made while the agents were read counts.
+            paused: self.gastown.estops(),
             error: bead_error,
         }
     }
