@@ -382,7 +382,7 @@ fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
         assert!(status.text.contains("gt estop ("), "{}", status.text);
         // The health the monitor acts on marks the agents stopped on
         // purpose: no alert, no healing for them.
-        let url = format!("http://127.0.0.1:{}/healthz", w.env.ports.http);
+        let url = format!("{}/healthz", w.env.http_url());
         let agents_stopped = async {
             loop {
                 if let Ok(r) = reqwest::get(&url).await
@@ -563,7 +563,7 @@ fn auto_pause_when_every_agent_key_cools_and_resume_when_one_returns() {
 #[test]
 fn the_command_line_has_agents_peek_nudge_pause_and_resume() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         let t = Duration::from_secs(150);
         let out = env.gasclaw(&["bootstrap"], t).await;
         assert_eq!(out.code, Some(0), "{out:?}");

@@ -4,7 +4,9 @@
 //! says "needs a human" with the last error, and tries again only after a
 //! person's `/restart` or a recovery. It takes the service's lock without
 //! waiting, so it never works on a service a person (or bootstrap) is
-//! working on.
+//! working on. Only a check that says "down" is healed: a probe that failed
+//! or timed out is no evidence, and on a loaded machine restarting a healthy
+//! service (with its settling wait) would hold the monitor up.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -61,6 +63,13 @@ impl Monitor {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&s);
+                continue;
+            }
+            if check.status != CheckStatus::Down || check.timed_out {
+                // Its probe failed or gave no answer in time: no evidence
+                // the service is down (a loaded machine answers slowly), and
+                // a restart of a healthy service would be the outage.
+                tracing::info!(service = %s, detail = %check.detail, "not healing: its check gave no answer");
                 continue;
             }
             self.heal_one(s).await;

@@ -174,6 +174,9 @@ settings! {
     github_poll => "GITHUB_POLL",
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
+    gasclaw_user => "GASCLAW_USER",
+    stack_user => "STACK_USER",
+    stack_home => "STACK_HOME",
 }
 
 /// What the stuck alert's Nudge button sends by default (gt prefixes the
@@ -340,6 +343,10 @@ pub struct Config {
     pub pins: Pins,
     pub github: GithubConfig,
     pub activity_source: ActivitySource,
+    /// `GASCLAW_USER`: the uid gasclaw drops to when started as root.
+    pub gasclaw_user: Option<users::Identity>,
+    /// `STACK_USER` (and `STACK_HOME`): the uid every child runs under.
+    pub stack: Option<users::StackUser>,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -608,6 +615,27 @@ impl Config {
                 }
                 .into(),
             ),
+            (
+                "GASCLAW_USER",
+                self.gasclaw_user
+                    .as_ref()
+                    .map(users::Identity::describe)
+                    .unwrap_or_else(|| "(unset: gasclaw keeps the uid it starts with)".into()),
+            ),
+            (
+                "STACK_USER",
+                self.stack
+                    .as_ref()
+                    .map(|s| s.id.describe())
+                    .unwrap_or_else(|| "(unset: the stack runs as gasclaw's uid)".into()),
+            ),
+            (
+                "STACK_HOME",
+                self.stack
+                    .as_ref()
+                    .map(|s| s.home.display().to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
         ];
         rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
         rows.into_iter().map(|(v, val)| (v, val, src(v))).collect()
@@ -788,7 +816,8 @@ impl Parser {
         let check_timeout = self.duration("CHECK_TIMEOUT", 10);
         let dolt_port = self.port("DOLT_PORT", 3307);
         let gateway_port = self.port("GATEWAY_PORT", 18789);
-        let proxy_port = self.port("KIMI_PROXY_PORT", 18790);
+        // 0: any free port, chosen when `gasclaw run` binds (reported).
+        let proxy_port = self.port_or_any("KIMI_PROXY_PORT", 18790);
         let kimi_base_url = self.url("KIMI_BASE_URL", "https://api.kimi.com/coding/");
         let max = crate::keys::pool::MAX_COOLDOWN;
         let key_cooldown = self.duration_at_most("KEY_COOLDOWN", 300, max);
@@ -922,6 +951,8 @@ impl Parser {
             );
         }
 
+        let (gasclaw_user, stack) = self.users();
+
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
         Config {
             agent_keys,
@@ -976,8 +1007,64 @@ impl Parser {
             pins,
             github,
             activity_source,
+            gasclaw_user,
+            stack,
             sources,
         }
+    }
+
+    /// `GASCLAW_USER`, `STACK_USER`, `STACK_HOME`: the stack runs under
+    /// another uid only when gasclaw itself does not keep root.
+    fn users(&mut self) -> (Option<users::Identity>, Option<users::StackUser>) {
+        let resolve = |p: &mut Parser, var: &'static str| {
+            let spec = p.get(var)?.to_string();
+            users::resolve(&spec)
+                .map_err(|m| p.problem(var, format!("{m} (a user name, a uid, or uid:gid)")))
+                .ok()
+        };
+        let gasclaw = resolve(self, "GASCLAW_USER");
+        let stack = resolve(self, "STACK_USER");
+        let home = self
+            .get("STACK_HOME")
+            .map(str::to_string)
+            .map(|h| self.expand_abs("STACK_HOME", &h));
+        if self.get("STACK_USER").is_none() {
+            if home.is_some() {
+                self.problem(
+                    "STACK_HOME",
+                    "is only used with STACK_USER, which is not set",
+                );
+            }
+            return (gasclaw, None);
+        }
+        let Some(stack) = stack else {
+            return (gasclaw, None);
+        };
+        if self.get("GASCLAW_USER").is_none() {
+            self.problem(
+                "STACK_USER",
+                "needs GASCLAW_USER: gasclaw starts as root to run the stack under another uid, and drops to GASCLAW_USER itself",
+            );
+        }
+        if let Some(g) = &gasclaw
+            && (g.uid == stack.uid || g.gid == stack.gid)
+        {
+            self.problem(
+                "STACK_USER",
+                "must differ from GASCLAW_USER in both uid and gid: the stack must not read gasclaw's files",
+            );
+        }
+        let home = match home.or_else(|| stack.home.clone()) {
+            Some(h) => h,
+            None => {
+                self.problem(
+                    "STACK_HOME",
+                    "is required: STACK_USER has no home directory in /etc/passwd",
+                );
+                return (gasclaw, None);
+            }
+        };
+        (gasclaw, Some(users::StackUser { id: stack, home }))
     }
 
     fn github(&mut self, rig_url: &str) -> GithubConfig {
@@ -1193,6 +1280,13 @@ impl Parser {
         }
     }
 
+    fn port_or_any(&mut self, var: &'static str, default: u16) -> u16 {
+        if self.get(var).map(str::trim) == Some("0") {
+            return 0;
+        }
+        self.port(var, default)
+    }
+
     fn duration(&mut self, var: &'static str, default_secs: u64) -> Duration {
         let Some(raw) = self.get(var).map(str::to_string) else {
             return Duration::from_secs(default_secs);
@@ -1363,3 +1457,5 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests;
+
+pub mod users;

@@ -431,6 +431,7 @@ mod tests {
                 status,
                 detail: "detail".into(),
                 latency_ms: 12,
+                timed_out: false,
                 stopped: stopped.then(|| crate::core::stopped::StopMark {
                     by: "gt estop (x)".into(),
                     at: chrono::DateTime::UNIX_EPOCH,

@@ -580,3 +580,48 @@ fn the_work_settings_have_defaults_and_limits() {
     );
     assert!(p.iter().any(|l| l.starts_with("AUTO_PAUSE:")), "{p:?}");
 }
+
+#[test]
+fn the_stack_user_needs_gasclaws_own_a_different_one_and_a_home() {
+    let p = problems(&[("STACK_USER", "4252"), ("STACK_HOME", "/srv/agent")]);
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("STACK_USER: needs GASCLAW_USER")),
+        "{p:?}"
+    );
+    let p = problems(&[("GASCLAW_USER", "4252"), ("STACK_USER", "4252:4253")]);
+    assert!(p.iter().any(|l| l.contains("must differ")), "{p:?}");
+    let p = problems(&[("GASCLAW_USER", "4251"), ("STACK_USER", "4252")]);
+    assert_eq!(
+        p,
+        vec!["STACK_HOME: is required: STACK_USER has no home directory in /etc/passwd"]
+    );
+    let p = problems(&[("STACK_HOME", "/srv/agent")]);
+    assert!(
+        p.iter().any(|l| l.contains("only used with STACK_USER")),
+        "{p:?}"
+    );
+    let p = problems(&[("GASCLAW_USER", "0")]);
+    assert!(
+        p.iter()
+            .any(|l| l.contains("GASCLAW_USER: must not be root")),
+        "{p:?}"
+    );
+
+    let c = Config::load(&env(&[
+        ("GASCLAW_USER", "4251"),
+        ("STACK_USER", "4252:4260"),
+        ("STACK_HOME", "/srv/agent"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.gasclaw_user.as_ref().map(|u| (u.uid, u.gid)),
+        Some((4251, 4251))
+    );
+    let stack = c.stack.as_ref().unwrap();
+    assert_eq!((stack.id.uid, stack.id.gid), (4252, 4260));
+    assert_eq!(stack.home, PathBuf::from("/srv/agent"));
+    // Unset: today's behaviour, one uid.
+    let c = Config::load(&env(&[])).unwrap();
+    assert!(c.gasclaw_user.is_none() && c.stack.is_none());
+}
