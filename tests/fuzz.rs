@@ -141,6 +141,13 @@ fn fuzz_the_catalogue_argument_validation() {
                                 .expect("a parsed duration");
                             prop_assert!(!d.is_zero() && d <= MAX_DURATION, "{d:?}");
                         }
+                        // A service, else an agent address: never an option.
+                        ArgKind::ServiceOrAgent => prop_assert!(
+                            arg.choices().contains(&a.value)
+                                || gasclaw::core::work::AgentAddress::parse(&a.value).is_ok(),
+                            "{:?}",
+                            a.value
+                        ),
                         ArgKind::Pattern | ArgKind::Text => {
                             if spec.program.is_some() {
                                 prop_assert!(!a.value.starts_with('-'), "{:?}", a.value);

@@ -1,6 +1,7 @@
 //! The command-line face: parse, load config, call the core, render.
 
 mod render;
+mod work;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,12 +38,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The agents and whether each runs.
+    /// Every agent: state, hooked bead, last progress, stuck marks.
     Agents {
         /// Print one JSON object instead of a list.
         #[arg(long)]
         json: bool,
     },
+    /// An agent's last screen lines (secrets redacted).
+    Peek {
+        /// mayor, deacon, <rig>/witness, <rig>/refinery, <rig>/<polecat>, <rig>/crew/<name>.
+        agent: String,
+        /// How many lines (gt adds the visible screen), 1–200.
+        #[arg(default_value_t = 30)]
+        lines: u32,
+    },
+    /// Type a message into an agent's session at its next prompt.
+    Nudge {
+        agent: String,
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Freeze the town's agents (or one rig's) with their context kept (gt estop).
+    Pause { rig: Option<String> },
+    /// Thaw what a pause froze (gt thaw).
+    Resume { rig: Option<String> },
     /// Restart one service.
     Restart {
         /// One of: dolt, daemon, mayor, gateway, agents.
@@ -312,7 +331,11 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         Command::Stop => stop(&core).await,
         Command::Keys { json, action } => keys(&core, json, action).await,
         Command::Update { json, .. } => update_check(&core, json).await,
-        Command::Agents { json } => agents(&core, json).await,
+        Command::Agents { json } => work::agents(&core, json).await,
+        Command::Peek { agent, lines } => work::peek(&core, &agent, lines).await,
+        Command::Nudge { agent, text } => work::nudge(&core, &agent, &text).await,
+        Command::Pause { rig } => work::pause(&core, rig.as_deref(), false).await,
+        Command::Resume { rig } => work::pause(&core, rig.as_deref(), true).await,
         Command::Tasks { action, json } => tasks(&core, action, json).await,
         Command::Usage { json, since, by } => usage(&core, json, since.as_deref(), by).await,
         Command::Github { action, json } => github(&core, action, json).await,
@@ -519,28 +542,6 @@ async fn keys(core: &Core, json: bool, action: Option<KeysAction>) -> ExitCode {
         print!("{}", render::keys(&status));
     }
     ExitCode::SUCCESS
-}
-
-async fn agents(core: &Core, json: bool) -> ExitCode {
-    let r = core.agents(core.config().check_timeout).await;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
-    } else if let Some(e) = &r.error {
-        println!("cannot list the agents: {e}");
-    } else {
-        for a in &r.agents {
-            println!(
-                "{:<24} {}",
-                a.name,
-                if a.running { "running" } else { "stopped" }
-            );
-        }
-    }
-    if r.error.is_none() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
 }
 
 async fn update_check(core: &Core, json: bool) -> ExitCode {

@@ -6,6 +6,7 @@
 mod alerts;
 mod heal;
 mod hold;
+mod work;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -124,6 +125,11 @@ pub struct Monitor {
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
     usage: std::sync::OnceLock<(crate::keys::usage::UsageStore, crate::keys::usage::Budgets)>,
+    /// Each agent's open stuck episode: its alert, since when, and
+    /// whether it was sent (not muted) (see `work`).
+    stuck: Mutex<BTreeMap<String, (crate::core::alerts::Alert, Instant, bool)>>,
+    /// Since when no agent key has been usable (`AUTO_PAUSE`).
+    cooling_since: Mutex<Option<Instant>>,
 }
 
 /// Whether a pool has a usable key, and if not, why.
@@ -177,6 +183,8 @@ impl Monitor {
             ended: Mutex::default(),
             hold,
             usage: std::sync::OnceLock::new(),
+            stuck: Mutex::default(),
+            cooling_since: Mutex::default(),
         })
     }
 
@@ -475,6 +483,7 @@ impl Monitor {
         );
         self.release_consequences();
         self.check_budgets(now);
+        self.watch_work().await;
         if self.settings.heal {
             self.heal_down(&report).await;
         }
@@ -602,7 +611,9 @@ impl Monitor {
         let board = self.core.alerts();
         for cause in ended {
             for i in board.incidents.caused_by(cause) {
-                let Subject::Check(id) = i.alert.subject;
+                let Subject::Check(id) = i.alert.subject else {
+                    continue;
+                };
                 let sent_to = self.send_alert(Some(id), i.alert.clone());
                 let _ = board.incidents.update(i.id(), |i| {
                     i.caused_by = None;
@@ -837,6 +848,7 @@ fn severity_of(id: CheckId, t: &Transition) -> Severity {
         (CheckId::Service(_) | CheckId::Keys(_), _) => Severity::Critical,
         (CheckId::Activity | CheckId::Telegram, _) => Severity::Warning,
         (CheckId::Github, _) => Severity::Info,
+        (CheckId::Stuck, _) => Severity::Warning,
     }
 }
 

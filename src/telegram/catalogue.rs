@@ -43,6 +43,12 @@ pub enum Action {
     Merge,
     Issues,
     Take,
+    Peek,
+    Nudge,
+    Mail,
+    Pause,
+    Resume,
+    Pin,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }
@@ -58,6 +64,9 @@ pub enum ArgKind {
     Service,
     /// A check that can be muted, or `all` (`core::alerts::mute_names`).
     Check,
+    /// A service, or else an agent's address (`/restart project/nux`).
+    #[serde(rename = "service-or-agent")]
+    ServiceOrAgent,
     /// A word matching `pattern`.
     Pattern,
     /// A duration like 30m, 2h, 90s.
@@ -103,6 +112,7 @@ impl ArgSpec {
     fn placeholder(&self) -> String {
         let inner = match self.kind {
             ArgKind::Choice => self.choices().join("|"),
+            ArgKind::ServiceOrAgent => format!("{}|agent", self.choices().join("|")),
             _ => self.name.clone(),
         };
         if self.optional {
@@ -246,6 +256,16 @@ impl CommandSpec {
                         Some(Values::List(v)) if v.contains(&typed) => Some(typed.clone()),
                         Some(Values::Map(m)) => m.get(&typed).cloned(),
                         _ => None,
+                    }
+                }
+                ArgKind::ServiceOrAgent => {
+                    let typed = word.to_ascii_lowercase();
+                    if spec.choices().contains(&typed) {
+                        Some(typed)
+                    } else {
+                        crate::core::work::AgentAddress::parse(word)
+                            .ok()
+                            .map(|a| a.to_string())
                     }
                 }
                 ArgKind::Pattern => spec
@@ -416,7 +436,7 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
         // Domain choices: the values are gasclaw's own, so the service and
         // check lists are written once (in the core), not in every file.
         let domain: Option<Vec<String>> = match a.kind {
-            ArgKind::Service => Some(
+            ArgKind::Service | ArgKind::ServiceOrAgent => Some(
                 crate::core::Service::ALL
                     .iter()
                     .map(|s| s.name().to_string())
@@ -438,7 +458,9 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
                 )));
             }
             a.values = Some(Values::List(values));
-            a.kind = ArgKind::Choice;
+            if a.kind != ArgKind::ServiceOrAgent {
+                a.kind = ArgKind::Choice;
+            }
         }
         match a.kind {
             ArgKind::Choice if a.values.is_none() => {
@@ -504,7 +526,10 @@ mod tests {
         }
         let r = c.get("restart").expect("test value");
         assert!(r.confirm && r.role == Role::Operator);
-        assert_eq!(r.usage(), "/restart <dolt|daemon|mayor|gateway|agents>");
+        assert_eq!(
+            r.usage(),
+            "/restart <dolt|daemon|mayor|gateway|agents|agent>"
+        );
         assert_eq!(c.get("stop").expect("test value").role, Role::Owner);
         assert!(
             c.for_role(Role::Member)
@@ -523,8 +548,9 @@ mod tests {
         );
         let e = r.parse_args("").unwrap_err();
         assert_eq!(e.valid, ["dolt", "daemon", "mayor", "gateway", "agents"]);
-        let e = r.parse_args("deacon").unwrap_err();
-        assert_eq!(e.got.as_deref(), Some("deacon"));
+        // Not a service and not an agent address (never an option).
+        let e = r.parse_args("-deacon").unwrap_err();
+        assert_eq!(e.got.as_deref(), Some("-deacon"));
         assert!(
             r.parse_args("mayor now").is_err(),
             "extra words are refused"
@@ -587,7 +613,12 @@ mod tests {
         for name in ["mute", "unmute"] {
             assert_eq!(c.get(name).expect("test value").args[0].choices(), checks);
         }
-        assert!(restart.parse_args("mayor").is_ok() && restart.parse_args("deacon").is_err());
+        assert!(restart.parse_args("mayor").is_ok() && restart.parse_args("--all").is_err());
+        // Beside the services, an agent's address (checked, never an option).
+        assert_eq!(
+            restart.parse_args("project/nux").expect("agent")[0].value,
+            "project/nux"
+        );
         // A file may not spell out a domain list of its own.
         let dir = tempfile::tempdir().expect("test value");
         std::fs::write(

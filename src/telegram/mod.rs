@@ -14,6 +14,7 @@ mod handlers;
 pub mod lanes;
 pub mod limit;
 pub mod overseer;
+pub mod pin;
 pub mod rate;
 pub mod render;
 pub mod send;
@@ -174,6 +175,8 @@ pub struct Ctx {
     pub lanes: Arc<lanes::Lanes>,
     /// The durable outbox (an alert's edits after a press go through it).
     pub outbox: Arc<crate::notify::Outbox>,
+    /// The live status cards (`/pin`).
+    pub pins: pin::Pins,
 }
 
 /// A stranger hears the refusal at most this often.
@@ -317,6 +320,7 @@ impl ErrorHandler<RequestError> for ListenerErrors {
 /// Runs the bot until `shutdown`, then lets in-flight handlers finish
 /// (bounded).
 pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
+    tokio::spawn(pin::run(ctx.clone(), bot.clone(), shutdown.clone()));
     let handler = dptree::entry()
         .branch(Update::filter_message().endpoint(handlers::on_message))
         .branch(Update::filter_callback_query().endpoint(handlers::on_callback));
@@ -396,5 +400,6 @@ pub fn context(
         rate: rate::PersonRate::default(),
         lanes: Arc::default(),
         outbox,
+        pins: pin::Pins::load(&home),
     }))
 }

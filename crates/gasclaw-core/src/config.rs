@@ -156,6 +156,11 @@ settings! {
     gasclaw_tz => "GASCLAW_TZ",
     auto_heal => "AUTO_HEAL",
     heal_backoff => "HEAL_BACKOFF",
+    stuck_pane_after => "STUCK_PANE_AFTER",
+    nudge_text => "NUDGE_TEXT",
+    auto_pause => "AUTO_PAUSE",
+    auto_pause_after => "AUTO_PAUSE_AFTER",
+    pin_interval => "PIN_INTERVAL",
     overseer_timeout => "OVERSEER_TIMEOUT",
     confirm_timeout => "CONFIRM_TIMEOUT",
     telegram_conflict_quiet => "TELEGRAM_CONFLICT_QUIET",
@@ -176,6 +181,10 @@ settings! {
     stack_user => "STACK_USER",
     stack_home => "STACK_HOME",
 }
+
+/// What the stuck alert's Nudge button sends by default (gt prefixes the
+/// sender, `unknown` from the town root, so the text says who asks).
+pub const DEFAULT_NUDGE_TEXT: &str = "gasclaw (for the humans): you look stuck. Check your hook and carry on, or escalate if you are blocked.";
 
 /// The names of variables that hold secrets: they are removed from every
 /// child process's environment and never printed.
@@ -398,6 +407,18 @@ pub struct Config {
     /// First wait between the monitor's restarts of one service (doubles up
     /// to 30×: 30 s → 15 min by default).
     pub heal_backoff: Duration,
+    /// `STUCK_PANE_AFTER`: an agent with hooked work whose pane has not
+    /// changed for this long (across monitor cycles) counts as stuck.
+    pub stuck_pane_after: Duration,
+    /// `NUDGE_TEXT`: what the stuck alert's Nudge button sends.
+    pub nudge_text: String,
+    /// `AUTO_PAUSE`: freeze the town while every agent key cools.
+    pub auto_pause: bool,
+    /// `AUTO_PAUSE_AFTER`: how long every agent key must have cooled first.
+    pub auto_pause_after: Duration,
+    /// `PIN_INTERVAL`: how often `/pin` cards are refreshed (edited only
+    /// when their text changed).
+    pub pin_interval: Duration,
     pub overseer_timeout: Duration,
     /// `CONFIRM_TIMEOUT`: how long a confirmation button works.
     pub confirm_timeout: Duration,
@@ -635,6 +656,11 @@ impl Config {
             ("GASCLAW_TZ", self.tz.name().to_string()),
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
             ("HEAL_BACKOFF", secs(self.heal_backoff)),
+            ("STUCK_PANE_AFTER", secs(self.stuck_pane_after)),
+            ("NUDGE_TEXT", self.nudge_text.clone()),
+            ("AUTO_PAUSE", on_off(self.auto_pause).to_string()),
+            ("AUTO_PAUSE_AFTER", secs(self.auto_pause_after)),
+            ("PIN_INTERVAL", secs(self.pin_interval)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
             ("CONFIRM_TIMEOUT", secs(self.confirm_timeout)),
             (
@@ -999,6 +1025,18 @@ impl Parser {
         };
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
+        let stuck_pane_after = self.duration("STUCK_PANE_AFTER", 900);
+        let nudge_text = self
+            .get("NUDGE_TEXT")
+            .unwrap_or(DEFAULT_NUDGE_TEXT)
+            .trim()
+            .to_string();
+        if nudge_text.chars().count() > 500 {
+            self.problem("NUDGE_TEXT", "must be at most 500 characters");
+        }
+        let auto_pause = self.on_off("AUTO_PAUSE", false);
+        let auto_pause_after = self.duration("AUTO_PAUSE_AFTER", 600);
+        let pin_interval = self.duration("PIN_INTERVAL", 60);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
         let confirm_timeout =
             self.duration_at_most("CONFIRM_TIMEOUT", 60, Duration::from_secs(3600));
@@ -1121,6 +1159,11 @@ impl Parser {
             tz,
             auto_heal,
             heal_backoff,
+            stuck_pane_after,
+            nudge_text,
+            auto_pause,
+            auto_pause_after,
+            pin_interval,
             overseer_timeout,
             confirm_timeout,
             telegram_conflict_quiet,

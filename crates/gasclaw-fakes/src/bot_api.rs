@@ -127,6 +127,10 @@ struct St {
     sends: VecDeque<(Instant, i64)>,
     rate_limited: usize,
     photos: Vec<Photo>,
+    /// The pinned message of each chat (`pinChatMessage`).
+    pinned: HashMap<i64, i64>,
+    /// Groups where the bot is an admin that may pin.
+    pin_rights: HashSet<i64>,
 }
 
 /// A photo the bot sent (`sendPhoto`), with its bytes.
@@ -295,6 +299,17 @@ impl FakeBotApi {
             Fault::Times(f, n) => q.extend(std::iter::repeat_n(*f, n)),
             f => q.push_back(f),
         }
+    }
+
+    /// Makes the bot an admin that may pin messages in group `chat_id`
+    /// (private chats need nothing).
+    pub fn grant_pin(&self, chat_id: i64) {
+        self.shared.lock().pin_rights.insert(chat_id);
+    }
+
+    /// The message pinned in `chat_id`, if any.
+    pub fn pinned(&self, chat_id: i64) -> Option<i64> {
+        self.shared.lock().pinned.get(&chat_id).copied()
     }
 
     /// Every send to `chat_id` gets `fault` (e.g. 403 blocked) until cleared.
@@ -842,6 +857,30 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
                 msg["reply_markup"] = mk;
             }
             ok(msg)
+        }
+        "pinchatmessage" => {
+            // Outside a private chat the bot must be an admin with the
+            // right to pin; the message must exist in the chat.
+            let Some(chat_id) = chat_id else {
+                return api_error(400, "Bad Request: chat not found", None);
+            };
+            if chat_id < 0 && !st.pin_rights.contains(&chat_id) {
+                return api_error(
+                    400,
+                    "Bad Request: not enough rights to manage pinned messages in the chat",
+                    None,
+                );
+            }
+            let mid = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
+            let exists = st
+                .sent
+                .get(&chat_id)
+                .is_some_and(|v| v.iter().any(|m| m.message_id == mid));
+            if !exists {
+                return api_error(400, "Bad Request: message to pin not found", None);
+            }
+            st.pinned.insert(chat_id, mid);
+            ok(json!(true))
         }
         "editmessagereplymarkup" => {
             // Only messages the bot sent (by chat and id; inline messages

@@ -1,4 +1,5 @@
-//! `/agents`: the agents and whether each runs.
+//! `/agents`: every agent with its state, hooked bead, last progress and
+//! stuck marks (the panes as the monitor's last cycle saw them).
 
 use std::sync::Arc;
 
@@ -6,11 +7,14 @@ use super::{Request, send};
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let report = ctx.core.agents(ctx.core.config().check_timeout).await;
+    let report = ctx
+        .core
+        .agents_work(ctx.core.config().check_timeout, false)
+        .await;
     send::message(
         bot,
         req.target,
-        &render::agents(req.tr(ctx), &report),
+        &render::work::agents(req.tr(ctx), &report),
         None,
         req.reply_to,
     )

@@ -42,6 +42,11 @@ pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::R
     let command = match action {
         AlertAction::Ack | AlertAction::Mute(_) => "mute",
         AlertAction::Restart(_) => "restart",
+        // An agent's buttons carry `ag:` data (handlers::work); never `al:`.
+        AlertAction::Agent(_) => {
+            send::answer(&bot, &q.id.0, &tr.raw("alert-press-denied", &[])).await;
+            return Ok(());
+        }
     };
     let Some(spec) = ctx.catalogue.get(command) else {
         send::answer(&bot, &q.id.0, &tr.raw("alert-press-denied", &[])).await;
@@ -123,6 +128,8 @@ pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::R
             send::answer(&bot, &q.id.0, "").await;
             ask_confirmation(&ctx, &bot, req).await?;
         }
+        // Answered above: an agent's buttons are never `al:` data.
+        AlertAction::Agent(_) => {}
     }
     Ok(())
 }
@@ -132,6 +139,7 @@ fn verb(a: &AlertAction) -> &'static str {
         AlertAction::Ack => "ack",
         AlertAction::Mute(_) => "mute",
         AlertAction::Restart(_) => "restart",
+        AlertAction::Agent(_) => "agent",
     }
 }
 

@@ -3,6 +3,7 @@
 //! command's handler (one module per command).
 
 mod activity;
+mod agent_buttons;
 mod agents;
 mod alert_buttons;
 mod alerts;
@@ -13,12 +14,18 @@ mod exec;
 mod help;
 mod issues;
 mod keys;
+mod mail;
 mod merge;
 mod mute;
 mod newtask;
+mod nudge;
+mod pause;
+mod peek;
+mod pin;
 mod pr;
 mod prs;
 mod restart;
+mod resume;
 mod status;
 mod stop;
 mod take;
@@ -407,6 +414,10 @@ async fn plain_text(
         .await?;
         return Ok(());
     }
+    // A reply to a stuck alert (a nudge) or to the town's mail (mail back).
+    if agent_buttons::on_reply(bot, msg, me, ctx, role, text).await? {
+        return Ok(());
+    }
     // The mention addresses the bot; the overseer gets the question.
     let username = me.user.username.as_deref().unwrap_or(&ctx.username);
     let question = strip_mention(text, &format!("@{username}"));
@@ -449,6 +460,17 @@ fn action_text(ctx: &Ctx, req: &Request) -> String {
         ),
         Action::Bootstrap => tr.raw("action-bootstrap", &[]),
         Action::Stop => tr.raw("action-stop", &[]),
+        Action::Pause | Action::Resume => {
+            let verb = if req.spec.action == Action::Pause {
+                "pause"
+            } else {
+                "resume"
+            };
+            match req.arg("rig") {
+                Some(rig) => tr.raw(&format!("action-{verb}-rig"), &[("rig", rig)]),
+                None => tr.raw(&format!("action-{verb}"), &[]),
+            }
+        }
         Action::Merge => tr.raw(
             "action-merge",
             &[("number", &issue_number(req).to_string())],
@@ -528,6 +550,10 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         send::answer(&bot, &q.id.0, "").await;
         return Ok(());
     };
+    if verb == "ag" {
+        let data = id.to_string();
+        return agent_buttons::on_button(bot, q, ctx, &data).await;
+    }
     let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
         send::answer(&bot, &q.id.0, &tr.raw("confirm-expired", &[])).await;
         return Ok(());
@@ -627,7 +653,15 @@ pub async fn execute(
     // their own): the chat's next command is not held up behind it.
     if matches!(
         req.spec.action,
-        Action::Ask | Action::Exec | Action::Tasks | Action::Task | Action::Newtask | Action::Done
+        Action::Ask
+            | Action::Exec
+            | Action::Tasks
+            | Action::Task
+            | Action::Newtask
+            | Action::Done
+            | Action::Peek
+            | Action::Mail
+            | Action::Pin
     ) {
         let (c, b) = (ctx.clone(), bot.clone());
         let (target, lang) = (req.target, req.lang);
@@ -672,6 +706,12 @@ async fn run_action(
         Action::Merge => merge::run(ctx, bot, req, status).await,
         Action::Issues => issues::run(ctx, bot, &req).await,
         Action::Take => take::run(ctx, bot, &req).await,
+        Action::Peek => peek::run(ctx, bot, &req).await,
+        Action::Nudge => nudge::run(ctx, bot, req, status).await,
+        Action::Mail => mail::run(ctx, bot, &req).await,
+        Action::Pause => pause::run(ctx, bot, req, status).await,
+        Action::Resume => resume::run(ctx, bot, req, status).await,
+        Action::Pin => pin::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });

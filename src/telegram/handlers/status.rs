@@ -10,7 +10,9 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
     let pools = super::keys::pools_status(ctx);
     let tr = req.tr(ctx);
     let text = format!(
-        "{}\n\n{}",
+        "{}{}\n\n{}",
+        // A frozen town (gt estop) leads the report.
+        render::work::paused_lines(tr, &ctx.core.paused()),
         render::status(tr, &report, pools.as_ref()),
         render::github::status_line(
             tr,

@@ -5,7 +5,7 @@
 use crate::core::activity::human_duration;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
-use crate::core::alerts::{Alert, AlertAction, CheckId, Fact, Transition};
+use crate::core::alerts::{Alert, AlertAction, CheckId, Fact, Subject, Transition};
 use crate::telegram::render::Tr;
 
 /// A button's label.
@@ -14,6 +14,7 @@ pub fn button_label(tr: Tr<'_>, a: &AlertAction) -> String {
         AlertAction::Ack => tr.raw("alert-btn-ack", &[]),
         AlertAction::Mute(d) => tr.raw("alert-btn-mute", &[("for", &short_duration(d.as_secs()))]),
         AlertAction::Restart(s) => tr.raw("alert-btn-restart", &[("service", s.name())]),
+        AlertAction::Agent(v) => super::work::button_label(tr, *v),
     }
 }
 
@@ -58,8 +59,18 @@ pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
     let row = a
         .buttons
         .iter()
-        .map(|b| InlineKeyboardButton::callback(button_label(tr, b), b.callback_data(a.incident)))
+        .filter_map(|b| {
+            // An agent's buttons name the agent, not the incident.
+            let data = match (b, &a.subject) {
+                (AlertAction::Agent(v), Subject::Agent(agent)) => v.callback_data(agent)?,
+                _ => b.callback_data(a.incident),
+            };
+            Some(InlineKeyboardButton::callback(button_label(tr, b), data))
+        })
         .collect::<Vec<_>>();
+    if row.is_empty() {
+        return None;
+    }
     Some(InlineKeyboardMarkup::new(vec![row]))
 }
 
@@ -72,6 +83,20 @@ pub fn alert(tr: Tr<'_>, a: &Alert) -> String {
             detail,
             word,
         } => render(tr, *id, transition, detail, word),
+        Fact::Stuck {
+            agent,
+            bead,
+            title,
+            pane,
+            for_secs,
+        } => super::work::stuck_text(
+            tr,
+            agent,
+            bead.as_deref(),
+            title.as_deref(),
+            *pane,
+            *for_secs,
+        ),
     };
     if !a.consequences.is_empty() {
         let list: Vec<String> = a.consequences.iter().map(|c| c.label()).collect();

@@ -158,7 +158,7 @@ fn snapshots() {
     );
     let restart = cat.get("restart").expect("test value");
     each_locale(
-        |tr| usage_error(tr, &restart, &restart.parse_args("deacon").unwrap_err()),
+        |tr| usage_error(tr, &restart, &restart.parse_args("-deacon").unwrap_err()),
         "usage",
     );
     let mute = cat.get("mute").expect("test value");

@@ -466,3 +466,62 @@ def err_packet(code, state, message, seq=0):
 
 def ok_packet(seq):
     return mysql_packet(b"\x00\x00\x00\x02\x00\x00\x00", seq)
+
+
+# ---------------------------------------------------------------- agents' work (gt and bd share it)
+
+def agent_hooks():
+    """Knob AGENT_HOOK=<agent-bead>=<hooked-bead>@<age-secs>[@ralph],…: the
+    agent bead has work on its hook and was last updated <age> seconds ago
+    (`@ralph` adds `mode: ralph` to its description). What gt's GUPP rule
+    reads (gastown-work.md §2.1)."""
+    hooks = {}
+    for part in (knob("AGENT_HOOK") or "").split(","):
+        if "=" not in part:
+            continue
+        agent, rest = part.strip().split("=", 1)
+        fields = rest.split("@")
+        try:
+            age = float(fields[1]) if len(fields) > 1 else 0.0
+        except ValueError:
+            age = 0.0
+        hooks[agent] = {"hook": fields[0], "age": age, "ralph": "ralph" in fields[2:]}
+    return hooks
+
+
+def overlay_agent_hooks(issues):
+    """Applies AGENT_HOOK to agent beads as loaded (in place)."""
+    hooks = agent_hooks()
+    if not hooks:
+        return issues
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for i in issues:
+        h = hooks.get(i.get("id"))
+        if not h:
+            continue
+        # Kept so that a bd write does not persist the knob (restore_agent_hooks).
+        i["_fake_orig"] = {k: i.get(k) for k in ("hook_bead", "agent_state", "updated_at", "description")}
+        i["hook_bead"] = h["hook"]
+        i["agent_state"] = "working"
+        i["updated_at"] = rfc3339(now - datetime.timedelta(seconds=h["age"]))
+        if h["ralph"] and "mode: ralph" not in (i.get("description") or ""):
+            i["description"] = ((i.get("description") or "") + "\nmode: ralph").strip()
+    return issues
+
+
+def restore_agent_hooks(issues):
+    """Undoes overlay_agent_hooks before a write (returns new dicts)."""
+    out = []
+    for i in issues:
+        orig = i.get("_fake_orig")
+        if orig is None:
+            out.append(i)
+            continue
+        i = {k: v for k, v in i.items() if k != "_fake_orig"}
+        for k, v in orig.items():
+            if v is None:
+                i.pop(k, None)
+            else:
+                i[k] = v
+        out.append(i)
+    return out

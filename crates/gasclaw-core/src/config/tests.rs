@@ -554,6 +554,34 @@ fn github_token_from_a_file_and_the_clear_errors() {
 }
 
 #[test]
+fn the_work_settings_have_defaults_and_limits() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert_eq!(c.stuck_pane_after, Duration::from_secs(900));
+    assert!(!c.auto_pause);
+    assert_eq!(c.auto_pause_after, Duration::from_secs(600));
+    assert_eq!(c.nudge_text, DEFAULT_NUDGE_TEXT);
+    let c = Config::load(&env(&[
+        ("AUTO_PAUSE", "on"),
+        ("AUTO_PAUSE_AFTER", "2m"),
+        ("STUCK_PANE_AFTER", "1"),
+        ("NUDGE_TEXT", "  carry on  "),
+    ]))
+    .unwrap();
+    assert!(c.auto_pause);
+    assert_eq!(c.auto_pause_after, Duration::from_secs(120));
+    assert_eq!(c.stuck_pane_after, Duration::from_secs(1));
+    assert_eq!(c.nudge_text, "carry on");
+    let long = "x".repeat(501);
+    let p = problems(&[("NUDGE_TEXT", &long), ("AUTO_PAUSE", "maybe")]);
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("NUDGE_TEXT: must be at most 500")),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|l| l.starts_with("AUTO_PAUSE:")), "{p:?}");
+}
+
+#[test]
 fn the_stack_user_needs_gasclaws_own_a_different_one_and_a_home() {
     let p = problems(&[("STACK_USER", "4252"), ("STACK_HOME", "/srv/agent")]);
     assert!(

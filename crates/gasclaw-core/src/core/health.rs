@@ -106,6 +106,20 @@ impl Core {
         for c in &mut checks {
             c.stopped = marks.get(&c.name).cloned();
         }
+        // A paused town (gt estop) is stopped on purpose too: the monitor
+        // neither alerts nor heals what the pause stopped.
+        if let Some(e) = self.paused().into_iter().find(|e| e.rig.is_none())
+            && let Some(c) = checks.iter_mut().find(|c| c.name == Service::Agents)
+            && c.stopped.is_none()
+        {
+            c.stopped = Some(super::stopped::StopMark {
+                by: format!("gt estop ({})", e.reason),
+                at: e
+                    .since
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or_else(chrono::Utc::now),
+            });
+        }
         HealthReport { checks }
     }
 

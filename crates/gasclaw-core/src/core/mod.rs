@@ -15,6 +15,7 @@ pub mod listening;
 pub mod services;
 pub mod stopped;
 pub mod versions;
+pub mod work;
 
 #[cfg(test)]
 mod seam_tests;
@@ -156,6 +157,8 @@ pub struct Core {
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
     started_here: std::sync::Mutex<std::collections::BTreeSet<Service>>,
+    /// What the work checks remember between monitor cycles (panes).
+    work: work::WorkState,
     /// Where `gasclaw run` bound its listeners (see `listening`).
     listening: std::sync::OnceLock<listening::Listening>,
 }
@@ -300,6 +303,7 @@ impl Core {
             overseer_api_token,
             tokens,
             started_here: Default::default(),
+            work: Default::default(),
             listening: Default::default(),
             config,
         }))

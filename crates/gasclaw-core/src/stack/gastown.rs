@@ -28,6 +28,8 @@ use serde_json::{Map, Value, json};
 use super::StackError;
 use super::exec::{Invocation, Output, Runner};
 
+pub mod work;
+
 const QUICK: Duration = Duration::from_secs(30);
 /// `gt mayor start` can block 180 s waiting for the agent (T8).
 const MAYOR_START: Duration = Duration::from_secs(200);
@@ -129,6 +131,16 @@ pub struct AgentRuntime {
     pub name: String,
     #[serde(default)]
     pub running: bool,
+    /// `coordinator`, `health-check`, `witness`, `refinery`, `polecat`, `crew`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Work fields (gastown-work.md §7): absent when status degrades.
+    #[serde(default)]
+    pub hook_bead: Option<String>,
+    #[serde(default)]
+    pub work_title: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

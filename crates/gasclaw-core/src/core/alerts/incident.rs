@@ -33,6 +33,8 @@ use crate::core::Service;
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
     Check(CheckId),
+    /// One agent of the town, by address (`project/nux`): stuck episodes.
+    Agent(String),
 }
 
 impl Subject {
@@ -40,6 +42,7 @@ impl Subject {
     pub fn label(&self) -> String {
         match self {
             Subject::Check(c) => c.label().to_string(),
+            Subject::Agent(a) => a.clone(),
         }
     }
 
@@ -47,6 +50,7 @@ impl Subject {
     pub fn mute_name(&self) -> &'static str {
         match self {
             Subject::Check(c) => c.mute_name(),
+            Subject::Agent(_) => CheckId::Stuck.mute_name(),
         }
     }
 }
@@ -120,6 +124,43 @@ pub enum AlertAction {
     Mute(Duration),
     /// Restarts a service (through the same confirmation as `/restart`).
     Restart(Service),
+    /// On a [`Subject::Agent`] alert: peek, nudge or restart that agent.
+    /// Its button carries the agent (`ag:<verb>:<address>`, handled by
+    /// `handlers::agent_buttons`), not the incident.
+    Agent(AgentVerb),
+}
+
+/// What a stuck agent's button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentVerb {
+    Peek,
+    Nudge,
+    Restart,
+}
+
+impl AgentVerb {
+    pub const ALL: [AgentVerb; 3] = [AgentVerb::Peek, AgentVerb::Nudge, AgentVerb::Restart];
+
+    /// One letter in the callback data (`ag:p:project/nux`).
+    pub fn code(self) -> &'static str {
+        match self {
+            AgentVerb::Peek => "p",
+            AgentVerb::Nudge => "n",
+            AgentVerb::Restart => "r",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AgentVerb> {
+        AgentVerb::ALL.into_iter().find(|v| v.code() == code)
+    }
+
+    /// The callback data of this button for `agent`, when it fits in
+    /// Telegram's 64 bytes.
+    pub fn callback_data(self, agent: &str) -> Option<String> {
+        let data = format!("ag:{}:{agent}", self.code());
+        (data.len() <= 64).then_some(data)
+    }
 }
 
 /// The callback data prefix of alert buttons.
@@ -132,6 +173,7 @@ impl AlertAction {
             AlertAction::Ack => "ack".into(),
             AlertAction::Mute(d) => format!("mute:{}", d.as_secs()),
             AlertAction::Restart(s) => format!("restart:{}", s.name()),
+            AlertAction::Agent(v) => format!("agent:{}", v.code()),
         }
     }
 
@@ -145,6 +187,7 @@ impl AlertAction {
                 (secs > 0 && d <= super::MAX_MUTE).then_some(AlertAction::Mute(d))
             }
             "restart" => arg.parse().ok().map(AlertAction::Restart),
+            "agent" => AgentVerb::parse(arg).map(AlertAction::Agent),
             _ => None,
         }
     }
@@ -174,6 +217,15 @@ pub enum Fact {
         transition: Transition,
         detail: String,
         word: String,
+    },
+    /// An agent stuck with work on its hook: by Gastown's rule (no
+    /// progress on its bead) or by an unchanged screen (`pane`).
+    Stuck {
+        agent: String,
+        bead: Option<String>,
+        title: Option<String>,
+        pane: bool,
+        for_secs: u64,
     },
 }
 
@@ -224,6 +276,7 @@ mod tests {
             AlertAction::Ack,
             AlertAction::Mute(Duration::from_secs(3600)),
             AlertAction::Restart(Service::Gateway),
+            AlertAction::Agent(AgentVerb::Nudge),
         ] {
             let data = a.callback_data(id);
             assert!(data.len() <= 64, "{data}");

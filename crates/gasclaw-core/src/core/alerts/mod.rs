@@ -36,6 +36,8 @@ pub enum CheckId {
     Telegram,
     /// GitHub announcements (`/mute github 1h`).
     Github,
+    /// Stuck agents (`/mute stuck 1h`).
+    Stuck,
 }
 
 impl CheckId {
@@ -47,6 +49,7 @@ impl CheckId {
             CheckId::Keys(_) => "keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Stuck => "stuck",
         }
     }
 
@@ -59,6 +62,7 @@ impl CheckId {
             CheckId::Keys(PoolKind::Overseer) => "overseer keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Stuck => "stuck agents",
         }
     }
 }
@@ -163,8 +167,14 @@ impl AlertBoard {
         let now = Utc::now();
         let mut state = BTreeMap::new();
         for i in incidents.open_incidents() {
-            let Subject::Check(id) = i.alert.subject;
-            let Fact::Check { detail, .. } = &i.alert.fact;
+            // Only checks have a state here; an agent's stuck episode
+            // lives in its incident alone.
+            let Subject::Check(id) = i.alert.subject else {
+                continue;
+            };
+            let Fact::Check { detail, .. } = &i.alert.fact else {
+                continue;
+            };
             state.insert(
                 id,
                 AlertState {
@@ -191,7 +201,9 @@ impl AlertBoard {
                 i.acked_by = Some(who.to_string());
             }
         })?;
-        let Subject::Check(c) = i.alert.subject;
+        let Subject::Check(c) = i.alert.subject else {
+            return Ok(i);
+        };
         if let Some(s) = self
             .state
             .lock()

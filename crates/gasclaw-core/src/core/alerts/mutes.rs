@@ -26,6 +26,7 @@ pub fn mute_names() -> Vec<&'static str> {
         CheckId::Keys(crate::keys::PoolKind::Agents),
         CheckId::Telegram,
         CheckId::Github,
+        CheckId::Stuck,
     ] {
         names.push(c.mute_name());
     }
