@@ -568,17 +568,26 @@ impl Monitor {
                 return;
             }
         }
-        let sent_to = self.send_alert(Some(id), alert.clone());
+        // The incident is saved before its alert is queued: killed in
+        // between, a restarted gasclaw continues it instead of alerting
+        // the same "down" twice.
         if down {
             board.incidents.open(Incident {
-                alert,
+                alert: alert.clone(),
                 opened: now,
                 ended: None,
                 acked_by: None,
                 healed: false,
-                held: sent_to.is_empty(),
-                targets: sent_to,
+                held: true,
+                targets: Vec::new(),
                 caused_by: None,
+            });
+        }
+        let sent_to = self.send_alert(Some(id), alert);
+        if down {
+            let _ = board.incidents.update(incident, |i| {
+                i.held = sent_to.is_empty();
+                i.targets = sent_to;
             });
         }
     }
