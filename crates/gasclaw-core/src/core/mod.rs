@@ -14,6 +14,7 @@ pub mod health;
 pub mod services;
 pub mod stopped;
 pub mod versions;
+pub mod work;
 
 use std::path::PathBuf;
 use std::sync::Arc;

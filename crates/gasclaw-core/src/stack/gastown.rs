@@ -547,6 +547,38 @@ impl Gastown {
     }
 }
 
+/// The work surfaces gasclaw reads and acts on (gastown-work.md §1, §3).
+impl Gastown {
+    /// The town's event log (appended under `.events.jsonl.lock`, rewritten
+    /// by rename hourly by the KRC pruner; `.feed.jsonl` stops receiving
+    /// events after the first prune, so it is never read).
+    pub fn events_path(&self) -> PathBuf {
+        self.town.join(".events.jsonl")
+    }
+
+    /// `gt escalate ack <id>` run from the town root without `GT_ROLE`, so
+    /// gt's `detectSender` records the acker as `overseer`.
+    pub async fn escalate_ack(&self, id: &str) -> Result<Output, StackError> {
+        self.run_ok(
+            self.gt(QUICK)
+                .env_remove("GT_ROLE")
+                .args(["escalate", "ack", id]),
+        )
+        .await
+    }
+
+    /// `gt escalate close <id> --reason R` (the reason is required), as
+    /// `overseer`.
+    pub async fn escalate_close(&self, id: &str, reason: &str) -> Result<Output, StackError> {
+        self.run_ok(
+            self.gt(QUICK)
+                .env_remove("GT_ROLE")
+                .args(["escalate", "close", id, "--reason", reason]),
+        )
+        .await
+    }
+}
+
 /// The failed services of a `gt up --json` answer: `Daemon: …; Mayor: …`.
 fn up_failures(stdout: &str) -> Option<String> {
     #[derive(Deserialize)]
