@@ -5,6 +5,7 @@
 
 mod alerts;
 mod heal;
+mod work;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -474,6 +475,7 @@ impl Monitor {
     /// two at a time, a failing check never stopping the loop.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let github = tokio::spawn(self.clone().run_github(shutdown.clone()));
+        let work = tokio::spawn(self.clone().run_work(shutdown.clone()));
         let mut events = self.core.subscribe();
         let me = self.clone();
         let sd = shutdown.clone();
@@ -504,6 +506,7 @@ impl Monitor {
         }
         listener.abort();
         let _ = github.await;
+        let _ = work.await;
     }
 }
 

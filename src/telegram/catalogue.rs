@@ -43,6 +43,7 @@ pub enum Action {
     Merge,
     Issues,
     Take,
+    Escalations,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }

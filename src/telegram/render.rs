@@ -3,6 +3,7 @@
 //! limit with a note rather than rejected.
 
 pub mod github;
+pub mod work;
 
 use fluent_bundle::FluentValue;
 

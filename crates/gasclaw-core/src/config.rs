@@ -169,6 +169,7 @@ settings! {
     github_poll => "GITHUB_POLL",
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
+    rig_topics => "RIG_TOPICS",
 }
 
 /// The names of variables that hold secrets: they are removed from every
@@ -319,6 +320,8 @@ pub struct Config {
     pub pins: Pins,
     pub github: GithubConfig,
     pub activity_source: ActivitySource,
+    /// `RIG_TOPICS`: a rig's work news goes to this chat (forum topic).
+    pub rig_topics: BTreeMap<String, ChatTarget>,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -572,6 +575,13 @@ impl Config {
                         None => t.chat_id.to_string(),
                     })
                     .unwrap_or_else(|| "(the owner and ALERT_CHAT_IDS)".into()),
+            ),
+            (
+                "RIG_TOPICS",
+                join_ids(self.rig_topics.iter().map(|(r, t)| match t.thread_id {
+                    Some(th) => format!("{r}:{}/{th}", t.chat_id),
+                    None => format!("{r}:{}", t.chat_id),
+                })),
             ),
             (
                 "ACTIVITY_SOURCE",
@@ -884,6 +894,7 @@ impl Parser {
             );
         }
 
+        let rig_topics = self.rig_topics();
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
         Config {
             agent_keys,
@@ -933,8 +944,51 @@ impl Parser {
             pins,
             github,
             activity_source,
+            rig_topics,
             sources,
         }
+    }
+
+    /// `RIG_TOPICS=project:-100123/45,web:-100456`: each entry is a rig and
+    /// a chat (optionally a forum topic); a bad entry is named.
+    fn rig_topics(&mut self) -> BTreeMap<String, ChatTarget> {
+        let mut out = BTreeMap::new();
+        let Some(raw) = self.get("RIG_TOPICS").map(str::to_string) else {
+            return out;
+        };
+        // Entries are named by their number (and rig): the value itself is
+        // never echoed (a key pasted here must not reach a log).
+        let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+        for (i, entry) in entries.enumerate() {
+            let n = i + 1;
+            let Some((rig, target)) = entry.split_once(':') else {
+                self.problem(
+                    "RIG_TOPICS",
+                    format!("entry {n} is not rig:chat_id/thread_id"),
+                );
+                continue;
+            };
+            let rig = rig.trim();
+            if rig.is_empty() || !rig.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.problem(
+                    "RIG_TOPICS",
+                    format!("entry {n}: the rig is not a rig name (letters, digits and _)"),
+                );
+                continue;
+            }
+            match parse_chat_target(target.trim()) {
+                Ok(t) => {
+                    if out.insert(rig.to_string(), t).is_some() {
+                        self.problem(
+                            "RIG_TOPICS",
+                            format!("entry {n}: rig `{rig}` is given twice"),
+                        );
+                    }
+                }
+                Err(m) => self.problem("RIG_TOPICS", format!("entry {n} (rig `{rig}`) {m}")),
+            }
+        }
+        out
     }
 
     fn github(&mut self, rig_url: &str) -> GithubConfig {

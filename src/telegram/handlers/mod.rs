@@ -8,6 +8,7 @@ mod alerts;
 mod ask;
 mod bootstrap;
 mod done;
+mod escalations;
 mod exec;
 mod help;
 mod issues;
@@ -526,6 +527,9 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         return Ok(());
     };
     let message = message.as_ref();
+    if verb == "es" {
+        return escalations::callback(&ctx, &bot, &q, message, id).await;
+    }
     let pending = match ctx.confirms.take(id, q.from.id.0) {
         Ok(p) => p,
         Err(r) => {
@@ -620,7 +624,13 @@ pub async fn execute(
     // their own): the chat's next command is not held up behind it.
     if matches!(
         req.spec.action,
-        Action::Ask | Action::Exec | Action::Tasks | Action::Task | Action::Newtask | Action::Done
+        Action::Ask
+            | Action::Exec
+            | Action::Tasks
+            | Action::Task
+            | Action::Newtask
+            | Action::Done
+            | Action::Escalations
     ) {
         let (c, b) = (ctx.clone(), bot.clone());
         let (target, lang) = (req.target, req.lang);
@@ -665,6 +675,7 @@ async fn run_action(
         Action::Merge => merge::run(ctx, bot, req, status).await,
         Action::Issues => issues::run(ctx, bot, &req).await,
         Action::Take => take::run(ctx, bot, &req).await,
+        Action::Escalations => escalations::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });

@@ -552,3 +552,30 @@ fn github_token_from_a_file_and_the_clear_errors() {
     );
     assert_no_secret(&p);
 }
+
+#[test]
+fn rig_topics_route_rigs_and_name_the_bad_entry() {
+    let c = Config::load(&env(&[("RIG_TOPICS", "project:-100123/45, web:-100999")])).unwrap();
+    assert_eq!(
+        c.rig_topics.get("project"),
+        Some(&ChatTarget {
+            chat_id: -100123,
+            thread_id: Some(45)
+        })
+    );
+    assert_eq!(c.rig_topics.get("web").map(|t| t.thread_id), Some(None));
+    let p = problems(&[(
+        "RIG_TOPICS",
+        "project-100123/45,we-b:-1,x:abc,project:-1/0,a:-1,a:-2",
+    )]);
+    assert_eq!(
+        p,
+        [
+            "RIG_TOPICS: entry 1 is not rig:chat_id/thread_id",
+            "RIG_TOPICS: entry 2: the rig is not a rig name (letters, digits and _)",
+            "RIG_TOPICS: entry 3 (rig `x`) holds an item that is not a chat id or chat_id/thread_id",
+            "RIG_TOPICS: entry 4 (rig `project`) holds a thread id that is not a forum topic id greater than 1 (the General topic takes no thread id)",
+            "RIG_TOPICS: entry 6: rig `a` is given twice",
+        ]
+    );
+}

@@ -25,6 +25,8 @@ pub enum CheckId {
     Telegram,
     /// GitHub announcements (`/mute github 1h`).
     Github,
+    /// The town's work (the event log, escalations): `/mute deaths 1h` …
+    Work(crate::core::work::announce::Kind),
 }
 
 impl CheckId {
@@ -36,6 +38,7 @@ impl CheckId {
             CheckId::Keys(_) => "keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Work(k) => k.mute_name(),
         }
     }
 
@@ -48,6 +51,7 @@ impl CheckId {
             CheckId::Keys(PoolKind::Overseer) => "overseer keys",
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
+            CheckId::Work(k) => k.mute_name(),
         }
     }
 }

@@ -39,7 +39,7 @@ impl Severity {
 }
 
 /// What kind of news; each kind has a name people mute (`/mute deaths 1h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Three or more sessions died within 30 s (the daemon's count).
@@ -54,6 +54,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// One kind of each mute group, as `/mute` lists them.
+    pub const MUTE_GROUPS: [Kind; 4] = [
+        Kind::Death,
+        Kind::Escalation,
+        Kind::Merged,
+        Kind::ConvoyLanded,
+    ];
+
     /// The mute group: `deaths`, `escalations`, `merges`, `convoys`.
     pub fn mute_name(self) -> &'static str {
         match self {

@@ -63,10 +63,11 @@ impl Escalation {
 }
 
 /// A bead id as bd makes them (`hq-ab12`); anything else (a flag, a space)
-/// never reaches gt.
+/// never reaches gt. At most 59 bytes: a button's data (`es:a:<id>`) is
+/// limited to 64.
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 64
+        && id.len() <= 59
         && id.as_bytes()[0].is_ascii_alphanumeric()
         && id
             .chars()
@@ -155,7 +156,7 @@ mod tests {
     #[test]
     fn ids_that_could_be_flags_are_refused() {
         assert!(valid_id("hq-ab12"));
-        for bad in ["", "--all", "-r", "a b", "hq-1;rm", &"x".repeat(65)] {
+        for bad in ["", "--all", "-r", "a b", "hq-1;rm", &"x".repeat(60)] {
             assert!(!valid_id(bad), "{bad}");
         }
     }

@@ -1,0 +1,174 @@
+//! The town's work, announced: a task under the monitor follows the event
+//! log (the core's follower and its durable cursor), turns what is news
+//! into messages through the durable outbox (each kind muted by its own
+//! name: deaths, escalations, merges, convoys), routes a rig's news to its
+//! forum topic (`RIG_TOPICS`), and reminds of unacknowledged escalations
+//! every `ALERT_REPEAT`. The cursor is saved only after the messages are
+//! queued, so a crash repeats at most the last poll, and never loses one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::{CheckId, Monitor};
+use crate::config::ChatTarget;
+use crate::core::work::announce::{self, Announcement, Kind};
+use crate::core::work::events::{Follower, TownEvent};
+
+/// How often the log is looked at: one `stat` when nothing changed, so the
+/// latency from a line to its message stays well under 2 s.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// When each open escalation was last brought up (announced or reminded).
+type Reminded = BTreeMap<String, DateTime<Utc>>;
+
+impl Monitor {
+    /// Where a rig's news goes: its topic (`RIG_TOPICS`), else the owner
+    /// and the alert chats.
+    fn work_targets(&self, rig: Option<&str>) -> Vec<ChatTarget> {
+        match rig.and_then(|r| self.core.config().rig_topics.get(r)) {
+            Some(t) => vec![*t],
+            None => self.recipients.clone(),
+        }
+    }
+
+    /// Queues one announcement; agents' words pass the redactor.
+    pub fn announce(&self, a: &Announcement) {
+        let r = self.core.redactor();
+        let mut a = a.clone();
+        a.detail = r.redact(&a.detail);
+        a.agent = a.agent.map(|s| r.redact(&s));
+        a.subject = a.subject.map(|s| r.redact(&s));
+        for (_, v) in &mut a.extra {
+            *v = r.redact(v);
+        }
+        let html = crate::telegram::render::work::announcement(self.tr(), &a);
+        tracing::info!(kind = ?a.kind, severity = a.severity.name(), rig = ?a.rig, "town event announced");
+        let targets = self.work_targets(a.rig.as_deref());
+        self.alert_to(Some(CheckId::Work(a.kind)), &targets, html);
+    }
+
+    /// What one batch of events announces; returns how many were queued.
+    pub fn announce_events(&self, events: &[TownEvent], reminded: &mut Reminded) -> usize {
+        let mut n = 0;
+        for ev in events {
+            let Some(a) = announce::classify(ev) else {
+                continue;
+            };
+            if a.kind == Kind::Escalation
+                && let Some(id) = &a.subject
+            {
+                reminded.insert(id.clone(), Utc::now());
+            }
+            self.announce(&a);
+            n += 1;
+        }
+        n
+    }
+
+    /// Reminds of each open escalation nobody acknowledged for
+    /// `ALERT_REPEAT` (the monitor's rule for things still down).
+    async fn remind_escalations(&self, reminded: &mut Reminded) {
+        let list = match self.core.escalations().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::debug!(error = %e, "could not list the open escalations");
+                return;
+            }
+        };
+        let now = Utc::now();
+        let repeat = chrono::Duration::from_std(self.settings.repeat)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        reminded.retain(|id, _| list.iter().any(|e| &e.id == id));
+        for e in list.iter().filter(|e| !e.acked) {
+            let last = *reminded.entry(e.id.clone()).or_insert(now);
+            if now - last < repeat {
+                continue;
+            }
+            reminded.insert(e.id.clone(), now);
+            let since = e
+                .created_at
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| (now - t.with_timezone(&Utc)).num_seconds().max(0) as u64)
+                .unwrap_or(self.settings.repeat.as_secs());
+            let mut e = e.clone();
+            e.title = self.core.redactor().redact(&e.title);
+            let html = crate::telegram::render::work::escalation_reminder(
+                self.tr(),
+                &e,
+                &crate::core::activity::human_duration(since),
+            );
+            let rig = e.escalated_by.as_deref().and_then(announce::rig_of);
+            let targets = self.work_targets(rig.as_deref());
+            self.alert_to(Some(CheckId::Work(Kind::Escalation)), &targets, html);
+        }
+    }
+
+    /// Follows the event log until `shutdown`.
+    pub async fn run_work(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut follower: Option<Follower> = Some(self.core.event_follower(true));
+        let mut reminded = Reminded::new();
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_reminder_check = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.cancelled() => break,
+            }
+            let Some(mut f) = follower.take() else { break };
+            // File reads and the cursor's fsync stay off the runtime.
+            let joined = tokio::task::spawn_blocking(move || {
+                let r = f.poll();
+                (f, r)
+            })
+            .await;
+            let Ok((mut f, polled)) = joined else {
+                tracing::error!("the event log follower panicked; starting it again");
+                follower = Some(self.core.event_follower(true));
+                continue;
+            };
+            match polled {
+                Ok(batch) => {
+                    if batch.rewritten {
+                        tracing::info!(
+                            "the event log was rewritten (KRC prune); resumed after the last line"
+                        );
+                    }
+                    if batch.malformed > 0 {
+                        tracing::warn!(
+                            lines = batch.malformed,
+                            "skipped lines of the event log that are not events"
+                        );
+                    }
+                    self.announce_events(&batch.events, &mut reminded);
+                    let (g, saved) = tokio::task::spawn_blocking(move || {
+                        let r = f.commit();
+                        (f, r)
+                    })
+                    .await
+                    .unwrap_or_else(|_| (self.core.event_follower(true), Ok(())));
+                    if let Err(e) = saved {
+                        tracing::warn!(error = %e, "could not save the event cursor");
+                    }
+                    f = g;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the event log"),
+            }
+            follower = Some(f);
+            if last_reminder_check.elapsed() >= self.settings.interval {
+                last_reminder_check = tokio::time::Instant::now();
+                self.remind_escalations(&mut reminded).await;
+            }
+        }
+        if let Some(mut f) = follower
+            && let Err(e) = f.commit()
+        {
+            tracing::warn!(error = %e, "could not save the event cursor");
+        }
+    }
+}
