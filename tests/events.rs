@@ -302,6 +302,15 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
         w.wait_count(OWNER, &head, 1).await;
         let all = w.texts(OWNER).join("\n");
         assert!(all.contains("source: ci") && all.contains("Build is broken on main"));
+        // The CLI sees the same list.
+        let out = w.env.gasclaw(&["escalations", "--json"], WAIT).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let cli: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(cli[0]["id"], id.as_str());
+        assert_eq!(cli[0]["severity"], "high");
+        assert_eq!(cli[0]["source"], "ci");
+        assert_eq!(cli[0]["escalated_by"], "project/Toast");
+        assert_eq!(cli[0]["acked"], false);
 
         // A member in the group sees the list with the buttons …
         let group = Chat::supergroup(GROUP, "ops");
@@ -437,6 +446,8 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
             .await
             .expect("the list");
         assert!(list.text().contains("No open escalations."));
+        let out = w.env.gasclaw(&["escalations"], WAIT).await;
+        assert_eq!(out.stdout.trim(), "no open escalations", "{out:?}");
         w.stop().await;
     });
 }
@@ -483,5 +494,63 @@ fn a_rigs_news_goes_to_its_topic() {
         assert_eq!(w.count(OWNER, "Topical"), 0, "not to the owner");
         assert_eq!(w.count(FORUM, "Elsewhere"), 0, "not to another rig's topic");
         w.stop().await;
+    });
+}
+
+#[test]
+fn gasclaw_events_follow_prints_each_event_once_through_the_rewrite() {
+    run_test(T, async {
+        use tokio::io::AsyncBufReadExt;
+        let env = TestEnv::new();
+        // A town as far as gt's event writing goes (`mayor/` marks it).
+        std::fs::create_dir_all(env.town.join("mayor")).unwrap();
+        let emit = |polecat: &str, reason: &str| {
+            let out = env.gt(&[
+                "activity",
+                "emit",
+                "session_death",
+                "--rig",
+                "project",
+                "--polecat",
+                polecat,
+                "--reason",
+                reason,
+            ]);
+            assert_eq!(out.code, Some(0), "{out:?}");
+        };
+        emit("Old", "crashed with exit code 1");
+        let mut child = env
+            .command(&["events", "--follow", "--json", "-n", "1"])
+            .spawn()
+            .expect("spawn");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = async || -> Value {
+            let l = tokio::time::timeout(WAIT, lines.next_line())
+                .await
+                .expect("a line in time")
+                .unwrap()
+                .expect("a line");
+            serde_json::from_str(&l).unwrap()
+        };
+        let first = next().await;
+        assert_eq!(first["event"]["payload"]["polecat"], "Old");
+        assert_eq!(first["announcement"]["kind"], "death");
+        assert_eq!(first["announcement"]["severity"], "warning");
+        emit("Reaped", "idle-reap: idle, idle 31m0s (threshold 30m0s)");
+        let v = next().await;
+        assert_eq!(v["event"]["payload"]["polecat"], "Reaped");
+        assert!(v["announcement"].is_null(), "an idle reap is not news");
+        assert_eq!(env.gt(&["krc", "prune"]).code, Some(0));
+        emit("After", "zombie cleanup");
+        let v = next().await;
+        assert_eq!(v["event"]["payload"]["polecat"], "After", "{v}");
+        assert_eq!(sigterm(child).await, Some(0));
+        // Without --follow: the history, news only.
+        let out = env.gasclaw(&["events", "--news"], WAIT).await;
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", out.stdout);
+        assert!(lines[0].contains("session_death") && lines[0].contains("[deaths warning]"));
+        assert!(lines[1].contains("\"After\""));
     });
 }
