@@ -1,5 +1,6 @@
-//! The durable outbox: every alert is written (and synced) to
-//! `GASCLAW_HOME/outbox/` before the first attempt to send it, and removed
+//! The durable outbox: every operation (a text, a typed alert to send, an
+//! edit of a sent alert, its buttons removed) is written (and synced) to
+//! `GASCLAW_HOME/outbox/` as JSON before the first attempt, and removed
 //! only once Telegram accepted it (or rejected it as invalid: logged and
 //! dropped, never retried forever). Messages to one chat keep their order;
 //! consecutive pending ones are merged into one message (up to Telegram's
@@ -13,6 +14,13 @@
 //! disk) is kept in memory, sent from there, and written again at every
 //! pass until the disk takes it (a log line and `gasclaw_alerts_in_memory`
 //! say so); only a crash while the disk is full can lose it.
+//!
+//! Typed alerts (`core::alerts::Alert`) are rendered at send time in the
+//! recipient's language. The Telegram message id of each alert sent with
+//! buttons is remembered in `outbox/messages.state` (written before the
+//! entry is removed), so an edit queued later — even after a restart —
+//! finds the message. Alerts with buttons and edits go one by one; texts
+//! and alerts without buttons are merged.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,17 +33,143 @@ use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use teloxide::types::{InlineKeyboardMarkup, MessageId};
+
 use crate::config::ChatTarget;
+use crate::core::alerts::{Alert, IncidentId};
+use crate::i18n::Locales;
+use crate::telegram::render::Tr;
 use crate::telegram::{Target, Tg, send};
 
-/// One queued message.
+/// What an entry asks for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Ready Telegram HTML (announcements, budgets, GitHub).
+    Text { html: String },
+    /// A typed alert; if it carries buttons its message id is remembered.
+    Alert { alert: Alert },
+    /// Rewrites the message sent for `alert.incident` (text and buttons).
+    Edit { alert: Alert },
+    /// Takes the buttons off the message sent for an incident.
+    RemoveButtons { incident: IncidentId },
+}
+
+/// One queued operation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
     pub seq: u64,
     pub target: ChatTarget,
-    /// Telegram HTML.
-    pub html: String,
+    #[serde(flatten)]
+    pub op: Op,
     pub created: chrono::DateTime<chrono::Utc>,
+}
+
+/// An entry as versions before typed alerts wrote it.
+#[derive(Deserialize)]
+struct LegacyEntry {
+    seq: u64,
+    target: ChatTarget,
+    html: String,
+    created: chrono::DateTime<chrono::Utc>,
+}
+
+fn parse_entry(bytes: &[u8]) -> Option<Entry> {
+    serde_json::from_slice::<Entry>(bytes).ok().or_else(|| {
+        serde_json::from_slice::<LegacyEntry>(bytes)
+            .ok()
+            .map(|l| Entry {
+                seq: l.seq,
+                target: l.target,
+                op: Op::Text { html: l.html },
+                created: l.created,
+            })
+    })
+}
+
+impl Entry {
+    /// Whether it may share one message with its neighbours.
+    fn mergeable(&self) -> bool {
+        match &self.op {
+            Op::Text { .. } => true,
+            Op::Alert { alert } => alert.buttons.is_empty(),
+            Op::Edit { .. } | Op::RemoveButtons { .. } => false,
+        }
+    }
+
+    /// Whether sending it should make a sound.
+    fn audible(&self) -> bool {
+        match &self.op {
+            Op::Alert { alert } => alert.audible(),
+            _ => true,
+        }
+    }
+}
+
+/// The message id of each alert sent with buttons, by incident and chat.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SentIds {
+    sent: Vec<SentId>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SentId {
+    incident: IncidentId,
+    target: ChatTarget,
+    message_id: i32,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How many sent alerts are remembered (the oldest are forgotten first).
+const MAX_SENT_IDS: usize = 5000;
+
+/// Renders typed alerts at send time.
+pub struct Renderer {
+    locales: Arc<Locales>,
+    /// The language of every recipient unless one is set for its chat.
+    lang: &'static str,
+    by_chat: BTreeMap<i64, &'static str>,
+}
+
+impl Renderer {
+    pub fn new(locales: Arc<Locales>, lang: &'static str) -> Renderer {
+        Renderer {
+            locales,
+            lang,
+            by_chat: BTreeMap::new(),
+        }
+    }
+
+    /// Renders for `chat_id` in `lang`.
+    pub fn with_chat(mut self, chat_id: i64, lang: &'static str) -> Renderer {
+        self.by_chat.insert(chat_id, lang);
+        self
+    }
+
+    fn tr(&self, target: &ChatTarget) -> Tr<'_> {
+        let lang = self
+            .by_chat
+            .get(&target.chat_id)
+            .copied()
+            .unwrap_or(self.lang);
+        Tr::new(&self.locales, lang)
+    }
+
+    /// An entry's text for its recipient.
+    fn text(&self, e: &Entry) -> String {
+        match &e.op {
+            Op::Text { html } => html.clone(),
+            Op::Alert { alert } | Op::Edit { alert } => {
+                crate::telegram::render::alert::alert(self.tr(&e.target), alert)
+            }
+            Op::RemoveButtons { .. } => String::new(),
+        }
+    }
+
+    /// An alert's buttons, labelled in the recipient's language.
+    fn buttons(&self, target: &ChatTarget, a: &Alert) -> Option<InlineKeyboardMarkup> {
+        crate::telegram::render::alert::buttons(self.tr(target), a)
+    }
 }
 
 /// Counters for `/metrics`.
@@ -55,6 +189,9 @@ pub struct Outbox {
     memory: std::sync::Mutex<BTreeMap<u64, Entry>>,
     /// Delivered (or dropped) entries whose file is still there.
     done: std::sync::Mutex<std::collections::BTreeSet<u64>>,
+    renderer: Renderer,
+    /// The message ids of sent alerts (`messages.state`).
+    sent_ids: std::sync::Mutex<SentIds>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -65,15 +202,31 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
+/// Where the message ids of sent alerts are kept (not `.json`: not an
+/// entry).
+const SENT_IDS: &str = "messages.state";
+
 fn file_name(e: &Entry) -> String {
     format!("{:020}.json", e.seq)
 }
 
 impl Outbox {
-    /// Opens (creating) the outbox; new entries continue after any left
-    /// from before a crash.
+    /// Opens (creating) the outbox, rendering alerts in English; new
+    /// entries continue after any left from before a crash.
     pub fn open(dir: &Path) -> std::io::Result<Outbox> {
+        Outbox::open_with(dir, Renderer::new(Arc::new(Locales::embedded()), "en"))
+    }
+
+    /// Opens (creating) the outbox with the recipients' languages.
+    pub fn open_with(dir: &Path, renderer: Renderer) -> std::io::Result<Outbox> {
         crate::fsutil::ensure_dir(dir, 0o700)?;
+        let sent_ids = match std::fs::read(dir.join(SENT_IDS)) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "unreadable outbox message ids; edits of earlier alerts will be skipped");
+                SentIds::default()
+            }),
+            Err(_) => SentIds::default(),
+        };
         let ob = Outbox {
             dir: dir.to_path_buf(),
             next: AtomicU64::new(1),
@@ -81,6 +234,8 @@ impl Outbox {
             stats: OutboxStats::default(),
             memory: Default::default(),
             done: Default::default(),
+            renderer,
+            sent_ids: std::sync::Mutex::new(sent_ids),
         };
         let max = ob.pending()?.iter().map(|e| e.seq).max().unwrap_or(0);
         // Sequence numbers also carry wall time so they keep increasing
@@ -92,10 +247,71 @@ impl Outbox {
 
     /// Queues a message durably and wakes the sender.
     pub fn enqueue(&self, target: ChatTarget, html: String) -> std::io::Result<u64> {
+        self.push(target, Op::Text { html })
+    }
+
+    /// Queues a typed alert (rendered when it is sent).
+    pub fn alert(&self, target: ChatTarget, alert: Alert) -> std::io::Result<u64> {
+        self.push(target, Op::Alert { alert })
+    }
+
+    /// Queues an edit of the message sent for `alert.incident` to `target`
+    /// (to its text and buttons now).
+    pub fn edit_alert(&self, target: ChatTarget, alert: Alert) -> std::io::Result<u64> {
+        self.push(target, Op::Edit { alert })
+    }
+
+    /// Queues the removal of the buttons of the message sent for
+    /// `incident` to `target`.
+    pub fn remove_buttons(&self, target: ChatTarget, incident: IncidentId) -> std::io::Result<u64> {
+        self.push(target, Op::RemoveButtons { incident })
+    }
+
+    /// The message sent for `incident` to `target`, if it was sent with
+    /// buttons.
+    pub fn message_of(&self, incident: IncidentId, target: ChatTarget) -> Option<i32> {
+        self.sent_ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sent
+            .iter()
+            .rev()
+            .find(|s| s.incident == incident && s.target == target)
+            .map(|s| s.message_id)
+    }
+
+    /// Remembers (durably) the message an alert went out as. The first
+    /// message of an incident in a chat stays the one edits find.
+    fn remember(&self, incident: IncidentId, target: ChatTarget, message_id: i32) {
+        let mut ids = self.sent_ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids
+            .sent
+            .iter()
+            .any(|s| s.incident == incident && s.target == target)
+        {
+            return;
+        }
+        ids.sent.push(SentId {
+            incident,
+            target,
+            message_id,
+            at: chrono::Utc::now(),
+        });
+        let excess = ids.sent.len().saturating_sub(MAX_SENT_IDS);
+        ids.sent.drain(..excess);
+        let written = serde_json::to_vec(&*ids)
+            .map_err(std::io::Error::other)
+            .and_then(|b| crate::fsutil::atomic_write(&self.dir.join(SENT_IDS), &b, 0o600));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not save a sent alert's message id; it is kept in memory");
+        }
+    }
+
+    fn push(&self, target: ChatTarget, op: Op) -> std::io::Result<u64> {
         let e = Entry {
             seq: self.next.fetch_add(1, Ordering::SeqCst),
             target,
-            html,
+            op,
             created: chrono::Utc::now(),
         };
         let seq = e.seq;
@@ -168,10 +384,7 @@ impl Outbox {
                 let _ = std::fs::remove_file(&p);
                 continue;
             }
-            match std::fs::read(&p)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Entry>(&b).ok())
-            {
+            match std::fs::read(&p).ok().and_then(|b| parse_entry(&b)) {
                 Some(e) if done.contains(&e.seq) => {}
                 Some(e) if v.iter().any(|m| m.seq == e.seq) => {}
                 Some(e) => v.push(e),
@@ -226,15 +439,22 @@ impl Outbox {
         tracing::warn!(error = %err, seq = e.seq, tombstone = aside, "could not remove a delivered outbox entry; it will not be sent again");
     }
 
-    /// Merges the oldest consecutive entries for one chat into one message.
-    fn batch(entries: &[Entry]) -> (String, usize) {
+    /// Merges the oldest consecutive mergeable entries for one chat into
+    /// one message (an alert with buttons or an edit goes alone). The
+    /// message is silent only if every part is.
+    fn batch(&self, entries: &[Entry]) -> (String, usize, bool) {
         let mut text = String::new();
         let mut n = 0;
+        let mut audible = false;
         for e in entries {
+            if n > 0 && !e.mergeable() {
+                break;
+            }
+            let part = self.renderer.text(e);
             let extra = if text.is_empty() {
-                e.html.chars().count()
+                part.chars().count()
             } else {
-                e.html.chars().count() + 2
+                part.chars().count() + 2
             };
             if n > 0 && text.chars().count() + extra > crate::telegram::render::MAX_TEXT {
                 break;
@@ -242,10 +462,71 @@ impl Outbox {
             if !text.is_empty() {
                 text.push_str("\n\n");
             }
-            text.push_str(&e.html);
+            text.push_str(&part);
+            audible |= e.audible();
             n += 1;
+            if !e.mergeable() {
+                break;
+            }
         }
-        (text, n.max(1))
+        (text, n.max(1), !audible)
+    }
+
+    /// Carries out the first entry (or batch) for one chat; how many
+    /// entries it covered.
+    async fn deliver(&self, bot: &Tg, entries: &[Entry]) -> (Result<(), RequestError>, usize) {
+        let Some(first) = entries.first() else {
+            return (Ok(()), 0);
+        };
+        let target = first.target;
+        let to = Target {
+            chat_id: target.chat_id,
+            thread_id: target.thread_id,
+        };
+        match &first.op {
+            Op::Edit { alert } => {
+                let Some(id) = self.message_of(alert.incident, target) else {
+                    tracing::warn!(incident = %alert.incident, chat = target.chat_id, "no sent message to edit for this alert; skipping the edit");
+                    return (Ok(()), 1);
+                };
+                let text = self.renderer.text(first);
+                let markup = self.renderer.buttons(&target, alert);
+                (
+                    send::edit(bot, target.chat_id, MessageId(id), &text, markup).await,
+                    1,
+                )
+            }
+            Op::RemoveButtons { incident } => {
+                let Some(id) = self.message_of(*incident, target) else {
+                    tracing::warn!(incident = %incident, chat = target.chat_id, "no sent message to take the buttons off; skipping");
+                    return (Ok(()), 1);
+                };
+                (
+                    send::remove_buttons(bot, target.chat_id, MessageId(id)).await,
+                    1,
+                )
+            }
+            Op::Alert { alert } if !alert.buttons.is_empty() => {
+                let text = self.renderer.text(first);
+                let markup = self.renderer.buttons(&target, alert);
+                match send::message_with(bot, to, &text, markup, None, !alert.audible()).await {
+                    Ok(m) => {
+                        self.remember(alert.incident, target, m.id.0);
+                        (Ok(()), 1)
+                    }
+                    Err(e) => (Err(e), 1),
+                }
+            }
+            _ => {
+                let (text, n, silent) = self.batch(entries);
+                (
+                    send::message_with(bot, to, &text, None, None, silent)
+                        .await
+                        .map(|_| ()),
+                    n,
+                )
+            }
+        }
     }
 
     /// Delivers until `shutdown`. One pass sends at most one batch per chat;
@@ -275,19 +556,14 @@ impl Outbox {
                     next_wake = Some(next_wake.map_or(*until, |w| w.min(*until)));
                     continue;
                 }
-                let (text, n) = Outbox::batch(entries);
-                let to = Target {
-                    chat_id: target.chat_id,
-                    thread_id: target.thread_id,
-                };
                 // An in-flight send is never abandoned at shutdown: Telegram
                 // may already have it, and the entry must then be removed.
                 if shutdown.is_cancelled() {
                     return;
                 }
-                let result = send::message(&bot, to, &text, None, None).await;
+                let (result, n) = self.deliver(&bot, entries).await;
                 match result {
-                    Ok(_) => {
+                    Ok(()) => {
                         for e in &entries[..n] {
                             self.remove(e);
                         }
@@ -398,7 +674,12 @@ mod tests {
         let ob = Outbox::open(dir.path()).unwrap();
         let p = ob.pending().unwrap();
         assert_eq!(
-            p.iter().map(|e| e.html.as_str()).collect::<Vec<_>>(),
+            p.iter()
+                .map(|e| match &e.op {
+                    Op::Text { html } => html.as_str(),
+                    _ => "",
+                })
+                .collect::<Vec<_>>(),
             ["a", "b"]
         );
         let c = ob.enqueue(target(1), "c".into()).unwrap();
@@ -414,15 +695,35 @@ mod tests {
 
     #[test]
     fn batches_merge_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
         let e = |i: u64, n: usize| Entry {
             seq: i,
             target: target(1),
-            html: "x".repeat(n),
+            op: Op::Text {
+                html: "x".repeat(n),
+            },
             created: chrono::Utc::now(),
         };
-        let (t, n) = Outbox::batch(&[e(1, 10), e(2, 10), e(3, 10)]);
-        assert_eq!((t.len(), n), (34, 3));
-        let (_, n) = Outbox::batch(&[e(1, 3000), e(2, 3000)]);
+        let (t, n, silent) = ob.batch(&[e(1, 10), e(2, 10), e(3, 10)]);
+        assert_eq!((t.len(), n, silent), (34, 3, false));
+        let (_, n, _) = ob.batch(&[e(1, 3000), e(2, 3000)]);
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn entries_written_before_typed_alerts_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("00000000000000000005.json"),
+            r#"{"seq":5,"target":{"chat_id":1,"thread_id":null},"html":"old","created":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let p = ob.pending().unwrap();
+        assert_eq!(
+            p.iter().map(|e| e.op.clone()).collect::<Vec<_>>(),
+            [Op::Text { html: "old".into() }]
+        );
     }
 }

@@ -248,8 +248,16 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         a
     });
     let bot = crate::telegram::build_bot(&core)?;
-    let outbox =
-        Arc::new(Outbox::open(&core.config().home.join("outbox")).context("opening the outbox")?);
+    let locales = Arc::new(Locales::embedded());
+    // Alerts are rendered when they are sent, in the configured language.
+    let lang = locales.pick(core.config().locale.as_deref(), None);
+    let outbox = Arc::new(
+        Outbox::open_with(
+            &core.config().home.join("outbox"),
+            crate::notify::Renderer::new(locales.clone(), lang),
+        )
+        .context("opening the outbox")?,
+    );
     let (o, b, s) = (outbox.clone(), bot.clone(), stop.clone());
     tasks.push(sup.spawn("outbox", Policy::Restart, stop.clone(), move || {
         let (o, b, s) = (o.clone(), b.clone(), s.clone());
@@ -258,7 +266,6 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
             Ok(())
         }
     }));
-    let locales = Arc::new(Locales::embedded());
     let monitor = Monitor::new(core.clone(), outbox.clone(), locales.clone());
     if let Some(a) = &usage {
         let cfg = core.config();

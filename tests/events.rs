@@ -72,8 +72,14 @@ impl World {
         while self.count(chat, needle) < n {
             assert!(
                 start.elapsed() < WAIT,
-                "{needle:?} not sent {n} times to {chat}; sent: {:#?}",
-                self.texts(chat)
+                "{needle:?} not sent {n} times to {chat}; sent: {:#?}\nrefused: {:#?}",
+                self.texts(chat),
+                self.tg
+                    .calls()
+                    .into_iter()
+                    .filter(|c| c.method != "getupdates" && c.response_status != 200)
+                    .map(|c| format!("{} {} {}", c.method, c.response_status, c.body))
+                    .collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -302,6 +308,16 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
         w.wait_count(OWNER, &head, 1).await;
         let all = w.texts(OWNER).join("\n");
         assert!(all.contains("source: ci") && all.contains("Build is broken on main"));
+        // The alert is a warning (it makes a sound) with Ack and Close.
+        let alert =
+            w.tg.calls_of("sendmessage")
+                .into_iter()
+                .find(|c| c.chat_id() == Some(OWNER) && c.text().contains(&head))
+                .expect("the alert");
+        assert!(alert.text().contains("· warning"), "{}", alert.text());
+        assert_ne!(alert.body["disable_notification"], true);
+        assert_eq!(button(&alert, 0, 0), format!("es:a:{id}"));
+        assert_eq!(button(&alert, 0, 1), format!("es:c:{id}"));
         // The CLI sees the same list.
         let out = w.env.gasclaw(&["escalations", "--json"], WAIT).await;
         assert_eq!(out.code, Some(0), "{out:?}");
@@ -448,6 +464,47 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
         assert!(list.text().contains("No open escalations."));
         let out = w.env.gasclaw(&["escalations"], WAIT).await;
         assert_eq!(out.stdout.trim(), "no open escalations", "{out:?}");
+
+        // A low one is news without a sound; the owner closes it from the
+        // alert itself, whose buttons then go.
+        let out = w.gt_as("project/Nux", &["escalate", "-s", "low", "Docs are stale"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let id = open_escalations(&w)[0]["id"].as_str().unwrap().to_string();
+        let head = format!("Escalation {id} (low) from project/Nux");
+        w.wait_count(OWNER, &head, 1).await;
+        let alert =
+            w.tg.calls_of("sendmessage")
+                .into_iter()
+                .find(|c| c.chat_id() == Some(OWNER) && c.text().contains(&head))
+                .expect("the alert");
+        assert_eq!(alert.body["disable_notification"], true, "{}", alert.body);
+        let o = User::new(OWNER_ID, "Owner");
+        let dm = Chat::private(&o);
+        let sent = w.tg.sent_messages(OWNER);
+        let m = sent.last().expect("sent");
+        let msg = serde_json::json!({"message_id": m.message_id, "date": 1_767_300_000, "chat": dm.0,
+            "text": alert.text(), "reply_markup": alert.body["reply_markup"],
+            "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}});
+        let floor = w.tg.last_seq();
+        w.tg.push_update(updates::callback(&o, &msg, &button(&alert, 0, 1)));
+        w.tg.wait_for(
+            |c| {
+                c.seq > floor
+                    && c.method == "sendmessage"
+                    && c.text()
+                        .contains(&format!("Escalation {id} closed by @Owner"))
+            },
+            WAIT,
+        )
+        .await
+        .expect("closed from the alert");
+        w.tg.wait_for(
+            |c| c.seq > floor && c.method == "editmessagereplymarkup",
+            WAIT,
+        )
+        .await
+        .expect("its buttons removed");
+        assert!(open_escalations(&w).is_empty());
         w.stop().await;
     });
 }

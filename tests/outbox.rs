@@ -8,8 +8,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gasclaw::notify::Outbox;
+use gasclaw::notify::{Outbox, Renderer};
 use gasclaw_core::config::ChatTarget;
+use gasclaw_core::core::Service;
+use gasclaw_core::core::alerts::{
+    Alert, AlertAction, CheckId, Fact, IncidentId, Severity, Subject, Transition,
+};
 use teloxide::prelude::*;
 
 #[test]
@@ -193,6 +197,131 @@ fn a_disk_that_refuses_alerts_keeps_them_in_memory_and_retries() {
             "{texts:?}"
         );
         assert_eq!(outbox.in_memory(), 0);
+        tg.stop();
+    });
+}
+
+fn mayor_alert(incident: u64, transition: Transition) -> Alert {
+    let id = CheckId::Service(Service::Mayor);
+    Alert {
+        incident: IncidentId(incident),
+        subject: Subject::Check(id),
+        severity: Severity::Critical,
+        fact: Fact::Check {
+            id,
+            transition,
+            detail: "not running".into(),
+            word: "down".into(),
+        },
+        buttons: vec![AlertAction::Ack, AlertAction::Restart(Service::Mayor)],
+        consequences: Vec::new(),
+        acked_by: None,
+        resolved: None,
+    }
+}
+
+/// Typed alerts are persisted as JSON and rendered at send time in the
+/// recipient's language; the message id of a sent alert survives a restart
+/// so a later edit and the removal of its buttons find it; a Telegram
+/// outage loses and duplicates nothing.
+#[test]
+fn typed_alerts_are_rendered_at_send_time_and_edited_after_a_restart() {
+    common::run_test(Duration::from_secs(60), async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tg = common::fake_telegram(false).await;
+        let zh = ChatTarget {
+            chat_id: -1009,
+            thread_id: None,
+        };
+        let renderer = || {
+            Renderer::new(Arc::new(gasclaw::i18n::Locales::embedded()), "en")
+                .with_chat(-1009, "zh-CN")
+        };
+        let outbox = Arc::new(Outbox::open_with(dir.path(), renderer()).expect("outbox"));
+        let alert = mayor_alert(77, Transition::Down);
+        outbox.alert(OWNER, alert.clone()).expect("enqueue");
+        outbox.alert(zh, alert.clone()).expect("enqueue");
+        // Persisted typed, not as text.
+        let files: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|f| std::fs::read_to_string(f.expect("entry").path()).expect("read"))
+            .collect();
+        assert_eq!(files.len(), 2);
+        assert!(
+            files
+                .iter()
+                .all(|f| f.contains(r#""op":"alert""#) && !f.contains("<b>")),
+            "{files:?}"
+        );
+        // Telegram is away while they wait.
+        tg.set_unreachable(true).await;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(outbox.clone().run(bot(&tg), stop.clone()));
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        tg.set_unreachable(false).await;
+        let start = std::time::Instant::now();
+        while !outbox.is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(20), "not delivered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+        let _ = task.await;
+        let en = tg.sent_messages(OWNER.chat_id);
+        let cn = tg.sent_messages(zh.chat_id);
+        assert_eq!((en.len(), cn.len()), (1, 1), "sent once each");
+        assert!(en[0].text.contains("mayor") && en[0].text.contains("down"));
+        assert!(cn[0].text.contains("故障") || cn[0].text != en[0].text);
+        assert!(!en[0].silent, "a critical alert makes a sound");
+        let data: Vec<String> = en[0].reply_markup.as_ref().expect("buttons")["inline_keyboard"][0]
+            .as_array()
+            .expect("row")
+            .iter()
+            .map(|b| b["callback_data"].as_str().expect("data").to_string())
+            .collect();
+        assert_eq!(data, ["al:77:ack", "al:77:restart:mayor"]);
+        drop(outbox);
+
+        // After a restart, the edit and the removal find the messages.
+        let outbox = Arc::new(Outbox::open_with(dir.path(), renderer()).expect("reopen"));
+        let mut acked = alert.clone();
+        acked.acked_by = Some("ann".into());
+        outbox.edit_alert(OWNER, acked).expect("edit");
+        outbox.remove_buttons(zh, IncidentId(77)).expect("remove");
+        outbox.drain(bot(&tg), Duration::from_secs(10)).await;
+        assert!(outbox.is_empty());
+        let en = tg.sent_messages(OWNER.chat_id);
+        let cn = tg.sent_messages(zh.chat_id);
+        assert_eq!((en.len(), cn.len()), (1, 1), "edited, not sent again");
+        assert!(en[0].text.contains("acknowledged by ann"), "{}", en[0].text);
+        assert_eq!(en[0].edits, 1);
+        assert!(en[0].reply_markup.is_some(), "still open: buttons stay");
+        assert!(cn[0].reply_markup.is_none(), "buttons removed");
+        assert_eq!(tg.calls_of("editmessagereplymarkup").len(), 1);
+        tg.stop();
+    });
+}
+
+/// An info alert (a recovery) goes out without a sound.
+#[test]
+fn info_alerts_are_sent_silently() {
+    common::run_test(Duration::from_secs(30), async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tg = common::fake_telegram(false).await;
+        let outbox = Arc::new(Outbox::open(dir.path()).expect("outbox"));
+        let mut a = mayor_alert(
+            5,
+            Transition::Recovered {
+                after: Duration::from_secs(90),
+            },
+        );
+        a.severity = Severity::Info;
+        a.buttons.clear();
+        outbox.alert(OWNER, a).expect("enqueue");
+        outbox.drain(bot(&tg), Duration::from_secs(5)).await;
+        let sent = tg.sent_messages(OWNER.chat_id);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].silent, "an info alert made a sound");
+        assert!(sent[0].text.contains("recovered"), "{}", sent[0].text);
         tg.stop();
     });
 }

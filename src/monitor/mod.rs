@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ChatTarget;
+use crate::core::alerts::{Alert, Fact, Severity, Subject};
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, Core, Event, Service};
 use crate::i18n::Locales;
@@ -368,9 +369,39 @@ impl Monitor {
             .core
             .alerts()
             .observe(id, ok, detail, now, self.settings.repeat);
-        if let Some(m) = msg {
-            let html = alerts::render(self.tr(), id, &m, detail, word);
-            self.alert(Some(id), html);
+        if let Some((transition, incident)) = msg {
+            let severity = severity_of(id, &transition);
+            let alert = Alert {
+                incident,
+                subject: Subject::Check(id),
+                severity,
+                fact: Fact::Check {
+                    id,
+                    transition,
+                    detail: detail.to_string(),
+                    word: word.to_string(),
+                },
+                buttons: Vec::new(),
+                consequences: Vec::new(),
+                acked_by: None,
+                resolved: None,
+            };
+            self.send_alert(Some(id), alert);
+        }
+    }
+
+    /// Queues a typed alert for every recipient (unless `check` is muted).
+    fn send_alert(&self, check: Option<CheckId>, alert: Alert) {
+        if let Some(c) = check
+            && self.core.alerts().mutes.is_muted(c)
+        {
+            tracing::info!(check = %c, "alert muted");
+            return;
+        }
+        for t in &self.recipients {
+            if let Err(e) = self.outbox.alert(*t, alert.clone()) {
+                tracing::error!(error = %e, "could not queue an alert");
+            }
         }
     }
 
@@ -510,6 +541,18 @@ impl Monitor {
     }
 }
 
+/// How loud a check's transition is: the stack or a pool down is critical,
+/// activity and a 409 conflict are warnings, a recovery is info.
+fn severity_of(id: CheckId, t: &Transition) -> Severity {
+    match (id, t) {
+        (_, Transition::Recovered { .. }) => Severity::Info,
+        (CheckId::Service(_) | CheckId::Keys(_), _) => Severity::Critical,
+        (CheckId::Activity | CheckId::Telegram, _) => Severity::Warning,
+        (CheckId::Github, _) => Severity::Info,
+        (CheckId::Work(_), _) => Severity::Warning,
+    }
+}
+
 fn pool_name(tr: Tr<'_>, p: PoolKind) -> String {
     tr.raw(
         match p {
@@ -589,7 +632,10 @@ mod budget_tests {
             .pending()
             .expect("pending")
             .into_iter()
-            .map(|e| e.html)
+            .map(|e| match e.op {
+                crate::notify::Op::Text { html } => html,
+                other => panic!("not a text: {other:?}"),
+            })
             .collect();
         assert_eq!(
             sent,

@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CheckId, Monitor};
 use crate::config::ChatTarget;
+use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Subject};
 use crate::core::work::announce::{self, Announcement, Kind};
+use crate::core::work::escalations::valid_id;
 use crate::core::work::events::{Follower, TownEvent};
 
 /// How often the log is looked at: one `stat` when nothing changed, so the
@@ -35,7 +37,9 @@ impl Monitor {
         }
     }
 
-    /// Queues one announcement; agents' words pass the redactor.
+    /// Queues one announcement as a typed alert (its severity decides
+    /// whether it makes a sound; an escalation carries Ack and Close);
+    /// agents' words pass the redactor.
     pub fn announce(&self, a: &Announcement) {
         let r = self.core.redactor();
         let mut a = a.clone();
@@ -45,10 +49,41 @@ impl Monitor {
         for (_, v) in &mut a.extra {
             *v = r.redact(v);
         }
-        let html = crate::telegram::render::work::announcement(self.tr(), &a);
         tracing::info!(kind = ?a.kind, severity = a.severity.name(), rig = ?a.rig, "town event announced");
         let targets = self.work_targets(a.rig.as_deref());
-        self.alert_to(Some(CheckId::Work(a.kind)), &targets, html);
+        let (subject, buttons) = match &a.subject {
+            Some(id) if a.kind == Kind::Escalation && valid_id(id) => (
+                Subject::Escalation(id.clone()),
+                vec![AlertAction::EscalationAck, AlertAction::EscalationClose],
+            ),
+            _ => (Subject::Town(a.kind), Vec::new()),
+        };
+        let alert = Alert {
+            incident: IncidentId::fresh(),
+            subject,
+            severity: a.severity,
+            buttons,
+            consequences: Vec::new(),
+            acked_by: None,
+            resolved: None,
+            fact: Fact::Town { news: a },
+        };
+        self.send_alert_to(Some(CheckId::Work(kind_of(&alert))), &targets, alert);
+    }
+
+    /// Queues a typed alert for `targets` (unless `check` is muted).
+    fn send_alert_to(&self, check: Option<CheckId>, targets: &[ChatTarget], alert: Alert) {
+        if let Some(c) = check
+            && self.core.alerts().mutes.is_muted(c)
+        {
+            tracing::info!(check = %c, "alert muted");
+            return;
+        }
+        for t in targets {
+            if let Err(e) = self.outbox.alert(*t, alert.clone()) {
+                tracing::error!(error = %e, "could not queue an alert");
+            }
+        }
     }
 
     /// What one batch of events announces; returns how many were queued.
@@ -95,16 +130,28 @@ impl Monitor {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| (now - t.with_timezone(&Utc)).num_seconds().max(0) as u64)
                 .unwrap_or(self.settings.repeat.as_secs());
-            let mut e = e.clone();
-            e.title = self.core.redactor().redact(&e.title);
-            let html = crate::telegram::render::work::escalation_reminder(
-                self.tr(),
-                &e,
-                &crate::core::activity::human_duration(since),
-            );
-            let rig = e.escalated_by.as_deref().and_then(announce::rig_of);
-            let targets = self.work_targets(rig.as_deref());
-            self.alert_to(Some(CheckId::Work(Kind::Escalation)), &targets, html);
+            // A reminder is the escalation's news again, with its age.
+            let who = e.escalated_by.clone();
+            let mut extra = vec![
+                ("severity".to_string(), e.severity.clone()),
+                (
+                    "reminder".to_string(),
+                    crate::core::activity::human_duration(since),
+                ),
+            ];
+            if let Some(src) = &e.source {
+                extra.push(("source".into(), src.clone()));
+            }
+            self.announce(&Announcement {
+                kind: Kind::Escalation,
+                severity: announce::escalation_severity(&e.severity),
+                at: now,
+                rig: who.as_deref().and_then(announce::rig_of),
+                agent: who,
+                subject: Some(e.id.clone()),
+                detail: e.title.clone(),
+                extra,
+            });
         }
     }
 
@@ -170,5 +217,13 @@ impl Monitor {
         {
             tracing::warn!(error = %e, "could not save the event cursor");
         }
+    }
+}
+
+/// The kind of news an alert of ours carries (for its mute).
+fn kind_of(a: &Alert) -> Kind {
+    match &a.fact {
+        Fact::Town { news } => news.kind,
+        _ => Kind::Escalation,
     }
 }

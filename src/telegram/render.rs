@@ -2,6 +2,7 @@
 //! from the locale files, every value escaped, and output cut at Telegram's
 //! limit with a note rather than rejected.
 
+pub mod alert;
 pub mod github;
 pub mod work;
 

@@ -71,10 +71,23 @@ fn topic_gone(e: &RequestError) -> bool {
 
 pub async fn message(
     bot: &Tg,
+    to: Target,
+    html: &str,
+    markup: Option<InlineKeyboardMarkup>,
+    reply_to: Option<MessageId>,
+) -> Result<Message, RequestError> {
+    message_with(bot, to, html, markup, reply_to, false).await
+}
+
+/// [`message`], optionally without a notification sound
+/// (`disable_notification`: info alerts, recoveries).
+pub async fn message_with(
+    bot: &Tg,
     mut to: Target,
     html: &str,
     markup: Option<InlineKeyboardMarkup>,
     reply_to: Option<MessageId>,
+    silent: bool,
 ) -> Result<Message, RequestError> {
     let mut last = None;
     // The one choke point: no secret leaves in a message.
@@ -96,6 +109,9 @@ pub async fn message(
         }
         if let Some(r) = reply_to {
             req = req.reply_parameters(ReplyParameters::new(r).allow_sending_without_reply());
+        }
+        if silent {
+            req = req.disable_notification(true);
         }
         match req.await {
             Ok(m) => return Ok(m),
@@ -160,6 +176,23 @@ pub async fn edit(
                 as_html = false;
                 text = super::render::plain(html);
             }
+            Err(e) => match transient(&e) {
+                Some(wait) if attempt + 1 < ATTEMPTS => {
+                    tokio::time::sleep(wait * (attempt as u32 + 1)).await
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Takes the buttons off a message of ours ("not modified" is success).
+pub async fn remove_buttons(bot: &Tg, chat_id: i64, id: MessageId) -> Result<(), RequestError> {
+    for attempt in 0..ATTEMPTS {
+        bot.limiter().acquire(chat_id).await;
+        match bot.edit_message_reply_markup(ChatId(chat_id), id).await {
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
             Err(e) => match transient(&e) {
                 Some(wait) if attempt + 1 < ATTEMPTS => {
                     tokio::time::sleep(wait * (attempt as u32 + 1)).await

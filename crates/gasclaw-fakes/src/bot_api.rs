@@ -108,6 +108,8 @@ pub struct SentMessage {
     pub reply_markup: Option<Value>,
     pub reply_to: Option<i64>,
     pub edits: u32,
+    /// Sent with `disable_notification` (no sound).
+    pub silent: bool,
 }
 
 #[derive(Default)]
@@ -638,7 +640,7 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     });
     let is_send = matches!(method, "sendmessage" | "sendphoto");
-    if (is_send || method == "editmessagetext")
+    if (is_send || method == "editmessagetext" || method == "editmessagereplymarkup")
         && let Some(f) = chat_id.and_then(|c| st.chat_faults.get(&c)).cloned()
     {
         return fault_response(&f);
@@ -766,6 +768,10 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
                 reply_markup: body.get("reply_markup").cloned(),
                 reply_to,
                 edits: 0,
+                silent: body
+                    .get("disable_notification")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             });
             let mut msg = json!({"message_id": id, "date": now_secs(), "chat": chat_for(&st, chat_id), "from": bot_user(opts)});
             if method == "sendphoto" {
@@ -828,6 +834,55 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
             m.reply_markup = markup.clone();
             m.edits += 1;
             let mut msg = json!({"message_id": mid, "date": now_secs(), "edit_date": now_secs(), "chat": chat, "from": bot_user(opts), "text": text});
+            if let Some(t) = m.thread_id {
+                msg["message_thread_id"] = json!(t);
+                msg["is_topic_message"] = json!(true);
+            }
+            if let Some(mk) = markup {
+                msg["reply_markup"] = mk;
+            }
+            ok(msg)
+        }
+        "editmessagereplymarkup" => {
+            // Only messages the bot sent (by chat and id; inline messages
+            // are not used).
+            let Some(chat_id) = chat_id else {
+                return api_error(400, "Bad Request: message to edit not found", None);
+            };
+            let mid = body.get("message_id").and_then(Value::as_i64).unwrap_or(0);
+            let markup = body.get("reply_markup").cloned();
+            if opts.validate
+                && let Some(r) = validate_markup(markup.as_ref())
+            {
+                return r;
+            }
+            let chat = chat_for(&st, chat_id);
+            let Some(m) = st
+                .sent
+                .get_mut(&chat_id)
+                .and_then(|v| v.iter_mut().find(|m| m.message_id == mid))
+            else {
+                return api_error(400, "Bad Request: message to edit not found", None);
+            };
+            // An empty keyboard is no keyboard.
+            let markup = markup.filter(|mk| {
+                mk.get("inline_keyboard")
+                    .and_then(Value::as_array)
+                    .is_some_and(|rows| {
+                        rows.iter()
+                            .any(|r| r.as_array().is_some_and(|r| !r.is_empty()))
+                    })
+            });
+            if opts.validate && m.reply_markup == markup {
+                return api_error(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+                    None,
+                );
+            }
+            m.reply_markup = markup.clone();
+            m.edits += 1;
+            let mut msg = json!({"message_id": mid, "date": now_secs(), "edit_date": now_secs(), "chat": chat, "from": bot_user(opts), "text": m.text.clone()});
             if let Some(t) = m.thread_id {
                 msg["message_thread_id"] = json!(t);
                 msg["is_topic_message"] = json!(true);

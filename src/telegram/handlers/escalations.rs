@@ -143,6 +143,18 @@ pub async fn callback(
     };
     ctx.telemetry
         .command(command, if result.is_ok() { "ok" } else { "error" });
+    // A closed escalation's alert (one row of buttons) is done with them;
+    // a list of several keeps the others'.
+    let rows = message
+        .reply_markup()
+        .map_or(0, |m| m.inline_keyboard.len());
+    if close
+        && rows == 1
+        && result.is_ok()
+        && let Err(e) = send::remove_buttons(bot, message.chat.id.0, message.id).await
+    {
+        tracing::debug!(error = %send::describe(&e), "could not take the buttons off");
+    }
     send::answer(bot, &q.id.0, "").await;
     send::message(bot, target, &text, None, Some(message.id)).await?;
     Ok(())

@@ -73,13 +73,21 @@ pub fn announcement(tr: Tr<'_>, a: &Announcement) -> String {
             let gt_sev = extra(a, "severity").unwrap_or("medium");
             let key = if extra(a, "reescalated").is_some() {
                 "work-escalation-bumped"
+            } else if extra(a, "reminder").is_some() {
+                "work-escalation-reminder"
             } else {
                 "work-escalation"
             };
+            let args = [
+                ("id", id),
+                ("severity", gt_sev),
+                ("agent", agent),
+                ("for", extra(a, "reminder").unwrap_or("")),
+            ];
             let mut s = format!(
                 "{} <b>{}</b> · {}",
                 escalation_icon(gt_sev),
-                tr.t(key, &[("id", id), ("severity", gt_sev), ("agent", agent)]),
+                tr.t(key, &args),
                 esc(&sev)
             );
             if let Some(src) = extra(a, "source") {
@@ -116,20 +124,6 @@ pub fn announcement(tr: Tr<'_>, a: &Announcement) -> String {
         s.push_str(&tr.t("work-escalation-act", &[]));
     }
     s
-}
-
-/// A reminder of an escalation nobody acknowledged.
-pub fn escalation_reminder(tr: Tr<'_>, e: &Escalation, for_: &str) -> String {
-    format!(
-        "{} <b>{}</b>\n{}\n{}",
-        escalation_icon(&e.severity),
-        tr.t(
-            "work-escalation-reminder",
-            &[("id", &e.id), ("severity", &e.severity), ("for", for_)]
-        ),
-        esc(&e.title),
-        tr.t("work-escalation-act", &[])
-    )
 }
 
 /// One line of `/escalations` (and the head of its buttons' row).
@@ -293,7 +287,15 @@ mod tests {
                 ann(Kind::ConvoyLanded, Severity::Info, "", &[]),
             ];
             let mut out: Vec<String> = samples.iter().map(|a| announcement(tr, a)).collect();
-            out.push(escalation_reminder(tr, &esc_item(false), "1h"));
+            out.push(announcement(
+                tr,
+                &ann(
+                    Kind::Escalation,
+                    Severity::Warning,
+                    "Build <is> broken",
+                    &[("severity", "high"), ("reminder", "1h")],
+                ),
+            ));
             out.push(escalations(tr, &[esc_item(false), esc_item(true)], 1));
             out.push(escalations(tr, &[], 10));
             out.push(escalation_done(tr, false, "hq-ab12", "@owner"));

@@ -3,6 +3,7 @@
 //! down→ok says "recovered" with the downtime), and the mutes. The monitor
 //! feeds the board; the bot and the CLI read it. Rendering is the faces'.
 
+pub mod incident;
 pub mod mutes;
 
 use std::collections::BTreeMap;
@@ -14,10 +15,16 @@ use chrono::{DateTime, Utc};
 use crate::core::Service;
 use crate::keys::PoolKind;
 
+pub use incident::{
+    Alert, AlertAction, CALLBACK_PREFIX, Fact, IncidentId, Resolution, Severity, Subject,
+};
 pub use mutes::{MAX_MUTE, MuteError, Mutes, mute_names, parse_check, parse_mute_duration};
 
 /// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum CheckId {
     Service(Service),
     Activity,
@@ -67,10 +74,13 @@ pub struct AlertState {
     pub down_since: Option<DateTime<Utc>>,
     last_sent: Option<DateTime<Utc>>,
     pub detail: String,
+    /// The open incident (set when the check goes down).
+    pub incident: Option<IncidentId>,
 }
 
 /// A message to send.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Transition {
     Down,
     StillDown { for_: Duration },
@@ -95,6 +105,7 @@ impl AlertState {
                 self.down_since = None;
                 self.last_sent = None;
                 self.detail.clear();
+                self.incident = None;
                 Some(Transition::Recovered {
                     after: since(t, now),
                 })
@@ -103,6 +114,7 @@ impl AlertState {
                 self.down_since = Some(now);
                 self.last_sent = Some(now);
                 self.detail = detail.to_string();
+                self.incident = Some(IncidentId::fresh());
                 Some(Transition::Down)
             }
             (false, Some(t)) => {
@@ -124,6 +136,7 @@ impl AlertState {
         let t = self.down_since.take()?;
         self.last_sent = None;
         self.detail.clear();
+        self.incident = None;
         Some(since(t, Utc::now()))
     }
 }
@@ -144,7 +157,7 @@ impl AlertBoard {
     }
 
     /// Feeds one observation into a check's state; the message to send, if
-    /// any.
+    /// any, and the incident it belongs to.
     pub fn observe(
         &self,
         id: CheckId,
@@ -152,9 +165,22 @@ impl AlertBoard {
         detail: &str,
         now: DateTime<Utc>,
         repeat: Duration,
-    ) -> Option<Transition> {
+    ) -> Option<(Transition, IncidentId)> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.entry(id).or_default().observe(ok, detail, now, repeat)
+        let s = st.entry(id).or_default();
+        let before = s.incident;
+        let t = s.observe(ok, detail, now, repeat)?;
+        let incident = s.incident.or(before).unwrap_or_else(IncidentId::fresh);
+        Some((t, incident))
+    }
+
+    /// The open incident of a check, if it is down.
+    pub fn incident_of(&self, id: CheckId) -> Option<IncidentId> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .and_then(|s| s.incident)
     }
 
     /// Marks a check up without a message (healing already said so); how

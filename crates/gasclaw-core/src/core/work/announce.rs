@@ -6,40 +6,24 @@
 //! emit merged`), so the mail they send is read too (see `mail`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::events::TownEvent;
 
-/// How loud an announcement is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
+pub use crate::core::alerts::Severity;
 
-impl Severity {
-    /// gt's escalation severities: critical, high, medium, low.
-    pub fn of_escalation(s: &str) -> Severity {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "critical" => Severity::Critical,
-            "high" | "medium" => Severity::Warning,
-            _ => Severity::Info,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
+/// gt's escalation severities (critical, high, medium, low) as alert
+/// severities.
+pub fn escalation_severity(s: &str) -> Severity {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "critical" => Severity::Critical,
+        "high" | "medium" => Severity::Warning,
+        _ => Severity::Info,
     }
 }
 
 /// What kind of news; each kind has a name people mute (`/mute deaths 1h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Three or more sessions died within 30 s (the daemon's count).
@@ -74,7 +58,7 @@ impl Kind {
 }
 
 /// One piece of news about the town's work.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Announcement {
     pub kind: Kind,
     pub severity: Severity,
@@ -191,7 +175,7 @@ pub fn classify(ev: &TownEvent) -> Option<Announcement> {
             };
             let mut a = base(
                 Kind::Escalation,
-                Severity::of_escalation(&sev),
+                escalation_severity(&sev),
                 ev.field("reason").unwrap_or_default(),
             );
             a.rig = rig_of(&who);
@@ -314,6 +298,30 @@ mod tests {
                 ))),
                 None
             );
+        }
+    }
+
+    /// What the outbox persists: a typed alert carrying the news survives
+    /// its JSON round trip (the alert's fact is tagged by `kind`, and so is
+    /// the news).
+    #[test]
+    fn news_in_an_alert_round_trips_through_json() {
+        use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Subject};
+        let news = classify(&ev(r#"{"ts":"2026-06-01T09:14:03Z","type":"escalation_sent","actor":"project/Toast","payload":{"reason":"Build is broken","rig":"hq-ab12","severity":"high","target":"project/Toast"}}"#)).unwrap();
+        let alert = Alert {
+            incident: IncidentId(7),
+            subject: Subject::Escalation("hq-ab12".into()),
+            severity: news.severity,
+            fact: Fact::Town { news },
+            buttons: vec![AlertAction::EscalationAck, AlertAction::EscalationClose],
+            consequences: Vec::new(),
+            acked_by: None,
+            resolved: None,
+        };
+        let json = serde_json::to_string(&alert).unwrap();
+        assert_eq!(serde_json::from_str::<Alert>(&json).unwrap(), alert);
+        for a in [AlertAction::EscalationAck, AlertAction::EscalationClose] {
+            assert_eq!(AlertAction::parse(&a.code()), Some(a));
         }
     }
 

@@ -1,0 +1,287 @@
+//! Incidents as typed values: what an alert is about ([`Subject`]), how
+//! loud it is ([`Severity`]), what it says ([`Fact`]) and which buttons it
+//! carries ([`AlertAction`]). An [`Alert`] is data, never text: the faces
+//! render it when they deliver it (the Telegram outbox persists it and
+//! renders it at send time, in the recipient's language).
+//!
+//! # Raising an incident from another source
+//!
+//! A source (stuck agents, escalations, town events…) adds
+//! 1. a variant to [`Subject`] (the incident's key: one open incident per
+//!    subject, e.g. `Agent(String)` or `Escalation(String)` by bead id),
+//! 2. a variant to [`Fact`] carrying the typed details of what happened,
+//!    and its rendering in `src/telegram/render/alert.rs` (a `match` arm;
+//!    the compiler points at it),
+//! 3. if it has buttons of its own, variants to [`AlertAction`] with their
+//!    callback encoding in [`AlertAction::code`]/[`AlertAction::parse`]
+//!    and their handling in `src/telegram/alert_buttons.rs`,
+//!
+//! then builds an [`Alert`] (a fresh [`IncidentId`] from
+//! [`IncidentId::fresh`], the severity, the fact, the buttons) and queues it
+//! for each recipient with `Outbox::alert`; later `Outbox::edit_alert` /
+//! `Outbox::remove_buttons` change the message that was sent for it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CheckId, Transition};
+use crate::core::Service;
+
+/// What an incident is about: its key (one open incident per subject).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subject {
+    Check(CheckId),
+    /// An escalation, by its bead id.
+    Escalation(String),
+    /// Other news from the town's event log (a death, a merge).
+    Town(crate::core::work::announce::Kind),
+}
+
+impl Subject {
+    /// What leads a line about it.
+    pub fn label(&self) -> String {
+        match self {
+            Subject::Check(c) => c.label().to_string(),
+            Subject::Escalation(id) => format!("escalation {id}"),
+            Subject::Town(k) => k.mute_name().to_string(),
+        }
+    }
+}
+
+/// How loud an alert is: info never makes a sound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.name() == s.trim().to_ascii_lowercase())
+    }
+}
+
+/// One incident's number: unique across restarts (it starts from the wall
+/// clock), short enough for a button's 64-byte callback data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IncidentId(pub u64);
+
+impl IncidentId {
+    /// A new id, greater than any given before in this process and (by
+    /// the clock) in earlier ones.
+    pub fn fresh() -> IncidentId {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        // Milliseconds since 2025: 11 digits for three centuries.
+        let now = (chrono::Utc::now().timestamp_millis() - 1_735_689_600_000).max(0) as u64;
+        let mut prev = LAST.load(Ordering::SeqCst);
+        loop {
+            let next = now.max(prev + 1);
+            match LAST.compare_exchange(prev, next, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return IncidentId(next),
+                Err(p) => prev = p,
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for IncidentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A button on an alert. Encoded in the callback data as
+/// `al:<incident>:<code>`, at most 64 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertAction {
+    /// Stops the reminders; the message says who acknowledged.
+    Ack,
+    /// Silences the subject's check for this long.
+    Mute(Duration),
+    /// Restarts a service (through the same confirmation as `/restart`).
+    Restart(Service),
+    /// Acknowledges the escalation that is the alert's subject (its button
+    /// carries `es:a:<bead id>`, handled with `/escalations`' buttons).
+    EscalationAck,
+    /// Closes it (`es:c:<bead id>`).
+    EscalationClose,
+}
+
+/// The callback data prefix of alert buttons.
+pub const CALLBACK_PREFIX: &str = "al:";
+
+impl AlertAction {
+    /// The action's part of the callback data.
+    pub fn code(&self) -> String {
+        match self {
+            AlertAction::Ack => "ack".into(),
+            AlertAction::Mute(d) => format!("mute:{}", d.as_secs()),
+            AlertAction::Restart(s) => format!("restart:{}", s.name()),
+            AlertAction::EscalationAck => "esack".into(),
+            AlertAction::EscalationClose => "esclose".into(),
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AlertAction> {
+        let (verb, arg) = code.split_once(':').unwrap_or((code, ""));
+        match verb {
+            "ack" if arg.is_empty() => Some(AlertAction::Ack),
+            "mute" => {
+                let secs: u64 = arg.parse().ok()?;
+                let d = Duration::from_secs(secs);
+                (secs > 0 && d <= super::MAX_MUTE).then_some(AlertAction::Mute(d))
+            }
+            "restart" => arg.parse().ok().map(AlertAction::Restart),
+            "esack" if arg.is_empty() => Some(AlertAction::EscalationAck),
+            "esclose" if arg.is_empty() => Some(AlertAction::EscalationClose),
+            _ => None,
+        }
+    }
+
+    /// The whole callback data for this button on `incident`.
+    pub fn callback_data(&self, incident: IncidentId) -> String {
+        format!("{CALLBACK_PREFIX}{incident}:{}", self.code())
+    }
+
+    /// The incident and action a callback data names (`al:` stripped or
+    /// not); `None` for anything else.
+    pub fn from_callback(data: &str) -> Option<(IncidentId, AlertAction)> {
+        let rest = data.strip_prefix(CALLBACK_PREFIX).unwrap_or(data);
+        let (id, code) = rest.split_once(':')?;
+        Some((IncidentId(id.parse().ok()?), AlertAction::parse(code)?))
+    }
+}
+
+/// What happened, as typed data (rendered by the faces).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fact {
+    /// A check changed state (or is still down). `word` is the state's
+    /// name (`down`, `late`, `cooling`…), `detail` what the check said.
+    Check {
+        id: CheckId,
+        transition: Transition,
+        detail: String,
+        word: String,
+    },
+    /// News from the town's event log (rendered with the announcements;
+    /// a named field, since the announcement has a `kind` of its own).
+    Town {
+        news: crate::core::work::announce::Announcement,
+    },
+}
+
+/// How an incident ended, for its message edited in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// How long it lasted.
+    pub lasted: Duration,
+    /// Whether gasclaw's healing brought it back.
+    pub healed: bool,
+}
+
+/// One alert message: an incident's fact, its loudness and its buttons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub incident: IncidentId,
+    pub subject: Subject,
+    pub severity: Severity,
+    pub fact: Fact,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<AlertAction>,
+    /// Failing because of this one (listed, not alerted separately).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consequences: Vec<Subject>,
+    /// Who acknowledged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_by: Option<String>,
+    /// Set once it ended (the message is then edited to say so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolution>,
+}
+
+impl Alert {
+    /// Whether delivering it should make a sound.
+    pub fn audible(&self) -> bool {
+        self.severity != Severity::Info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_data_round_trips_within_64_bytes() {
+        let id = IncidentId(99_999_999_999_999);
+        for a in [
+            AlertAction::Ack,
+            AlertAction::Mute(Duration::from_secs(3600)),
+            AlertAction::Restart(Service::Gateway),
+        ] {
+            let data = a.callback_data(id);
+            assert!(data.len() <= 64, "{data}");
+            assert!(data.starts_with("al:"));
+            assert_eq!(AlertAction::from_callback(&data), Some((id, a)));
+        }
+        for bad in [
+            "al:1:mute:0",
+            "al:1:mute:99999999999",
+            "al:x:ack",
+            "al:1:restart:nope",
+            "al:1:ack:extra",
+            "al:1",
+        ] {
+            assert_eq!(AlertAction::from_callback(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_keep_increasing() {
+        let a = IncidentId::fresh();
+        let b = IncidentId::fresh();
+        assert!(b > a);
+    }
+
+    #[test]
+    fn alerts_persist_as_json() {
+        let a = Alert {
+            incident: IncidentId(7),
+            subject: Subject::Check(CheckId::Service(Service::Mayor)),
+            severity: Severity::Critical,
+            fact: Fact::Check {
+                id: CheckId::Service(Service::Mayor),
+                transition: Transition::StillDown {
+                    for_: Duration::from_secs(60),
+                },
+                detail: "not running".into(),
+                word: "down".into(),
+            },
+            buttons: vec![AlertAction::Ack, AlertAction::Restart(Service::Mayor)],
+            consequences: vec![Subject::Check(CheckId::Keys(crate::keys::PoolKind::Agents))],
+            acked_by: Some("ann".into()),
+            resolved: None,
+        };
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<Alert>(&json).unwrap(), a);
+    }
+}
