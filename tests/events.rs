@@ -611,3 +611,112 @@ fn gasclaw_events_follow_prints_each_event_once_through_the_rewrite() {
         assert!(lines[1].contains("\"After\""));
     });
 }
+
+#[test]
+fn a_digest_at_its_hour_with_the_days_numbers_once() {
+    run_test(T, async {
+        let mut w = World::start(|e| {
+            e.set("MONITOR_INTERVAL", "1");
+        })
+        .await;
+        // The day: two beads opened and one closed, a commit, an incident
+        // and its recovery, an escalation, a merge and a failed one, a
+        // crash and a mass death.
+        let beads = w.env.town.join(".beads");
+        let created = w
+            .env
+            .tool("bd", &["create", "Fix the parser", "--silent"], &beads);
+        assert_eq!(created.code, Some(0), "{created:?}");
+        let first = created.stdout.trim().to_string();
+        assert_eq!(
+            w.env.tool("bd", &["create", "Write docs"], &beads).code,
+            Some(0)
+        );
+        assert_eq!(
+            w.env
+                .tool("bd", &["close", &first, "-r", "done"], &beads)
+                .code,
+            Some(0)
+        );
+        git(
+            &w.env.project,
+            &["commit", "-q", "--allow-empty", "-m", "today"],
+            None,
+        );
+        assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
+        w.wait_count(OWNER, "<b>daemon</b> down", 1).await;
+        assert_eq!(w.env.gt(&["daemon", "start"]).code, Some(0));
+        w.wait_count(OWNER, "<b>daemon</b> recovered", 1).await;
+        let out = w.gt_as(
+            "project/Toast",
+            &["escalate", "-s", "high", "Need a decision"],
+        );
+        assert_eq!(out.code, Some(0), "{out:?}");
+        w.emit(&["merged", "--rig", "project", "--target", "polecat/Toast"]);
+        w.emit(&[
+            "merge_failed",
+            "--rig",
+            "project",
+            "--target",
+            "polecat/Nux",
+            "--reason",
+            "conflict",
+        ]);
+        crash(&w, "Nux");
+        w.emit(&["mass_death", "--count", "3"]);
+        w.wait_count(OWNER, "Mass death", 1).await;
+        w.wait_count(OWNER, "Merge failed", 1).await;
+        let beads_total = {
+            let out = w.env.tool("bd", &["list", "--all", "--json"], &beads);
+            serde_json::from_str::<Vec<Value>>(&out.stdout)
+                .unwrap()
+                .len()
+        };
+        let commits = {
+            let out = w.env.tool(
+                "git",
+                &[
+                    "-C",
+                    w.env.project.to_str().unwrap(),
+                    "log",
+                    "--all",
+                    "--format=%H",
+                ],
+                &w.env.project,
+            );
+            out.stdout.lines().count()
+        };
+
+        // The digest's hour is now (in Shanghai): the next start sends it.
+        let now = chrono::Utc::now().with_timezone(&chrono_tz::Tz::Asia__Shanghai);
+        let at = now.format("%H:%M").to_string();
+        let day = now.date_naive().to_string();
+        w.env
+            .set("GASCLAW_TZ", "Asia/Shanghai")
+            .set("DIGEST_AT", &at);
+        w.restart().await;
+        let title = format!("Daily digest {day} (Asia/Shanghai)");
+        w.wait_count(OWNER, &title, 1).await;
+        let digest = w
+            .texts(OWNER)
+            .into_iter()
+            .find(|t| t.contains(&title))
+            .unwrap();
+        for line in [
+            format!("Beads: {beads_total} opened, 1 closed"),
+            "Merges: 1 (failed: 1)".to_string(),
+            format!("Commits: {commits}"),
+            "Incidents: 1 (down ".to_string(),
+            "Escalations: 1 (open now: 1)".to_string(),
+            "Sessions died: 1 (mass deaths: 1)".to_string(),
+            "Tokens: 0".to_string(),
+        ] {
+            assert!(digest.contains(&line), "{line:?} not in\n{digest}");
+        }
+        // Once a day: another restart within the hour sends nothing.
+        w.restart().await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.count(OWNER, &title), 1, "{:#?}", w.texts(OWNER));
+        w.stop().await;
+    });
+}

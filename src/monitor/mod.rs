@@ -370,6 +370,7 @@ impl Monitor {
             .alerts()
             .observe(id, ok, detail, now, self.settings.repeat);
         if let Some((transition, incident)) = msg {
+            self.note_for_digest(&transition, now);
             let severity = severity_of(id, &transition);
             let alert = Alert {
                 incident,

@@ -17,6 +17,7 @@ use super::{CheckId, Monitor};
 use crate::config::ChatTarget;
 use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Subject};
 use crate::core::work::announce::{self, Announcement, Kind};
+use crate::core::work::digest;
 use crate::core::work::escalations::valid_id;
 use crate::core::work::events::{Follower, TownEvent};
 
@@ -89,10 +90,13 @@ impl Monitor {
     /// What one batch of events announces; returns how many were queued.
     pub fn announce_events(&self, events: &[TownEvent], reminded: &mut Reminded) -> usize {
         let mut n = 0;
+        let log = self.core.digest_log();
         for ev in events {
             let Some(a) = announce::classify(ev) else {
                 continue;
             };
+            // Counted for the digest even when muted.
+            log.record(&news_name(&a), a.at, None);
             if a.kind == Kind::Escalation
                 && let Some(id) = &a.subject
             {
@@ -155,6 +159,61 @@ impl Monitor {
         }
     }
 
+    /// Notes an incident's start and end for the digest.
+    pub(super) fn note_for_digest(&self, t: &super::Transition, now: DateTime<Utc>) {
+        match t {
+            super::Transition::Down => self.core.digest_log().record("down", now, None),
+            super::Transition::Recovered { after } => {
+                self.core
+                    .digest_log()
+                    .record("recovered", now, Some(after.as_secs()))
+            }
+            super::Transition::StillDown { .. } => {}
+        }
+    }
+
+    /// Tokens through the key proxy in `[from, to)`, when this process
+    /// keeps the usage store.
+    fn tokens_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<u64> {
+        let (store, _) = self.usage.get()?;
+        let first_hour = from.timestamp() - from.timestamp().rem_euclid(3600);
+        let rows = store
+            .rows_since(first_hour)
+            .map_err(|e| tracing::warn!(error = %e, "the digest could not read the usage store"))
+            .ok()?;
+        Some(
+            rows.iter()
+                .filter(|r| r.hour < to.timestamp())
+                .map(|r| r.tokens.total())
+                .sum(),
+        )
+    }
+
+    /// Sends the daily digest when it is due (`DIGEST_AT` in `GASCLAW_TZ`)
+    /// to the owner and the alert chats, once a day.
+    pub async fn maybe_send_digest(&self, state: &mut DigestState, now: DateTime<Utc>) -> bool {
+        let cfg = self.core.config();
+        let Some(at) = cfg.digest_at else {
+            return false;
+        };
+        let last = state.last.zip(state.last_at);
+        let Some(w) = digest::due(now, at, cfg.tz, last) else {
+            return false;
+        };
+        let mut d = self.core.digest(&w).await;
+        d.tokens = self.tokens_between(w.from, w.to);
+        let html = crate::telegram::render::work::digest(self.tr(), &d);
+        self.alert(None, html);
+        state.last = Some(w.day);
+        state.last_at = Some(w.to);
+        state.save(&cfg.home);
+        self.core
+            .digest_log()
+            .prune(w.from - chrono::Duration::days(1));
+        tracing::info!(day = %w.day, "daily digest sent");
+        true
+    }
+
     /// Follows the event log until `shutdown`.
     pub async fn run_work(self: Arc<Self>, shutdown: CancellationToken) {
         let mut follower: Option<Follower> = Some(self.core.event_follower(true));
@@ -162,6 +221,7 @@ impl Monitor {
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_reminder_check = tokio::time::Instant::now();
+        let mut digest = DigestState::load(&self.core.config().home);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -207,6 +267,7 @@ impl Monitor {
                 Err(e) => tracing::warn!(error = %e, "could not read the event log"),
             }
             follower = Some(f);
+            self.maybe_send_digest(&mut digest, Utc::now()).await;
             if last_reminder_check.elapsed() >= self.settings.interval {
                 last_reminder_check = tokio::time::Instant::now();
                 self.remind_escalations(&mut reminded).await;
@@ -220,10 +281,50 @@ impl Monitor {
     }
 }
 
+/// The digest log's name for a piece of news.
+fn news_name(a: &Announcement) -> String {
+    serde_json::to_value(a.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// The kind of news an alert of ours carries (for its mute).
 fn kind_of(a: &Alert) -> Kind {
     match &a.fact {
         Fact::Town { news } => news.kind,
         _ => Kind::Escalation,
+    }
+}
+
+/// The last day a digest went out (`GASCLAW_HOME/digest.json`), so a
+/// restart never sends it twice.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct DigestState {
+    pub last: Option<chrono::NaiveDate>,
+    /// When it went out (the next one counts from there).
+    #[serde(default)]
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+impl DigestState {
+    fn path(home: &std::path::Path) -> std::path::PathBuf {
+        home.join("digest.json")
+    }
+
+    pub fn load(home: &std::path::Path) -> DigestState {
+        std::fs::read(Self::path(home))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, home: &std::path::Path) {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        if let Err(e) =
+            crate::fsutil::atomic_write(&Self::path(home), &bytes, crate::fsutil::PUBLIC_MODE)
+        {
+            tracing::warn!(error = %e, "could not save the digest's day");
+        }
     }
 }

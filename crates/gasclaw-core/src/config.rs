@@ -170,6 +170,8 @@ settings! {
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
     rig_topics => "RIG_TOPICS",
+    gasclaw_tz => "GASCLAW_TZ",
+    digest_at => "DIGEST_AT",
 }
 
 /// The names of variables that hold secrets: they are removed from every
@@ -322,6 +324,12 @@ pub struct Config {
     pub activity_source: ActivitySource,
     /// `RIG_TOPICS`: a rig's work news goes to this chat (forum topic).
     pub rig_topics: BTreeMap<String, ChatTarget>,
+    /// `GASCLAW_TZ`: the time zone of the times people set (the digest's
+    /// hour); UTC by default.
+    pub tz: chrono_tz::Tz,
+    /// `DIGEST_AT`: when the daily digest goes out (HH:MM in `tz`); none
+    /// when unset.
+    pub digest_at: Option<chrono::NaiveTime>,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -575,6 +583,13 @@ impl Config {
                         None => t.chat_id.to_string(),
                     })
                     .unwrap_or_else(|| "(the owner and ALERT_CHAT_IDS)".into()),
+            ),
+            ("GASCLAW_TZ", self.tz.name().to_string()),
+            (
+                "DIGEST_AT",
+                self.digest_at
+                    .map(|t| format!("{} {}", t.format("%H:%M"), self.tz.name()))
+                    .unwrap_or_else(|| "(unset: no daily digest)".into()),
             ),
             (
                 "RIG_TOPICS",
@@ -895,6 +910,23 @@ impl Parser {
         }
 
         let rig_topics = self.rig_topics();
+        let tz = match self.get("GASCLAW_TZ").map(str::to_string) {
+            None => chrono_tz::Tz::UTC,
+            Some(name) => name.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                self.problem(
+                    "GASCLAW_TZ",
+                    "is not an IANA time zone name (like UTC, Europe/Berlin, Asia/Shanghai)",
+                );
+                chrono_tz::Tz::UTC
+            }),
+        };
+        let digest_at = self.get("DIGEST_AT").map(str::to_string).and_then(|t| {
+            chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                .map_err(|_| {
+                    self.problem("DIGEST_AT", "is not a time of day as HH:MM (like 09:00)")
+                })
+                .ok()
+        });
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
         Config {
             agent_keys,
@@ -945,6 +977,8 @@ impl Parser {
             github,
             activity_source,
             rig_topics,
+            tz,
+            digest_at,
             sources,
         }
     }

@@ -3,7 +3,9 @@
 //! daily digest.
 
 use super::{Tr, esc};
+use crate::core::activity::human_duration;
 use crate::core::work::announce::{Announcement, Kind, Severity};
+use crate::core::work::digest::Digest;
 use crate::core::work::escalations::Escalation;
 
 /// Telegram's callback data for an escalation's buttons (`es:a:<id>`,
@@ -193,6 +195,60 @@ pub fn escalation_failed(tr: Tr<'_>, id: &str, error: &str) -> String {
     )
 }
 
+/// The daily digest.
+pub fn digest(tr: Tr<'_>, d: &Digest) -> String {
+    let n = |v: usize| v.to_string();
+    let unknown = || tr.raw("work-digest-unknown", &[]);
+    let opt = |v: Option<usize>| v.map(n).unwrap_or_else(unknown);
+    let day = d.day.map(|d| d.to_string()).unwrap_or_default();
+    let mut lines = vec![format!(
+        "📊 <b>{}</b>",
+        tr.t("work-digest-title", &[("day", &day), ("tz", &d.tz)])
+    )];
+    lines.push(tr.t(
+        "work-digest-beads",
+        &[
+            ("opened", &opt(d.beads_opened)),
+            ("closed", &opt(d.beads_closed)),
+        ],
+    ));
+    lines.push(tr.t(
+        "work-digest-merges",
+        &[("merged", &n(d.merges)), ("failed", &n(d.merge_failures))],
+    ));
+    lines.push(tr.t("work-digest-commits", &[("n", &opt(d.commits))]));
+    lines.push(tr.t(
+        "work-digest-incidents",
+        &[
+            ("n", &n(d.incidents)),
+            ("down", &human_duration(d.downtime_secs)),
+        ],
+    ));
+    lines.push(tr.t(
+        "work-digest-escalations",
+        &[("n", &n(d.escalations)), ("open", &opt(d.escalations_open))],
+    ));
+    lines.push(tr.t(
+        "work-digest-deaths",
+        &[("n", &n(d.deaths)), ("mass", &n(d.mass_deaths))],
+    ));
+    if d.convoys > 0 {
+        lines.push(tr.t("work-digest-convoys", &[("n", &n(d.convoys))]));
+    }
+    lines.push(
+        tr.t(
+            "work-digest-tokens",
+            &[(
+                "n",
+                &d.tokens
+                    .map(crate::keys::usage::report::tokens_short)
+                    .unwrap_or_else(unknown),
+            )],
+        ),
+    );
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +361,27 @@ mod tests {
                 "hq-ab12",
                 "escalation not found: hq-ab12",
             ));
+            out.push(digest(
+                tr,
+                &Digest {
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 12, 6),
+                    tz: "Asia/Shanghai".into(),
+                    beads_opened: Some(4),
+                    beads_closed: Some(3),
+                    commits: Some(17),
+                    merges: 2,
+                    merge_failures: 1,
+                    convoys: 1,
+                    incidents: 2,
+                    downtime_secs: 754,
+                    escalations: 1,
+                    escalations_open: Some(0),
+                    deaths: 1,
+                    mass_deaths: 0,
+                    tokens: Some(1_234_567),
+                },
+            ));
+            out.push(digest(tr, &Digest::default()));
             insta::assert_snapshot!(format!("work-{lang}"), out.join("\n\n---\n\n"));
         }
         assert_eq!(ack_data("hq-ab12"), "es:a:hq-ab12");

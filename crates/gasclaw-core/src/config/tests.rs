@@ -579,3 +579,24 @@ fn rig_topics_route_rigs_and_name_the_bad_entry() {
         ]
     );
 }
+
+#[test]
+fn the_digest_hour_and_the_time_zone() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert_eq!((c.tz, c.digest_at), (chrono_tz::Tz::UTC, None));
+    let c = Config::load(&env(&[
+        ("GASCLAW_TZ", "Asia/Shanghai"),
+        ("DIGEST_AT", "08:30"),
+    ]))
+    .unwrap();
+    assert_eq!(c.tz, chrono_tz::Tz::Asia__Shanghai);
+    assert_eq!(c.digest_at, chrono::NaiveTime::from_hms_opt(8, 30, 0));
+    let p = problems(&[("GASCLAW_TZ", "Mars/Olympus"), ("DIGEST_AT", "25:00")]);
+    assert_eq!(
+        p,
+        [
+            "GASCLAW_TZ: is not an IANA time zone name (like UTC, Europe/Berlin, Asia/Shanghai)",
+            "DIGEST_AT: is not a time of day as HH:MM (like 09:00)",
+        ]
+    );
+}

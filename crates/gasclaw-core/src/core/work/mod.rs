@@ -3,6 +3,7 @@
 //! `agents*`).
 
 pub mod announce;
+pub mod digest;
 pub mod escalations;
 pub mod events;
 
