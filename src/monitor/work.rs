@@ -25,6 +25,13 @@ use crate::core::work::events::{Follower, TownEvent};
 /// latency from a line to its message stays well under 2 s.
 pub const POLL: Duration = Duration::from_millis(500);
 
+/// How often the inboxes merges and convoys arrive in are read (at most:
+/// the monitor's interval when shorter).
+pub const MAIL_POLL: Duration = Duration::from_secs(30);
+
+/// How long the cursor may lag behind routine lines.
+const ROUTINE_COMMIT: Duration = Duration::from_secs(5);
+
 /// When each open escalation was last brought up (announced or reminded).
 type Reminded = BTreeMap<String, DateTime<Utc>>;
 
@@ -106,6 +113,21 @@ impl Monitor {
             n += 1;
         }
         n
+    }
+
+    /// Announces the merges and landed convoys the town mailed since the
+    /// last look (they never reach the event log).
+    async fn announce_mail(&self, seen: &mut crate::core::work::mail::MailSeen) {
+        match self.core.mail_news(seen).await {
+            Ok(news) => {
+                let log = self.core.digest_log();
+                for a in &news {
+                    log.record(&news_name(a), a.at, None);
+                    self.announce(a);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read the town's mail"),
+        }
     }
 
     /// Reminds of each open escalation nobody acknowledged for
@@ -222,6 +244,10 @@ impl Monitor {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_reminder_check = tokio::time::Instant::now();
         let mut digest = DigestState::load(&self.core.config().home);
+        let mut mail_seen = crate::core::work::mail::MailSeen::load(&self.core.config().home);
+        let mail_every = self.settings.interval.min(MAIL_POLL);
+        let mut last_mail: Option<tokio::time::Instant> = None;
+        let mut last_commit = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -252,22 +278,32 @@ impl Monitor {
                             "skipped lines of the event log that are not events"
                         );
                     }
-                    self.announce_events(&batch.events, &mut reminded);
-                    let (g, saved) = tokio::task::spawn_blocking(move || {
-                        let r = f.commit();
-                        (f, r)
-                    })
-                    .await
-                    .unwrap_or_else(|_| (self.core.event_follower(true), Ok(())));
-                    if let Err(e) = saved {
-                        tracing::warn!(error = %e, "could not save the event cursor");
+                    let announced = self.announce_events(&batch.events, &mut reminded);
+                    // After news, at once (so a restart does not repeat it);
+                    // routine lines move the cursor at most every few seconds
+                    // (re-reading a few of them after a crash costs nothing).
+                    if announced > 0 || last_commit.elapsed() >= ROUTINE_COMMIT {
+                        last_commit = tokio::time::Instant::now();
+                        let (g, saved) = tokio::task::spawn_blocking(move || {
+                            let r = f.commit();
+                            (f, r)
+                        })
+                        .await
+                        .unwrap_or_else(|_| (self.core.event_follower(true), Ok(())));
+                        if let Err(e) = saved {
+                            tracing::warn!(error = %e, "could not save the event cursor");
+                        }
+                        f = g;
                     }
-                    f = g;
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the event log"),
             }
             follower = Some(f);
             self.maybe_send_digest(&mut digest, Utc::now()).await;
+            if last_mail.is_none_or(|t| t.elapsed() >= mail_every) {
+                last_mail = Some(tokio::time::Instant::now());
+                self.announce_mail(&mut mail_seen).await;
+            }
             if last_reminder_check.elapsed() >= self.settings.interval {
                 last_reminder_check = tokio::time::Instant::now();
                 self.remind_escalations(&mut reminded).await;

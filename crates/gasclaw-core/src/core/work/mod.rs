@@ -6,6 +6,7 @@ pub mod announce;
 pub mod digest;
 pub mod escalations;
 pub mod events;
+pub mod mail;
 
 use crate::core::Core;
 use crate::stack::StackError;
