@@ -229,7 +229,14 @@ impl Follower {
         let mut batch = Batch::default();
         let meta = match std::fs::metadata(&self.path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(batch),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // No log yet (a town being made): every line it will get
+                // is news, so it is read from its start when it appears.
+                if self.cursor.inode == 0 {
+                    self.cursor.inode = u64::MAX;
+                }
+                return Ok(batch);
+            }
             Err(e) => return Err(self.read_err(e)),
         };
         let (ino, len) = (meta.ino(), meta.len());

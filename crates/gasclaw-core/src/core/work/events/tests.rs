@@ -285,3 +285,18 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_log_that_appears_later_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join(".events.jsonl");
+    let mut f = Follower::new(log.clone(), Some(dir.path().join("cursor.json")));
+    assert!(f.poll().unwrap().events.is_empty());
+    append(
+        &log,
+        &format!("{}\n{}\n", line(T0, "boot", 1), line(T0, "sling", 2)),
+    );
+    let batch = f.poll().unwrap();
+    assert_eq!(ns(&batch), [1, 2]);
+    assert!(!batch.rewritten);
+}
