@@ -4,7 +4,12 @@
 #   gasclaw-bot  (default, the last stage): only gasclaw (a static musl binary) and git, on
 #                Alpine, running as a non-root user under tini.
 #   full:        gasclaw plus the stack it runs: gt, bd, dolt, Node 24 with
-#                OpenClaw and Claude Code, tmux, at pinned versions.
+#                OpenClaw and Claude Code, tmux, at pinned versions. Two users:
+#                gasclaw (10001) holds the keys; the stack (gt, bd, dolt, the
+#                agents, the gateway) runs as agent (10002). The entrypoint
+#                starts as root: gasclaw reads its secret files, becomes
+#                GASCLAW_USER at once keeping only the capabilities to run
+#                and manage the stack as STACK_USER (see the README).
 #
 #   docker build -t gasclaw-bot .
 #   docker build --target full -t gasclaw .
@@ -62,11 +67,18 @@ RUN apt-get update \
  && npm cache clean --force \
  && groupadd -g 10001 gasclaw \
  && useradd -m -u 10001 -g gasclaw -d /home/gasclaw gasclaw \
+ && groupadd -g 10002 agent \
+ && useradd -m -u 10002 -g agent -d /home/agent agent \
  && mkdir -p /var/lib/gasclaw /workspace /project \
- && chown gasclaw:gasclaw /var/lib/gasclaw /workspace /project
+ && chown gasclaw:gasclaw /var/lib/gasclaw /home/gasclaw \
+ && chown agent:agent /workspace /project /home/agent \
+ && chmod 0700 /var/lib/gasclaw /home/gasclaw /home/agent \
+ && git config --system --add safe.directory /project
 COPY --from=go-tools /go/bin/gt /go/bin/bd /go/bin/dolt /usr/local/bin/
 COPY --from=build /usr/local/bin/gasclaw /usr/local/bin/gasclaw
 ENV GASCLAW_HOME=/var/lib/gasclaw \
+    GASCLAW_USER=gasclaw \
+    STACK_USER=agent \
     GT_ROOT=/workspace/gt \
     PROJECT_DIR=/project \
     GT_RIG_URL=/project \
@@ -77,7 +89,8 @@ ENV GASCLAW_HOME=/var/lib/gasclaw \
     OPENCLAW_VERSION=${OPENCLAW_VERSION} \
     CLAUDE_VERSION=${CLAUDE_VERSION}
 VOLUME ["/var/lib/gasclaw", "/workspace", "/project"]
-USER 10001:10001
+# No USER: gasclaw starts as root and drops to GASCLAW_USER before it does
+# anything else (every subcommand, the health check included).
 WORKDIR /home/gasclaw
 HEALTHCHECK --interval=30s --timeout=10s --start-period=300s --retries=3 CMD ["gasclaw", "healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--", "gasclaw"]

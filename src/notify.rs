@@ -45,14 +45,28 @@ use crate::telegram::{Target, Tg, send};
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    /// Ready Telegram HTML (announcements, budgets, GitHub).
-    Text { html: String },
+    /// Ready Telegram HTML (announcements, budgets, GitHub); `silent`
+    /// ones (info) make no sound.
+    Text {
+        html: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        silent: bool,
+    },
     /// A typed alert; if it carries buttons its message id is remembered.
     Alert { alert: Alert },
     /// Rewrites the message sent for `alert.incident` (text and buttons).
     Edit { alert: Alert },
     /// Takes the buttons off the message sent for an incident.
     RemoveButtons { incident: IncidentId },
+    /// Alerts held together (grouped within `ALERT_GROUP_WAIT`, or held
+    /// during quiet hours: `quiet`) sent as one message, each with its
+    /// buttons on a row of its own. Later edits of these incidents leave
+    /// the shared message alone.
+    Group {
+        alerts: Vec<Alert>,
+        #[serde(default)]
+        quiet: bool,
+    },
 }
 
 /// One queued operation.
@@ -81,7 +95,10 @@ fn parse_entry(bytes: &[u8]) -> Option<Entry> {
             .map(|l| Entry {
                 seq: l.seq,
                 target: l.target,
-                op: Op::Text { html: l.html },
+                op: Op::Text {
+                    html: l.html,
+                    silent: false,
+                },
                 created: l.created,
             })
     })
@@ -93,7 +110,7 @@ impl Entry {
         match &self.op {
             Op::Text { .. } => true,
             Op::Alert { alert } => alert.buttons.is_empty(),
-            Op::Edit { .. } | Op::RemoveButtons { .. } => false,
+            Op::Edit { .. } | Op::RemoveButtons { .. } | Op::Group { .. } => false,
         }
     }
 
@@ -101,6 +118,8 @@ impl Entry {
     fn audible(&self) -> bool {
         match &self.op {
             Op::Alert { alert } => alert.audible(),
+            Op::Group { alerts, .. } => alerts.iter().any(Alert::audible),
+            Op::Text { silent, .. } => !silent,
             _ => true,
         }
     }
@@ -118,6 +137,9 @@ struct SentId {
     target: ChatTarget,
     message_id: i32,
     at: chrono::DateTime<chrono::Utc>,
+    /// A message shared by several alerts: not edited for one of them.
+    #[serde(default)]
+    shared: bool,
 }
 
 /// How many sent alerts are remembered (the oldest are forgotten first).
@@ -158,12 +180,31 @@ impl Renderer {
     /// An entry's text for its recipient.
     fn text(&self, e: &Entry) -> String {
         match &e.op {
-            Op::Text { html } => html.clone(),
+            Op::Text { html, .. } => html.clone(),
             Op::Alert { alert } | Op::Edit { alert } => {
                 crate::telegram::render::alert::alert(self.tr(&e.target), alert)
             }
             Op::RemoveButtons { .. } => String::new(),
+            Op::Group { alerts, quiet } => {
+                let tr = self.tr(&e.target);
+                let mut parts: Vec<String> = Vec::new();
+                if *quiet {
+                    parts.push(format!("🌙 <b>{}</b>", tr.t("alert-quiet-summary", &[])));
+                }
+                parts.extend(
+                    alerts
+                        .iter()
+                        .map(|a| crate::telegram::render::alert::alert(tr, a)),
+                );
+                crate::telegram::render::fit(&parts.join("\n\n"), tr)
+            }
         }
+    }
+
+    /// The buttons of alerts sharing a message: a row per alert, each
+    /// label led by what the alert is about.
+    fn group_buttons(&self, target: &ChatTarget, alerts: &[Alert]) -> Option<InlineKeyboardMarkup> {
+        crate::telegram::render::alert::rows(self.tr(target), alerts)
     }
 
     /// An alert's buttons, labelled in the recipient's language.
@@ -247,7 +288,18 @@ impl Outbox {
 
     /// Queues a message durably and wakes the sender.
     pub fn enqueue(&self, target: ChatTarget, html: String) -> std::io::Result<u64> {
-        self.push(target, Op::Text { html })
+        self.push(
+            target,
+            Op::Text {
+                html,
+                silent: false,
+            },
+        )
+    }
+
+    /// Queues a message that makes no sound (info).
+    pub fn enqueue_silent(&self, target: ChatTarget, html: String) -> std::io::Result<u64> {
+        self.push(target, Op::Text { html, silent: true })
     }
 
     /// Queues a typed alert (rendered when it is sent).
@@ -261,6 +313,23 @@ impl Outbox {
         self.push(target, Op::Edit { alert })
     }
 
+    /// An entry's text as it would be sent (for the snapshots).
+    #[cfg(test)]
+    pub fn render_for_test(&self, e: &Entry) -> String {
+        self.renderer.text(e)
+    }
+
+    /// Queues alerts to go as one message (`quiet`: the summary of quiet
+    /// hours).
+    pub fn group(
+        &self,
+        target: ChatTarget,
+        alerts: Vec<Alert>,
+        quiet: bool,
+    ) -> std::io::Result<u64> {
+        self.push(target, Op::Group { alerts, quiet })
+    }
+
     /// Queues the removal of the buttons of the message sent for
     /// `incident` to `target`.
     pub fn remove_buttons(&self, target: ChatTarget, incident: IncidentId) -> std::io::Result<u64> {
@@ -270,6 +339,10 @@ impl Outbox {
     /// The message sent for `incident` to `target`, if it was sent with
     /// buttons.
     pub fn message_of(&self, incident: IncidentId, target: ChatTarget) -> Option<i32> {
+        self.sent_of(incident, target).map(|s| s.message_id)
+    }
+
+    fn sent_of(&self, incident: IncidentId, target: ChatTarget) -> Option<SentId> {
         self.sent_ids
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -277,12 +350,12 @@ impl Outbox {
             .iter()
             .rev()
             .find(|s| s.incident == incident && s.target == target)
-            .map(|s| s.message_id)
+            .cloned()
     }
 
     /// Remembers (durably) the message an alert went out as. The first
     /// message of an incident in a chat stays the one edits find.
-    fn remember(&self, incident: IncidentId, target: ChatTarget, message_id: i32) {
+    fn remember(&self, incident: IncidentId, target: ChatTarget, message_id: i32, shared: bool) {
         let mut ids = self.sent_ids.lock().unwrap_or_else(|p| p.into_inner());
         if ids
             .sent
@@ -296,6 +369,7 @@ impl Outbox {
             target,
             message_id,
             at: chrono::Utc::now(),
+            shared,
         });
         let excess = ids.sent.len().saturating_sub(MAX_SENT_IDS);
         ids.sent.drain(..excess);
@@ -485,8 +559,12 @@ impl Outbox {
         };
         match &first.op {
             Op::Edit { alert } => {
-                let Some(id) = self.message_of(alert.incident, target) else {
-                    tracing::warn!(incident = %alert.incident, chat = target.chat_id, "no sent message to edit for this alert; skipping the edit");
+                let Some(id) = self
+                    .sent_of(alert.incident, target)
+                    .filter(|s| !s.shared)
+                    .map(|s| s.message_id)
+                else {
+                    tracing::info!(incident = %alert.incident, chat = target.chat_id, "no message of this alert alone to edit; skipping the edit");
                     return (Ok(()), 1);
                 };
                 let text = self.renderer.text(first);
@@ -497,7 +575,11 @@ impl Outbox {
                 )
             }
             Op::RemoveButtons { incident } => {
-                let Some(id) = self.message_of(*incident, target) else {
+                let Some(id) = self
+                    .sent_of(*incident, target)
+                    .filter(|s| !s.shared)
+                    .map(|s| s.message_id)
+                else {
                     tracing::warn!(incident = %incident, chat = target.chat_id, "no sent message to take the buttons off; skipping");
                     return (Ok(()), 1);
                 };
@@ -506,12 +588,25 @@ impl Outbox {
                     1,
                 )
             }
+            Op::Group { alerts, .. } => {
+                let text = self.renderer.text(first);
+                let markup = self.renderer.group_buttons(&target, alerts);
+                match send::message_with(bot, to, &text, markup, None, !first.audible()).await {
+                    Ok(m) => {
+                        for a in alerts {
+                            self.remember(a.incident, target, m.id.0, true);
+                        }
+                        (Ok(()), 1)
+                    }
+                    Err(e) => (Err(e), 1),
+                }
+            }
             Op::Alert { alert } if !alert.buttons.is_empty() => {
                 let text = self.renderer.text(first);
                 let markup = self.renderer.buttons(&target, alert);
                 match send::message_with(bot, to, &text, markup, None, !alert.audible()).await {
                     Ok(m) => {
-                        self.remember(alert.incident, target, m.id.0);
+                        self.remember(alert.incident, target, m.id.0, false);
                         (Ok(()), 1)
                     }
                     Err(e) => (Err(e), 1),
@@ -676,7 +771,7 @@ mod tests {
         assert_eq!(
             p.iter()
                 .map(|e| match &e.op {
-                    Op::Text { html } => html.as_str(),
+                    Op::Text { html, .. } => html.as_str(),
                     _ => "",
                 })
                 .collect::<Vec<_>>(),
@@ -701,6 +796,7 @@ mod tests {
             seq: i,
             target: target(1),
             op: Op::Text {
+                silent: false,
                 html: "x".repeat(n),
             },
             created: chrono::Utc::now(),
@@ -723,7 +819,10 @@ mod tests {
         let p = ob.pending().unwrap();
         assert_eq!(
             p.iter().map(|e| e.op.clone()).collect::<Vec<_>>(),
-            [Op::Text { html: "old".into() }]
+            [Op::Text {
+                html: "old".into(),
+                silent: false
+            }]
         );
     }
 }

@@ -53,7 +53,12 @@ pub async fn start_keys(
     sup: &Arc<Supervisor>,
     shutdown: &CancellationToken,
     usage: Option<Recorder>,
-) -> anyhow::Result<(Arc<KeyPools>, Proxy, Vec<tokio::task::JoinHandle<()>>)> {
+) -> anyhow::Result<(
+    Arc<KeyPools>,
+    Proxy,
+    std::net::SocketAddr,
+    Vec<tokio::task::JoinHandle<()>>,
+)> {
     let cfg = core.config();
     let events = core.event_sender();
     let pools = KeyPools::open(
@@ -93,10 +98,17 @@ pub async fn start_keys(
         },
     )
     .context("building the proxy's HTTP client")?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.proxy_port));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!("KIMI_PROXY_PORT: cannot listen on {addr} (is another gasclaw running?)")
-    })?;
+    let wanted = std::net::SocketAddr::from(([127, 0, 0, 1], cfg.proxy_port));
+    let listener = tokio::net::TcpListener::bind(wanted)
+        .await
+        .with_context(|| {
+            format!("KIMI_PROXY_PORT: cannot listen on {wanted} (is another gasclaw running?)")
+        })?;
+    // With port 0 the OS chose; a restarted proxy binds the same port again
+    // (the agents were told it).
+    let addr = listener
+        .local_addr()
+        .context("the key proxy's bound address")?;
     tracing::info!(%addr, "key proxy listening");
     let serving = proxy.clone();
     let sd = shutdown.clone();
@@ -118,7 +130,7 @@ pub async fn start_keys(
             }
         }),
     );
-    Ok((pools, proxy, tasks))
+    Ok((pools, proxy, addr, tasks))
 }
 
 /// Opens the usage store and starts the quota poller. Accounting is
@@ -169,6 +181,7 @@ pub async fn start_bot(
     bot: Tg,
     sup: Arc<Supervisor>,
     shutdown: CancellationToken,
+    outbox: Arc<Outbox>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
     let task = tokio::spawn(async move {
@@ -180,7 +193,8 @@ pub async fn start_bot(
             }
         };
         let username = me.user.username.clone().unwrap_or_default();
-        let ctx = match crate::telegram::context(core, locales, telemetry, username.clone()) {
+        let ctx = match crate::telegram::context(core, locales, telemetry, username.clone(), outbox)
+        {
             Ok(c) => c,
             Err(e) => {
                 let _ = ready_tx.send(Err(e.into()));
@@ -236,7 +250,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let sup = Supervisor::new();
     let usage = start_usage(&core, &stop);
-    let (pools, proxy, mut tasks) = start_keys(
+    let (pools, proxy, proxy_addr, mut tasks) = start_keys(
         &core,
         &sup,
         &stop,
@@ -278,10 +292,25 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         );
     }
     let telemetry = Arc::new(crate::telegram::Telemetry::default());
-    let http_addr = core.config().http_addr;
-    let listener = tokio::net::TcpListener::bind(http_addr)
+    let wanted = core.config().http_addr;
+    let listener = tokio::net::TcpListener::bind(wanted)
         .await
-        .with_context(|| format!("GASCLAW_HTTP_ADDR: cannot listen on {http_addr}"))?;
+        .with_context(|| format!("GASCLAW_HTTP_ADDR: cannot listen on {wanted}"))?;
+    let http_addr = listener
+        .local_addr()
+        .context("the health endpoint's bound address")?;
+    // Known before bootstrap writes them into the stack's configuration,
+    // and reported for the CLI and for people (ports may be 0: any free).
+    let listening = crate::core::listening::Listening {
+        proxy: proxy_addr,
+        http: http_addr,
+        pid: std::process::id(),
+    };
+    core.set_listening(listening);
+    listening
+        .save(&core.config().home)
+        .context("writing GASCLAW_HOME/addresses.json")?;
+    tracing::info!(proxy = %proxy_addr, http = %http_addr, "listening (reported in addresses.json)");
     let state = Arc::new(crate::http::HttpState {
         overseer: Some(Arc::new(crate::overseer_api::OverseerApi {
             core: core.clone(),
@@ -323,6 +352,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         bot.clone(),
         sup.clone(),
         stop.clone(),
+        outbox.clone(),
     )
     .await
     {

@@ -139,17 +139,12 @@ impl World {
             nix::sys::signal::Signal::SIGTERM,
         )
         .expect("kill");
-        let out = tokio::time::timeout(Duration::from_secs(30), async {
-            let status = run.wait().await.expect("wait");
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                let _ = e.read_to_string(&mut err).await;
-            }
-            (status.code(), err)
-        })
-        .await
-        .expect("exit");
+        let code = tokio::time::timeout(Duration::from_secs(30), run.wait())
+            .await
+            .expect("exit")
+            .expect("wait")
+            .code();
+        let out = (code, self.env.run_log());
         self.tg.stop();
         out
     }
@@ -979,6 +974,49 @@ fn plain_text_goes_to_the_overseer_for_operators_only() {
     });
 }
 
+/// A gateway that is live but still starting (`/readyz` not ready) is
+/// asked nothing until it is ready: the real one can refuse a question
+/// spanning its start-up with 401, right token or not (the fake always does).
+#[test]
+fn a_question_waits_until_the_gateway_is_ready() {
+    run_test(T, async {
+        let w = World::start().await;
+        let gateway_log = w.env.gasclaw_home.join("logs/gateway.log");
+        let not_ready_answers = || {
+            std::fs::read_to_string(&gateway_log)
+                .unwrap_or_default()
+                .matches("/readyz HTTP/1.1\" 503")
+                .count()
+        };
+        let before = not_ready_answers();
+        w.env.fault("OPENCLAW_READY_FAILING", "startup-sidecars");
+        let after = w.tg.calls().len();
+        w.tg.push_update(updates::private_text(&owner(), "are you up?"));
+        // The relay has the question and keeps asking whether the gateway
+        // is ready.
+        w.env
+            .wait_until("the relay to find the gateway starting", WAIT, || {
+                not_ready_answers() >= before + 3
+            })
+            .await;
+        let chat_log = w.env.fake_dir.join("openclaw-chat.jsonl");
+        assert!(
+            !std::fs::read_to_string(&chat_log)
+                .unwrap_or_default()
+                .contains("telegram:"),
+            "a question reached a gateway that was not ready"
+        );
+        w.env.clear_fault("OPENCLAW_READY_FAILING");
+        let r = w.reply(OWNER_ID as i64, after).await.expect("an answer");
+        assert!(
+            r.text().contains("echo(") && r.text().contains("are you up?"),
+            "{}",
+            r.text()
+        );
+        assert_eq!(w.stop().await, Some(0));
+    });
+}
+
 #[test]
 fn a_bad_token_fails_run_at_start_with_a_clear_message() {
     run_test(T, async {
@@ -1374,7 +1412,7 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
         );
         assert_eq!(w.tg.rate_limited_count(), 0, "no 429 from Telegram");
         // The group's flood beyond its lane's depth was dropped and counted.
-        let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", w.env.ports.http))
+        let metrics = reqwest::get(format!("{}/metrics", w.env.http_url()))
             .await
             .expect("metrics")
             .text()

@@ -33,7 +33,7 @@ fn check<'a>(v: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn fresh_bootstrap_brings_everything_up() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         let out = bootstrap_ok(&env).await;
         // Progress is printed as it happens, one line per start and result.
         for step in [
@@ -176,7 +176,7 @@ fn assert_mode(p: &std::path::Path, mode: u32) {
 #[test]
 fn second_bootstrap_changes_nothing_and_starts_no_duplicate() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         let before: Vec<u32> = env.processes().iter().map(|p| p.0).collect();
         let files_before = snapshot_mtimes(&env);
@@ -266,7 +266,7 @@ fn port_open(port: u16) -> bool {
 #[test]
 fn failure_at_rig_add_rolls_back_the_new_town_and_its_dolt() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("GT_FAIL", "rig add");
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_eq!(out.code, Some(1), "{out:?}");
@@ -309,7 +309,7 @@ fn failure_at_rig_add_rolls_back_the_new_town_and_its_dolt() {
 #[test]
 fn failure_at_dolt_leaves_what_was_running_before_alone() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         let gateway_pid = env.read(env.gasclaw_home.join("gateway.pid"));
         let out = env.gt(&["dolt", "stop"]);
@@ -346,7 +346,7 @@ fn failure_at_dolt_leaves_what_was_running_before_alone() {
 #[test]
 fn failure_at_gateway_reports_its_error_and_rolls_back() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("OPENCLAW_FAIL_START", "boom: plugin sidecar crashed");
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_eq!(out.code, Some(1), "{out:?}");
@@ -380,7 +380,7 @@ fn failure_at_gateway_reports_its_error_and_rolls_back() {
 #[test]
 fn failure_at_mayor_stops_daemon_gateway_and_dolt_newest_first() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("GT_FAIL", "mayor start");
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_eq!(out.code, Some(1), "{out:?}");
@@ -420,7 +420,7 @@ fn failure_at_mayor_stops_daemon_gateway_and_dolt_newest_first() {
 #[test]
 fn concurrent_bootstrap_is_refused() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("GT_SLOW", "install=3");
         let first = env.command(&["bootstrap"]).spawn().expect("spawn");
         // Let the first one take the lock.
@@ -448,7 +448,7 @@ fn concurrent_bootstrap_is_refused() {
 #[test]
 fn status_sees_each_service_down_in_turn() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         let down = |v: &Value, name: &str| check(v, name)["status"] == "down";
 
@@ -499,7 +499,7 @@ fn status_sees_each_service_down_in_turn() {
 #[test]
 fn a_probe_that_meets_another_probe_is_asked_again() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         assert_eq!(env.gt(&["daemon", "stop"]).code, Some(0));
         let holder = r#"
@@ -550,7 +550,7 @@ while probes() < seen + 2 and time.time() < deadline:
 #[test]
 fn a_wedged_dolt_and_an_spa_gateway_are_down() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         env.fault("DOLT_GREETING", "silent");
         env.fault("OPENCLAW_SPA_HTML", "1");
@@ -598,7 +598,7 @@ fn a_missing_program_is_named_not_an_os_error() {
             env.set("PATH", &path);
         };
         // A running town whose `gt` went missing.
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         without_gt(&mut env);
         let out = env.gasclaw(&["status", "--json"], T).await;
@@ -617,7 +617,7 @@ fn a_missing_program_is_named_not_an_os_error() {
         }
         let _ = env.gasclaw(&["stop"], T).await;
         // A fresh bootstrap without `gt`.
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         without_gt(&mut env);
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_ne!(out.code, Some(0), "{out:?}");
@@ -629,7 +629,7 @@ fn a_missing_program_is_named_not_an_os_error() {
 #[test]
 fn a_hanging_program_hits_its_timeout_and_is_killed() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         env.set("CHECK_TIMEOUT", "2");
         env.fault("GT_HANG", "mayor status");
@@ -660,7 +660,7 @@ fn a_hanging_program_hits_its_timeout_and_is_killed() {
 #[test]
 fn restart_each_service_and_refuse_unknown_ones() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         for s in ["mayor", "daemon", "dolt", "gateway", "agents"] {
             let out = env.gasclaw(&["restart", s], T).await;
@@ -705,7 +705,7 @@ fn restart_each_service_and_refuse_unknown_ones() {
 #[test]
 fn stop_goes_in_reverse_start_order() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         env.clear_calls();
         let out = env.gasclaw(&["stop"], T).await;
@@ -737,8 +737,8 @@ fn stop_goes_in_reverse_start_order() {
 #[test]
 fn bad_configuration_lists_every_problem_and_exits_2() {
     run_test(T, async {
-        let mut env = TestEnv::new();
-        let proxy_port = env.ports.proxy.to_string();
+        let mut env = TestEnv::new_cli();
+        let proxy_port = env.vars["KIMI_PROXY_PORT"].clone();
         env.unset("OPENCLAW_KIMI_KEY")
             .set("TELEGRAM_BOT_TOKEN", "not-a-token")
             .set("TELEGRAM_OWNER_ID", "alice")
@@ -782,7 +782,7 @@ fn bad_configuration_lists_every_problem_and_exits_2() {
             );
         }
         // Unknown keys in the TOML file are refused by name.
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         let f = env.dir.path().join("gasclaw.toml");
         std::fs::write(&f, "gt_agent_count = 2\nmonitor_intervall = 5\n").expect("write");
         env.set("GASCLAW_CONFIG", f.to_str().expect("utf8"));
@@ -795,7 +795,7 @@ fn bad_configuration_lists_every_problem_and_exits_2() {
 #[test]
 fn config_shows_effective_values_with_secrets_redacted() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         let f = env.dir.path().join("gasclaw.toml");
         std::fs::write(&f, "gt_agent_count = 4\nactivity_deadline = \"2h\"\n").expect("write");
         env.set("GASCLAW_CONFIG", f.to_str().expect("utf8"))
@@ -839,7 +839,7 @@ fn config_shows_effective_values_with_secrets_redacted() {
 #[test]
 fn activity_fresh_stale_missing_and_not_a_repository() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         let activity = |out: &Out| status_json(out)["activity"].clone();
         // Fresh: the project has a commit from just now.
         let a = activity(&env.gasclaw(&["status", "--json"], T).await);
@@ -937,7 +937,7 @@ fn activity_fresh_stale_missing_and_not_a_repository() {
 #[test]
 fn no_secret_leaks_into_outputs_logs_arguments_or_stray_files() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         env.set("LOG_LEVEL", "debug");
         let mut outputs = vec![bootstrap_ok(&env).await];
         outputs.push(env.gasclaw(&["status", "--json"], T).await);
@@ -984,7 +984,7 @@ fn no_secret_leaks_into_outputs_logs_arguments_or_stray_files() {
 #[test]
 fn tasks_work_with_bd_json_envelope_in_the_environment() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         env.set("BD_JSON_ENVELOPE", "1");
         let created = env
@@ -1019,7 +1019,7 @@ fn daemon_starts(env: &TestEnv) -> usize {
 #[test]
 fn the_daemon_start_race_is_a_failed_start() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("GT_DAEMON_START_RACE", "1");
         let out = bootstrap_ok(&env).await;
         assert!(
@@ -1041,7 +1041,7 @@ fn the_daemon_start_race_is_a_failed_start() {
         assert_eq!(daemon_starts(&env), 4, "{:?}", env.call_lines());
 
         // Losing every race fails the step with gt's own error.
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         env.fault("GT_DAEMON_START_RACE", "10");
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_eq!(out.code, Some(1), "{out:?}");
@@ -1065,7 +1065,7 @@ fn the_daemon_start_race_is_a_failed_start() {
 #[test]
 fn bootstrap_turns_off_dolts_version_check() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         bootstrap_ok(&env).await;
         let got = env.tool(
             "dolt",
@@ -1089,11 +1089,11 @@ fn bootstrap_turns_off_dolts_version_check() {
 #[test]
 fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         // The daemon step hangs: Dolt and the gateway are already started
         // by this run when the signal comes.
         env.fault("GT_HANG", "daemon start");
-        let mut run = env.command(&["run"]).spawn().expect("spawn run");
+        let mut run = env.spawn(&["run"]);
         env.wait_until("`gt daemon start` to hang", Duration::from_secs(90), || {
             !env.processes_matching("daemon start").is_empty()
         })
@@ -1119,12 +1119,7 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
         let took = started.elapsed();
         println!("SIGTERM during bootstrap: exited after {took:?}");
         if took >= Duration::from_secs(10) {
-            use tokio::io::AsyncReadExt;
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                let _ = e.read_to_string(&mut err).await;
-            }
-            println!("{err}");
+            println!("{}", env.run_log());
         }
         assert_eq!(status.code(), Some(0));
         assert!(took < Duration::from_secs(10), "exit took {took:?}");
@@ -1151,7 +1146,7 @@ fn sigterm_during_bootstrap_kills_the_step_rolls_back_and_exits_within_10_s() {
 fn gasclaw_home_is_created_private_and_a_shared_one_is_refused_untouched() {
     run_test(T, async {
         use std::os::unix::fs::PermissionsExt;
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         let out = env.gasclaw(&["status"], T).await;
         assert!(out.code.is_some(), "{out:?}");
         let mode = std::fs::metadata(&env.gasclaw_home)
@@ -1187,7 +1182,7 @@ fn gasclaw_home_is_created_private_and_a_shared_one_is_refused_untouched() {
 #[test]
 fn gateway_log_is_capped_and_rotated() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         let log = env.gasclaw_home.join("logs/gateway.log");
         std::fs::create_dir_all(log.parent().expect("dir")).expect("mkdir");
         std::fs::write(&log, vec![b'x'; 11 * 1024 * 1024]).expect("a big old log");
@@ -1206,7 +1201,7 @@ fn gateway_log_is_capped_and_rotated() {
 #[test]
 fn mute_alerts_and_unmute_from_the_command_line() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         let out = env.gasclaw(&["alerts"], T).await;
         assert_eq!(out.code, Some(0), "{out:?}");
         assert!(out.stdout.contains("no active mutes"), "{out:?}");
@@ -1269,7 +1264,7 @@ fn mute_alerts_and_unmute_from_the_command_line() {
 #[test]
 fn a_bad_mute_exits_2_naming_the_problem() {
     run_test(T, async {
-        let env = TestEnv::new();
+        let env = TestEnv::new_cli();
         for (args, problem) in [
             (
                 &["mute", "mayor", "31d"][..],
@@ -1296,5 +1291,59 @@ fn a_bad_mute_exits_2_naming_the_problem() {
             !env.gasclaw_home.join("mutes.json").exists(),
             "nothing was muted"
         );
+    });
+}
+
+/// With port 0, `gasclaw run` binds before bootstrap and reports what it
+/// got: in `addresses.json` (0644, its pid) and its log; bootstrap tells the
+/// agents the bound proxy port. A CLI bootstrap with port 0 and no running
+/// gasclaw refuses, naming the reason, rather than writing port 0.
+#[test]
+fn run_binds_port_0_reports_its_addresses_and_bootstrap_uses_them() {
+    run_test(T, async {
+        let env = TestEnv::new();
+        assert_eq!(env.vars["KIMI_PROXY_PORT"], "0");
+        let out = env.gasclaw(&["bootstrap"], T).await;
+        assert_ne!(out.code, Some(0), "{out:?}");
+        assert!(
+            out.all()
+                .contains("KIMI_PROXY_PORT=0: the proxy's port is chosen by `gasclaw run`"),
+            "{out:?}"
+        );
+        let run = env.spawn(&["run"]);
+        let path = env.gasclaw_home.join("addresses.json");
+        env.wait_until("addresses.json", Duration::from_secs(30), || path.exists())
+            .await;
+        env.wait_bootstrapped().await;
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        let l = env.listening();
+        assert_eq!(l.pid, run.id().expect("pid"));
+        assert_ne!(l.proxy.port(), 0);
+        assert_ne!(l.http.port(), 0);
+        let settings = env.json(env.town.join("settings/config.json"));
+        assert_eq!(
+            settings["agents"]["kimi-claude"]["env"]["ANTHROPIC_BASE_URL"],
+            format!("http://127.0.0.1:{}", l.proxy.port()),
+            "{settings}"
+        );
+        // The proxy answers there, and the health endpoint too.
+        let r = env.ask_model_as_agent().await;
+        assert_ne!(r.status(), 401, "the agent's token was refused");
+        let h = reqwest::get(format!("{}/healthz", env.http_url()))
+            .await
+            .expect("healthz");
+        assert!(h.status() == 200 || h.status() == 503, "{}", h.status());
+        let log = env.run_log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("listening (reported in addresses.json)"))
+            .unwrap_or_else(|| panic!("no log line: {log}"));
+        assert!(
+            line.contains(&l.proxy.to_string()) && line.contains(&l.http.to_string()),
+            "{line}"
+        );
+        assert_eq!(sigterm(run).await, Some(0));
     });
 }

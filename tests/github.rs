@@ -84,19 +84,14 @@ impl World {
             nix::sys::signal::Signal::SIGTERM,
         )
         .expect("kill");
-        let (code, err) = tokio::time::timeout(Duration::from_secs(30), async {
-            let status = run.wait().await.expect("wait");
-            let mut err = String::new();
-            if let Some(mut e) = run.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                let _ = e.read_to_string(&mut err).await;
-            }
-            (status.code(), err)
-        })
-        .await
-        .expect("gasclaw exits after SIGTERM");
+        let code = tokio::time::timeout(Duration::from_secs(30), run.wait())
+            .await
+            .expect("gasclaw exits after SIGTERM")
+            .expect("wait")
+            .code();
+        let err = self.env.run_log();
         assert_eq!(code, Some(0), "{err}");
-        self.logs.push_str(&err);
+        self.logs = err;
     }
 
     /// Every text the bot sent (or tried to send) to `chat`.

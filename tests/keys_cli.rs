@@ -14,7 +14,7 @@ use serde_json::Value;
 const T: Duration = Duration::from_secs(120);
 
 async fn start_run(env: &TestEnv) -> tokio::process::Child {
-    let child = env.command(&["run"]).spawn().expect("spawn run");
+    let child = env.spawn(&["run"]);
     let settings = env.town.join("settings/config.json");
     // Up when the mayor (started last) runs.
     env.wait_until("gasclaw run to bootstrap", Duration::from_secs(60), || {
@@ -56,10 +56,7 @@ fn agents_reach_the_model_only_through_the_proxy_and_rotate_on_429() {
         // The agent definitions point at the proxy with local tokens.
         let settings = env.json(env.town.join("settings/config.json"));
         let agent_env = &settings["agents"]["kimi-claude"]["env"];
-        assert_eq!(
-            agent_env["ANTHROPIC_BASE_URL"],
-            format!("http://127.0.0.1:{}", env.ports.proxy)
-        );
+        assert_eq!(agent_env["ANTHROPIC_BASE_URL"], env.proxy_url());
         let token = agent_env["ANTHROPIC_AUTH_TOKEN"]
             .as_str()
             .expect("local token")
@@ -72,10 +69,7 @@ fn agents_reach_the_model_only_through_the_proxy_and_rotate_on_429() {
         // The overseer's provider too.
         let oc = env.json(env.home.join(".openclaw/openclaw.json"));
         let provider = &oc["models"]["providers"]["kimi-code"];
-        assert_eq!(
-            provider["baseUrl"],
-            format!("http://127.0.0.1:{}", env.ports.proxy)
-        );
+        assert_eq!(provider["baseUrl"], env.proxy_url());
         assert!(
             provider["apiKey"]
                 .as_str()
@@ -350,10 +344,7 @@ fn a_handed_off_agent_still_reaches_the_model_through_the_proxy() {
         let respawned = runs.last().expect("the respawned agent");
         assert_ne!(respawned["pid"].as_u64(), Some(first_pid as u64));
         assert_eq!(respawned["env"]["ANTHROPIC_AUTH_TOKEN"], token.as_str());
-        assert_eq!(
-            respawned["env"]["ANTHROPIC_BASE_URL"],
-            format!("http://127.0.0.1:{}", env.ports.proxy)
-        );
+        assert_eq!(respawned["env"]["ANTHROPIC_BASE_URL"], env.proxy_url());
         assert_eq!(respawned["env"]["IS_SANDBOX"], "1");
         assert!(respawned["env"]["ANTHROPIC_API_KEY"].is_null());
         assert_eq!(

@@ -15,7 +15,7 @@ const T: Duration = Duration::from_secs(400);
 #[test]
 fn bootstrap_runs_the_real_gateway_and_stop_takes_it_down() {
     run_test(T, async {
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::new_cli();
         env.use_real_openclaw();
         let out = env.gasclaw(&["bootstrap"], T).await;
         assert_eq!(out.code, Some(0), "{out:?}");

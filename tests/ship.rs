@@ -310,7 +310,12 @@ fn skill_scripts_reach_gasclaw_only_through_its_endpoint_with_the_gateways_envir
             .expect("the gateway runs");
         let genv = environ_of(gw);
         let var = |k: &str| genv.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        assert!(var("GASCLAW_API_URL").is_some(), "{cmd}: {genv:?}");
+        // The endpoint bound port 0: the gateway got the port it bound.
+        assert_eq!(
+            var("GASCLAW_API_URL").as_deref(),
+            Some(env.http_url().as_str()),
+            "{cmd}"
+        );
         for k in ["GASTOWN_KIMI_KEYS", "TELEGRAM_BOT_TOKEN", "GASCLAW_CONFIG"] {
             assert!(var(k).is_none(), "the gateway has {k}");
         }
@@ -535,7 +540,7 @@ fn beads_versions_and_the_http_endpoints_through_run() {
         );
 
         // /healthz: 200 once the bot polls and the monitor cycled.
-        let base = format!("http://127.0.0.1:{}", env.ports.http);
+        let base = env.http_url();
         let mut health = Value::Null;
         for _ in 0..50 {
             let r = reqwest::get(format!("{base}/healthz"))
@@ -630,7 +635,7 @@ fn proxy_requests_show_in_metrics_by_status_and_key_hint() {
         let run = env.start_run(&tg).await;
         let r = env.ask_model_as_agent().await;
         assert_eq!(r.status(), 200);
-        let text = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
+        let text = reqwest::get(format!("{}/metrics", env.http_url()))
             .await
             .expect("metrics")
             .text()

@@ -469,7 +469,7 @@ mod through_run {
                 bad.all()
             );
 
-            let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", env.ports.http))
+            let metrics = reqwest::get(format!("{}/metrics", env.http_url()))
                 .await
                 .expect("metrics")
                 .text()

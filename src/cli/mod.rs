@@ -215,6 +215,17 @@ impl From<PoolArg> for crate::keys::PoolKind {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     make_non_dumpable();
+    // Read as whoever starts gasclaw (root in the `full` image, so the
+    // secret files may be root's alone), then become GASCLAW_USER while
+    // still single-threaded.
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(e) = gasclaw_core::privilege::settle(&config) {
+        eprintln!("gasclaw: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -225,7 +236,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(dispatch(cli))
+    runtime.block_on(dispatch(cli, config))
 }
 
 /// Makes the process non-dumpable before anything else: its memory and
@@ -262,11 +273,7 @@ fn core(config: Config) -> Result<Arc<Core>, ExitCode> {
     Ok(core)
 }
 
-async fn dispatch(cli: Cli) -> ExitCode {
-    let config = match load_config() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+async fn dispatch(cli: Cli, config: Config) -> ExitCode {
     let default_level = if matches!(cli.command, Command::Run) {
         "info"
     } else {
@@ -282,8 +289,22 @@ async fn dispatch(cli: Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Command::Healthcheck = cli.command {
-        // Asks the running gasclaw; never touches the state itself.
-        return match crate::http::healthcheck(config.http_addr).await {
+        // Asks the running gasclaw; never touches the state itself. Port 0
+        // means the one it reported binding.
+        let addr = if config.http_addr.port() == 0 {
+            match crate::core::listening::Listening::load_live(&config.home) {
+                Some(l) => l.http,
+                None => {
+                    println!(
+                        "unhealthy: nothing listens: GASCLAW_HTTP_ADDR has port 0 and no running gasclaw reported its address (GASCLAW_HOME/addresses.json)"
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            config.http_addr
+        };
+        return match crate::http::healthcheck(addr).await {
             Ok(_) => {
                 println!("healthy");
                 ExitCode::SUCCESS
@@ -298,6 +319,16 @@ async fn dispatch(cli: Cli) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if !matches!(cli.command, Command::Run) {
+        // Ports configured as 0 are the running gasclaw's (bootstrap from
+        // the CLI tells the agents the proxy's real port).
+        let cfg = core.config();
+        if (cfg.proxy_port == 0 || cfg.http_addr.port() == 0)
+            && let Some(l) = crate::core::listening::Listening::load_live(&cfg.home)
+        {
+            core.set_listening(l);
+        }
+    }
     match cli.command {
         Command::Run => run(core).await,
         Command::Bootstrap => bootstrap(&core).await,
@@ -852,9 +883,28 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
     let active = core.alerts().mutes.active();
     // What is down lives in the running gasclaw's memory; its last cycle is
     // the closest the CLI can see.
-    let down = last_cycle_down(core.config().http_addr).await;
+    let down = match core.http_addr() {
+        Some(addr) => last_cycle_down(addr).await,
+        None => None,
+    };
     let live = "send /alerts to the bot in Telegram";
+    // The incidents the running gasclaw alerted (`incidents.json`).
+    let incidents = core.alerts().incidents.open_incidents();
     if json {
+        let open: Vec<_> = incidents
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "incident": i.id(),
+                    "subject": i.alert.subject.label(),
+                    "severity": i.alert.severity.name(),
+                    "since": i.opened,
+                    "acked_by": i.acked_by,
+                    "held": i.held,
+                    "caused_by": i.caused_by,
+                })
+            })
+            .collect();
         let mutes: Vec<_> = active
             .iter()
             .map(|(check, until)| serde_json::json!({"check": check, "until": until}))
@@ -868,6 +918,7 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
         });
         print_json(&serde_json::json!({
             "mutes": mutes,
+            "open_incidents": open,
             "last_cycle_not_ok": down,
             "down_now": live,
         }));
@@ -878,6 +929,24 @@ async fn alerts(core: &Core, json: bool) -> ExitCode {
             println!("muted:");
             for (check, until) in &active {
                 println!("  {check:<9} until {}", until.format(UTC_MINUTE));
+            }
+        }
+        if !incidents.is_empty() {
+            println!("open incidents:");
+            for i in &incidents {
+                let mut notes = vec![i.alert.severity.name().to_string()];
+                if let Some(who) = &i.acked_by {
+                    notes.push(format!("acknowledged by {who}"));
+                }
+                if i.held {
+                    notes.push("held".into());
+                }
+                println!(
+                    "  {:<9} since {} ({})",
+                    i.alert.subject.label(),
+                    i.opened.format(UTC_MINUTE),
+                    notes.join(", ")
+                );
             }
         }
         match &down {

@@ -4,13 +4,16 @@
 //! says "needs a human" with the last error, and tries again only after a
 //! person's `/restart` or a recovery. It takes the service's lock without
 //! waiting, so it never works on a service a person (or bootstrap) is
-//! working on.
+//! working on. Only a check that says "down" is healed: a probe that failed
+//! or timed out is no evidence, and on a loaded machine restarting a healthy
+//! service (with its settling wait) would hold the monitor up.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{CheckId, Monitor};
 use crate::core::activity::human_duration;
+use crate::core::alerts::Severity;
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, CoreError, Service};
 
@@ -63,6 +66,13 @@ impl Monitor {
                     .remove(&s);
                 continue;
             }
+            if check.status != CheckStatus::Down || check.timed_out {
+                // Its probe failed or gave no answer in time: no evidence
+                // the service is down (a loaded machine answers slowly), and
+                // a restart of a healthy service would be the outage.
+                tracing::info!(service = %s, detail = %check.detail, "not healing: its check gave no answer");
+                continue;
+            }
             self.heal_one(s).await;
         }
     }
@@ -99,6 +109,9 @@ impl Monitor {
             Ok(r) if r.ok() => {
                 h.remove(&s);
                 drop(h);
+                if let Some(i) = self.core.alerts().incident_of(id) {
+                    self.resolve(i, chrono::Utc::now(), true);
+                }
                 let down_for = self.core.alerts().clear(id);
                 let html = format!(
                     "🔧 <b>{s}</b> {}",
@@ -113,7 +126,7 @@ impl Monitor {
                         ]
                     )
                 );
-                self.alert(Some(id), html);
+                self.alert(Some(id), Severity::Info, html);
                 return;
             }
             Ok(r) => r.check.detail,
@@ -157,8 +170,14 @@ impl Monitor {
                 )
             )
         };
+        let st_gave_up = st.gave_up;
         drop(h);
         tracing::warn!(service = %s, error = %error, "healing failed");
-        self.alert(Some(id), html);
+        let severity = if st_gave_up {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        self.alert(Some(id), severity, html);
     }
 }

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod heal;
+mod hold;
 mod work;
 
 use std::collections::BTreeMap;
@@ -16,7 +17,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ChatTarget;
-use crate::core::alerts::{Alert, Fact, Severity, Subject};
+use crate::core::alerts::{
+    Alert, AlertAction, Fact, Incident, IncidentId, Resolution, Severity, Subject, deps,
+};
 use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, Core, Event, Service};
 use crate::i18n::Locales;
@@ -113,6 +116,11 @@ pub struct Monitor {
     settings: Settings,
     heal: Mutex<BTreeMap<Service, heal::HealState>>,
     last_cycle: Mutex<Option<CycleSummary>>,
+    /// Incidents that ended since the last cycle (their consequences still
+    /// down are alerted then).
+    ended: Mutex<Vec<IncidentId>>,
+    /// Alerts waiting for the grouping window or the end of quiet hours.
+    hold: hold::Hold,
     /// When Telegram last answered 409 (another poller on the token).
     last_conflict: Mutex<Option<Instant>>,
     /// The usage store and the daily budgets to watch (in `gasclaw run`).
@@ -139,6 +147,7 @@ fn pool_health(tr: Tr<'_>, p: &crate::keys::PoolStatus) -> (bool, String) {
 impl Monitor {
     pub fn new(core: Arc<Core>, outbox: Arc<Outbox>, locales: Arc<Locales>) -> Arc<Monitor> {
         let cfg = core.config();
+        let hold = hold::Hold::load(cfg.home.join("alerts-held.json"));
         let mut recipients = vec![ChatTarget {
             chat_id: cfg.telegram.owner_id as i64,
             thread_id: None,
@@ -166,6 +175,8 @@ impl Monitor {
             heal: Mutex::default(),
             last_cycle: Mutex::default(),
             last_conflict: Mutex::default(),
+            ended: Mutex::default(),
+            hold,
             usage: std::sync::OnceLock::new(),
         })
     }
@@ -217,7 +228,7 @@ impl Monitor {
                 )
             );
             tracing::info!(scope = %c.scope, level = c.level, used = c.used, budget = c.budget, "token budget crossed");
-            self.alert(None, html);
+            self.alert(None, Severity::Warning, html);
         }
         crossings.len()
     }
@@ -233,9 +244,113 @@ impl Monitor {
             .clone()
     }
 
-    /// Queues a message for every recipient (unless `check` is muted).
-    fn alert(&self, check: Option<CheckId>, html: String) {
-        self.alert_to(check, &self.recipients, html);
+    /// Queues a message for every recipient of its severity (unless
+    /// `check` is muted); info makes no sound.
+    fn alert(&self, check: Option<CheckId>, severity: Severity, html: String) {
+        if let Some(c) = check
+            && self.core.alerts().mutes.is_muted(c)
+        {
+            tracing::info!(check = %c, "alert muted");
+            return;
+        }
+        for t in self.route(severity) {
+            let queued = if severity == Severity::Info {
+                self.outbox.enqueue_silent(t, html.clone())
+            } else {
+                self.outbox.enqueue(t, html.clone())
+            };
+            if let Err(e) = queued {
+                tracing::error!(error = %e, "could not queue an alert");
+            }
+        }
+    }
+
+    /// The recipients of a severity: each `ALERT_CHAT_IDS` entry receives
+    /// the severities it names (every one if it names none); the owner
+    /// receives everything unless listed there.
+    fn route(&self, severity: Severity) -> Vec<ChatTarget> {
+        let filters = &self.core.config().alert_filters;
+        self.recipients
+            .iter()
+            .filter(|t| {
+                let f = filters
+                    .iter()
+                    .find(|(c, _)| c == *t)
+                    .map(|(_, f)| *f)
+                    .unwrap_or(crate::config::SeverityFilter::ALL);
+                match severity {
+                    Severity::Critical => f.critical,
+                    Severity::Warning => f.warning,
+                    Severity::Info => f.info,
+                }
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Whether it is quiet hours now.
+    fn quiet_now(&self, now: DateTime<Utc>) -> bool {
+        let cfg = self.core.config();
+        cfg.quiet_hours
+            .is_some_and(|q| crate::core::alerts::quiet::in_quiet_hours(now, cfg.tz, q))
+    }
+
+    /// Sends what is held and due: the grouped alerts as one message per
+    /// chat (a single one as itself), the quiet hours' as one summary. The
+    /// incidents learn where their alert went.
+    pub fn flush_held(&self, now: DateTime<Utc>) {
+        let (grouped, quiet) = self.hold.due(
+            now,
+            self.core.config().alert_group_wait,
+            self.quiet_now(now),
+        );
+        let board = self.core.alerts();
+        for (items, is_quiet) in [(grouped, false), (quiet, true)] {
+            if items.is_empty() {
+                continue;
+            }
+            let mut alerts: Vec<Alert> = Vec::new();
+            for h in &items {
+                if alerts.iter().any(|a| a.incident == h.alert.incident) {
+                    continue;
+                }
+                // The opening alert as its incident reads now (consequences
+                // listed, acknowledged) while it was held.
+                let mut a = h.alert.clone();
+                if !a.buttons.is_empty()
+                    && let Some(i) = board.incidents.get(a.incident).filter(|i| i.is_open())
+                {
+                    a = i.current();
+                }
+                alerts.push(a);
+            }
+            for t in &self.recipients {
+                let mine: Vec<Alert> = alerts
+                    .iter()
+                    .filter(|a| self.route(a.severity).contains(t))
+                    .cloned()
+                    .collect();
+                let queued = match mine.as_slice() {
+                    [] => continue,
+                    [one] if !is_quiet => self.outbox.alert(*t, one.clone()),
+                    _ => self.outbox.group(*t, mine.clone(), is_quiet),
+                };
+                if let Err(e) = queued {
+                    tracing::error!(error = %e, "could not queue held alerts");
+                    continue;
+                }
+                for a in &mine {
+                    let _ = board.incidents.update(a.incident, |i| {
+                        i.held = false;
+                        if !i.targets.contains(t) {
+                            i.targets.push(*t);
+                        }
+                    });
+                }
+            }
+            tracing::info!(alerts = alerts.len(), quiet = is_quiet, "held alerts sent");
+            self.hold.remove(&items);
+        }
     }
 
     fn alert_to(&self, check: Option<CheckId>, recipients: &[ChatTarget], html: String) {
@@ -266,8 +381,14 @@ impl Monitor {
                 tr.t("mon-up-failed", &[("step", step.name()), ("error", e)])
             ),
         };
+        let severity = if report.and_then(|r| r.failed.as_ref()).is_some() {
+            Severity::Critical
+        } else {
+            Severity::Info
+        };
         self.alert(
             None,
+            severity,
             crate::telegram::render::fit(&format!("{head}\n\n{summary}"), tr),
         );
     }
@@ -275,6 +396,7 @@ impl Monitor {
     pub fn announce_stopping(&self) {
         self.alert(
             None,
+            Severity::Info,
             format!("⏹ <b>{}</b>", self.tr().t("mon-stopping", &[])),
         );
     }
@@ -317,6 +439,9 @@ impl Monitor {
             if c.stopped.is_some() {
                 // Stopped on purpose: no alert now, and none "recovered"
                 // later for a downtime a person chose.
+                if let Some(i) = self.core.alerts().incident_of(id) {
+                    self.resolve(i, now, false);
+                }
                 self.core.alerts().forget(id);
                 continue;
             }
@@ -349,6 +474,7 @@ impl Monitor {
             },
             now,
         );
+        self.release_consequences();
         self.check_budgets(now);
         if self.settings.heal {
             self.heal_down(&report).await;
@@ -369,41 +495,182 @@ impl Monitor {
             .core
             .alerts()
             .observe(id, ok, detail, now, self.settings.repeat);
-        if let Some((transition, incident)) = msg {
-            self.note_for_digest(&transition, now);
-            let severity = severity_of(id, &transition);
-            let alert = Alert {
-                incident,
-                subject: Subject::Check(id),
-                severity,
-                fact: Fact::Check {
-                    id,
-                    transition,
-                    detail: detail.to_string(),
-                    word: word.to_string(),
-                },
-                buttons: Vec::new(),
-                consequences: Vec::new(),
+        let Some((transition, incident)) = msg else {
+            return;
+        };
+        self.note_for_digest(&transition, now);
+        let recovered = matches!(transition, Transition::Recovered { .. });
+        let down = transition == Transition::Down;
+        let alert = Alert {
+            incident,
+            subject: Subject::Check(id),
+            severity: severity_of(id, &transition),
+            fact: Fact::Check {
+                id,
+                transition,
+                detail: detail.to_string(),
+                word: word.to_string(),
+            },
+            // The buttons go on the first alert of an incident only; the
+            // reminders point back at it.
+            buttons: if down { buttons_for(id) } else { Vec::new() },
+            consequences: Vec::new(),
+            acked_by: None,
+            resolved: None,
+        };
+        let board = self.core.alerts();
+        let held = board
+            .incidents
+            .get(incident)
+            .is_some_and(|i| i.caused_by.is_some());
+        if held {
+            // A consequence of a cause that is down: the cause's alert
+            // speaks for it (no reminder, no recovery line of its own).
+            if recovered {
+                let _ = board.incidents.end(incident, now, false);
+            }
+            return;
+        }
+        if down && let Some(cause) = self.down_cause(id) {
+            board.incidents.open(Incident {
+                alert,
+                opened: now,
+                ended: None,
                 acked_by: None,
-                resolved: None,
-            };
-            self.send_alert(Some(id), alert);
+                healed: false,
+                targets: Vec::new(),
+                held: true,
+                caused_by: Some(cause),
+            });
+            if let Ok(c) = board.incidents.update(cause, |c| {
+                let s = Subject::Check(id);
+                if !c.alert.consequences.contains(&s) {
+                    c.alert.consequences.push(s);
+                }
+            }) {
+                tracing::info!(check = %id, cause = %c.alert.subject.label(), "down because of its cause; listed in the cause's alert");
+                self.edit_everywhere(&c);
+            }
+            return;
+        }
+        if recovered {
+            // Gone before its alert went out: nothing to tell.
+            let never_told = self.hold.forget(incident);
+            self.resolve(incident, now, false);
+            if never_told {
+                return;
+            }
+        }
+        let sent_to = self.send_alert(Some(id), alert.clone());
+        if down {
+            board.incidents.open(Incident {
+                alert,
+                opened: now,
+                ended: None,
+                acked_by: None,
+                healed: false,
+                held: sent_to.is_empty(),
+                targets: sent_to,
+                caused_by: None,
+            });
         }
     }
 
-    /// Queues a typed alert for every recipient (unless `check` is muted).
-    fn send_alert(&self, check: Option<CheckId>, alert: Alert) {
+    /// The open incident of a declared cause of `id` (`core::alerts::deps`)
+    /// that is down now and alerted on its own.
+    fn down_cause(&self, id: CheckId) -> Option<IncidentId> {
+        let board = self.core.alerts();
+        deps::causes(id).find_map(|c| {
+            let i = board.incidents.get(board.incident_of(c)?)?;
+            (i.is_open() && i.caused_by.is_none()).then(|| i.id())
+        })
+    }
+
+    /// Queues the edit of an incident's alert in every chat it went to.
+    fn edit_everywhere(&self, i: &Incident) {
+        for t in &i.targets {
+            if let Err(e) = self.outbox.edit_alert(*t, i.current()) {
+                tracing::error!(error = %e, "could not queue an alert's edit");
+            }
+        }
+    }
+
+    /// Alerts, on their own, the consequences still down of the causes
+    /// that ended since the last call (run once every check was observed,
+    /// so a consequence that came back with its cause is not alerted).
+    fn release_consequences(&self) {
+        let ended: Vec<IncidentId> =
+            std::mem::take(&mut *self.ended.lock().unwrap_or_else(|e| e.into_inner()));
+        let board = self.core.alerts();
+        for cause in ended {
+            for i in board.incidents.caused_by(cause) {
+                let Subject::Check(id) = i.alert.subject else {
+                    continue;
+                };
+                let sent_to = self.send_alert(Some(id), i.alert.clone());
+                let _ = board.incidents.update(i.id(), |i| {
+                    i.caused_by = None;
+                    i.held = false;
+                    i.targets = sent_to;
+                });
+                tracing::info!(check = %id, "still down after its cause recovered; alerted now");
+            }
+        }
+    }
+
+    /// Ends an incident: its alert is edited in place to say how long it
+    /// lasted, who acknowledged it and whether healing brought it back, and
+    /// loses its buttons.
+    fn resolve(&self, incident: IncidentId, now: DateTime<Utc>, healed: bool) {
+        let Ok(i) = self.core.alerts().incidents.end(incident, now, healed) else {
+            return;
+        };
+        self.ended
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(incident);
+        let mut a = i.current();
+        a.resolved = Some(Resolution {
+            lasted: (now - i.opened).to_std().unwrap_or_default(),
+            healed,
+        });
+        for t in &i.targets {
+            if let Err(e) = self.outbox.edit_alert(*t, a.clone()) {
+                tracing::error!(error = %e, "could not queue an alert's edit");
+            }
+        }
+    }
+
+    /// Queues a typed alert (unless `check` is muted): an incident's first
+    /// alert waits for the grouping window, warnings and info wait for the
+    /// end of quiet hours (held durably), the rest goes at once to the
+    /// recipients of its severity; where it went.
+    fn send_alert(&self, check: Option<CheckId>, alert: Alert) -> Vec<ChatTarget> {
         if let Some(c) = check
             && self.core.alerts().mutes.is_muted(c)
         {
             tracing::info!(check = %c, "alert muted");
-            return;
+            return Vec::new();
         }
-        for t in &self.recipients {
-            if let Err(e) = self.outbox.alert(*t, alert.clone()) {
-                tracing::error!(error = %e, "could not queue an alert");
+        let now = Utc::now();
+        let quiet = alert.severity != Severity::Critical && self.quiet_now(now);
+        let opening = !alert.buttons.is_empty();
+        if quiet || opening {
+            self.hold.push(hold::Held {
+                alert,
+                since: now,
+                quiet,
+            });
+            return Vec::new();
+        }
+        let mut sent = Vec::new();
+        for t in self.route(alert.severity) {
+            match self.outbox.alert(t, alert.clone()) {
+                Ok(_) => sent.push(t),
+                Err(e) => tracing::error!(error = %e, "could not queue an alert"),
             }
         }
+        sent
     }
 
     /// What is down right now, and since when.
@@ -442,7 +709,7 @@ impl Monitor {
                                 &[("pool", pool_name(tr, *pool).as_str()), ("key", hint)]
                             )
                         );
-                        self.alert(Some(CheckId::Keys(*pool)), html);
+                        self.alert(Some(CheckId::Keys(*pool)), Severity::Warning, html);
                     }
                     _ => {}
                 }
@@ -523,6 +790,18 @@ impl Monitor {
                 }
             }
         });
+        // Held alerts go out when their window or quiet hours end, between
+        // cycles too.
+        let (me, sd) = (self.clone(), shutdown.clone());
+        let flusher = tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tokio::select! {
+                    _ = t.tick() => me.flush_held(Utc::now()),
+                    _ = sd.cancelled() => break,
+                }
+            }
+        });
         let mut tick = tokio::time::interval(self.settings.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -537,10 +816,24 @@ impl Monitor {
             }
         }
         listener.abort();
+        flusher.abort();
         let _ = github.await;
         let _ = work.await;
     }
 }
+
+/// The buttons on a check's alert: Ack, Mute 1h, and Restart for a
+/// service gasclaw can restart (whether or not auto-heal is on).
+fn buttons_for(id: CheckId) -> Vec<AlertAction> {
+    let mut b = vec![AlertAction::Ack, AlertAction::Mute(MUTE_BUTTON)];
+    if let CheckId::Service(s) = id {
+        b.push(AlertAction::Restart(s));
+    }
+    b
+}
+
+/// What the Mute button silences a check for.
+const MUTE_BUTTON: Duration = Duration::from_secs(3600);
 
 /// How loud a check's transition is: the stack or a pool down is critical,
 /// activity and a 409 conflict are warnings, a recovery is info.
@@ -634,7 +927,7 @@ mod budget_tests {
             .expect("pending")
             .into_iter()
             .map(|e| match e.op {
-                crate::notify::Op::Text { html } => html,
+                crate::notify::Op::Text { html, .. } => html,
                 other => panic!("not a text: {other:?}"),
             })
             .collect();

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{CheckId, Monitor};
 use crate::config::ChatTarget;
-use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Subject};
+use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Severity, Subject};
 use crate::core::work::announce::{self, Announcement, Kind};
 use crate::core::work::digest;
 use crate::core::work::escalations::valid_id;
@@ -37,11 +37,11 @@ type Reminded = BTreeMap<String, DateTime<Utc>>;
 
 impl Monitor {
     /// Where a rig's news goes: its topic (`RIG_TOPICS`), else the owner
-    /// and the alert chats.
-    fn work_targets(&self, rig: Option<&str>) -> Vec<ChatTarget> {
+    /// and the alert chats that take its severity.
+    fn work_targets(&self, rig: Option<&str>, severity: Severity) -> Vec<ChatTarget> {
         match rig.and_then(|r| self.core.config().rig_topics.get(r)) {
             Some(t) => vec![*t],
-            None => self.recipients.clone(),
+            None => self.route(severity),
         }
     }
 
@@ -58,7 +58,7 @@ impl Monitor {
             *v = r.redact(v);
         }
         tracing::info!(kind = ?a.kind, severity = a.severity.name(), rig = ?a.rig, "town event announced");
-        let targets = self.work_targets(a.rig.as_deref());
+        let targets = self.work_targets(a.rig.as_deref(), a.severity);
         let (subject, buttons) = match &a.subject {
             Some(id) if a.kind == Kind::Escalation && valid_id(id) => (
                 Subject::Escalation(id.clone()),
@@ -225,7 +225,7 @@ impl Monitor {
         let mut d = self.core.digest(&w).await;
         d.tokens = self.tokens_between(w.from, w.to);
         let html = crate::telegram::render::work::digest(self.tr(), &d);
-        self.alert(None, html);
+        self.alert(None, Severity::Info, html);
         state.last = Some(w.day);
         state.last_at = Some(w.to);
         state.save(&cfg.home);

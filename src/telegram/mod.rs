@@ -172,6 +172,8 @@ pub struct Ctx {
     pub rate: rate::PersonRate,
     /// Each chat's queue of updates, off the dispatcher.
     pub lanes: Arc<lanes::Lanes>,
+    /// The durable outbox (an alert's edits after a press go through it).
+    pub outbox: Arc<crate::notify::Outbox>,
 }
 
 /// A stranger hears the refusal at most this often.
@@ -377,6 +379,7 @@ pub fn context(
     locales: Arc<Locales>,
     telemetry: Arc<Telemetry>,
     username: String,
+    outbox: Arc<crate::notify::Outbox>,
 ) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
     let home = core.config().home.clone();
     let catalogue = Catalogue::load(Some(&home.join("commands")))?;
@@ -392,5 +395,6 @@ pub fn context(
         strangers: Mutex::default(),
         rate: rate::PersonRate::default(),
         lanes: Arc::default(),
+        outbox,
     }))
 }

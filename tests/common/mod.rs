@@ -73,11 +73,13 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
+/// Ports chosen in advance, for programs that must be told theirs before
+/// they start: Dolt (gt writes it into the town) and the OpenClaw gateway
+/// (`gateway.port` and `--port`). gasclaw's own listeners bind port 0 and
+/// report what they got (`TestEnv::listening`).
 pub struct Ports {
     pub dolt: u16,
     pub gateway: u16,
-    pub proxy: u16,
-    pub http: u16,
 }
 
 /// One test's world.
@@ -153,12 +155,10 @@ impl TestEnv {
             &["commit", "-q", "--allow-empty", "-m", "first"],
             None,
         );
-        let p = free_ports(4);
+        let p = free_ports(2);
         let ports = Ports {
             dolt: p[0],
             gateway: p[1],
-            proxy: p[2],
-            http: p[3],
         };
         let path = format!(
             "{}:{}:/usr/local/bin:/usr/bin:/bin",
@@ -179,11 +179,13 @@ impl TestEnv {
             ("GT_AGENT_COUNT", "3".to_string()),
             ("DOLT_PORT", ports.dolt.to_string()),
             ("GATEWAY_PORT", ports.gateway.to_string()),
-            ("KIMI_PROXY_PORT", ports.proxy.to_string()),
-            ("GASCLAW_HTTP_ADDR", format!("127.0.0.1:{}", ports.http)),
+            ("KIMI_PROXY_PORT", "0".to_string()),
+            ("GASCLAW_HTTP_ADDR", "127.0.0.1:0".to_string()),
             ("GASCLAW_HOME", gasclaw_home.display().to_string()),
             ("FAKE_STACK_DIR", fake_dir.display().to_string()),
             ("CHECK_TIMEOUT", "5".to_string()),
+            // Alerts raised together wait this long to go as one message.
+            ("ALERT_GROUP_WAIT", "1".to_string()),
             ("TELEGRAM_API_URL", "http://127.0.0.1:9/".to_string()),
             // Never the real Kimi (the quota poller asks at start): tests
             // that need a model set their fake's URL.
@@ -202,6 +204,37 @@ impl TestEnv {
             bin,
             ports,
             vars,
+        }
+    }
+
+    /// For tests that bootstrap from the CLI with no `gasclaw run`: the
+    /// agents are told the port of a proxy a later run binds, so it is
+    /// chosen in advance.
+    pub fn new_cli() -> TestEnv {
+        let mut env = TestEnv::new();
+        env.set("KIMI_PROXY_PORT", &free_port().to_string());
+        env
+    }
+
+    /// Where the running `gasclaw run` listens, as it reported it.
+    pub fn listening(&self) -> gasclaw_core::core::listening::Listening {
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        let text = self.read(&path);
+        serde_json::from_str(&text).expect("addresses.json")
+    }
+
+    /// `http://127.0.0.1:<port>` of the running gasclaw's health endpoint.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.listening().http)
+    }
+
+    /// The key proxy's URL as agents reach it: the running gasclaw's
+    /// reported port, else the one chosen in advance.
+    pub fn proxy_url(&self) -> String {
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        match path.exists() {
+            true => format!("http://{}", self.listening().proxy),
+            false => format!("http://127.0.0.1:{}", self.vars["KIMI_PROXY_PORT"]),
         }
     }
 
@@ -252,6 +285,34 @@ impl TestEnv {
             .stderr(Stdio::piped());
         c.kill_on_drop(true);
         c
+    }
+
+    /// Starts `gasclaw <args>` in the background. Its output goes to a file
+    /// of its own under the test's directory (read with `run_log`), never
+    /// to a pipe nobody reads: a full pipe would block gasclaw's logging,
+    /// and with it the thread that logs.
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        let dir = self.dir.path().join("logs");
+        std::fs::create_dir_all(&dir).expect("mkdir logs");
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        let log = std::fs::File::create(dir.join(format!("gasclaw-{n:02}.log"))).expect("log file");
+        let mut c = self.command(args);
+        c.stdout(log.try_clone().expect("dup log")).stderr(log);
+        c.spawn()
+            .unwrap_or_else(|e| panic!("spawn gasclaw {args:?}: {e}"))
+    }
+
+    /// Everything the processes started with `spawn` wrote, oldest first.
+    pub fn run_log(&self) -> String {
+        let dir = self.dir.path().join("logs");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect()
     }
 
     /// Runs `gasclaw <args>` to completion within `timeout`.
@@ -347,7 +408,7 @@ impl TestEnv {
             .expect("the agent's local token")
             .to_string();
         reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{}/v1/messages", self.ports.proxy))
+            .post(format!("{}/v1/messages", self.proxy_url()))
             .bearer_auth(&token)
             .json(&serde_json::json!({"model": "m", "max_tokens": 1, "messages": []}))
             .send()
@@ -413,9 +474,24 @@ impl TestEnv {
     pub async fn wait_until(&self, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         let start = Instant::now();
         while !f() {
-            assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what}\n{}",
+                self.diagnosis()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// What a failed wait shows: the fake stack's last calls and the end
+    /// of gasclaw's log.
+    pub fn diagnosis(&self) -> String {
+        let calls = self.call_lines();
+        let calls = calls[calls.len().saturating_sub(30)..].join("\n");
+        let log = self.run_log();
+        let lines: Vec<&str> = log.lines().collect();
+        let log = lines[lines.len().saturating_sub(60)..].join("\n");
+        format!("--- last calls\n{calls}\n--- end of gasclaw's log\n{log}")
     }
 
     /// Every file under the test's directory (excluding the fakes' own
@@ -504,26 +580,50 @@ impl TestEnv {
         &self,
         fake: &gasclaw_fakes::bot_api::FakeBotApi,
     ) -> tokio::process::Child {
-        let child = self.command(&["run"]).spawn().expect("spawn gasclaw run");
+        // Only this process's doings count (a test may start gasclaw again
+        // on the same fake Telegram and stack).
+        let floor = fake.last_seq();
+        let child = self.spawn(&["run"]);
+        let pid = child.id().expect("pid");
         let polled = fake
-            .wait_for(|c| c.method == "getupdates", Duration::from_secs(30))
+            .wait_for(
+                |c| c.seq > floor && c.method == "getupdates",
+                Duration::from_secs(30),
+            )
             .await;
         assert!(polled.is_some(), "the bot never polled getUpdates");
-        self.wait_bootstrapped().await;
         // The monitor says "Gasclaw is up" (or which step failed) once
-        // bootstrap is done; later messages are the tests' own.
+        // bootstrap is done; later messages are the tests' own. A failed
+        // bootstrap fails the test at once, saying why.
         let owner = OWNER_ID as i64;
         let up = fake
             .wait_for(
                 |c| {
-                    c.method == "sendmessage"
+                    c.seq > floor
+                        && c.method == "sendmessage"
                         && c.chat_id() == Some(owner)
                         && c.text().contains("Gasclaw ")
                 },
-                Duration::from_secs(60),
+                Duration::from_secs(150),
             )
             .await;
-        assert!(up.is_some(), "no start-up message");
+        let up = up.unwrap_or_else(|| panic!("no start-up message\n{}", self.diagnosis()));
+        assert!(
+            !up.text().contains("bootstrap failed"),
+            "{}\n{}",
+            up.text(),
+            self.diagnosis()
+        );
+        self.wait_bootstrapped().await;
+        // Its listeners are the ones reported (not a previous process's).
+        let path = gasclaw_core::core::listening::Listening::path(&self.gasclaw_home);
+        self.wait_until("this gasclaw's addresses", Duration::from_secs(10), || {
+            std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .is_some_and(|v| v["pid"] == pid)
+        })
+        .await;
         child
     }
 
@@ -546,7 +646,8 @@ impl TestEnv {
                 let daemon_log = std::fs::read_to_string(self.town.join("daemon/daemon.log"))
                     .unwrap_or_default();
                 panic!(
-                    "timed out waiting for run's bootstrap to finish (lock free: {free})\n--- last calls\n{tail}\n--- daemon.log\n{daemon_log}"
+                    "timed out waiting for run's bootstrap to finish (lock free: {free})\n--- last calls\n{tail}\n--- daemon.log\n{daemon_log}\n--- gasclaw's log\n{}",
+                    self.run_log()
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

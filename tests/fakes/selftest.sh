@@ -80,6 +80,14 @@ echo "$last" | jq_py 'd["prog"], d["argv"], d["env"]["TELEGRAM_BOT_TOKEN_present
 eq "$(tr '\n' ' ' <"$T/x")" "gt ['version'] True False True True " "call log line"
 grep -q secret-token "$FAKE_STACK_DIR/calls.jsonl" && bad "call log holds a secret" || ok "call log holds no secret"
 eq "$(grep -c '"prog": "claude"' "$FAKE_STACK_DIR/calls.jsonl")" "1" "claude is logged too"
+mkdir -p "$T/probe-dir"; echo probe >"$T/probe-dir/readable"; : >"$T/probe-dir/.hidden"
+printf '%s\n%s\n%s\n' "$T/probe-dir/readable" "$T/probe-dir" "$T/missing" >"$FAKE_STACK_DIR/faults/CLAUDE_PROBE_READ"
+claude </dev/null >/dev/null 2>&1 & cpid=$!
+for _ in $(seq 100); do [ -f "$FAKE_STACK_DIR/claude-probes.jsonl" ] && [ "$(wc -l <"$FAKE_STACK_DIR/claude-probes.jsonl")" = 3 ] && break; sleep 0.05; done
+kill "$cpid"; wait "$cpid" 2>/dev/null
+python3 -c "import json; print([(d['ok'], d['error'], d.get('bytes'), d['uid']) for d in map(json.loads, open('$FAKE_STACK_DIR/claude-probes.jsonl'))])" >"$T/x"
+eq "$(<"$T/x")" "[(True, None, 6, $(id -u)), (True, None, 2, $(id -u)), (False, 'No such file or directory', None, $(id -u))]" "CLAUDE_PROBE_READ: a file read, a directory listed, a failure named"
+rm -f "$FAKE_STACK_DIR/faults/CLAUDE_PROBE_READ" "$FAKE_STACK_DIR/claude-probes.jsonl"
 echo "" >"$FAKE_STACK_DIR/faults/GT_SLOW"; py "print(fs.knob('GT_SLOW'))" >"$T/x"; eq "$(<"$T/x")" "1" "empty fault file means 1"
 printf ' status=0.4 \n' >"$FAKE_STACK_DIR/faults/GT_SLOW"
 py "print(fs.knob('GT_SLOW'))" >"$T/x"; eq "$(<"$T/x")" "status=0.4" "fault file value is stripped"
@@ -528,6 +536,9 @@ curl -s -D "$T/h" -X POST "http://127.0.0.1:$GP/healthz" -o /dev/null; file_has 
 eq "$(curl -s -I -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GP/healthz")" "200" "HEAD probe"
 curl -s -D "$T/h" "http://127.0.0.1:$GP/api/message" >"$T/b"; eq "$(<"$T/b")" "Not Found" "404 body"; file_has "text/plain" "$T/h" "404 text/plain"
 eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GP/v1/chat/completions" -d '{"messages":[{"role":"user","content":"hi"}]}')" "401" "chat without bearer → 401"
+echo startup-sidecars >"$FAKE_STACK_DIR/faults/OPENCLAW_READY_FAILING"
+eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GP/v1/chat/completions" -H "Authorization: Bearer gw-secret" -d '{"messages":[{"role":"user","content":"hi"}]}')" "401" "chat while starting → 401 with the right token"
+rm -f "$FAKE_STACK_DIR/faults/OPENCLAW_READY_FAILING"
 curl -s -X POST "http://127.0.0.1:$GP/v1/chat/completions" -H "Authorization: Bearer gw-secret" -H 'content-type: application/json' \
   -d '{"model":"openclaw","messages":[{"role":"user","content":"hello there"}],"user":"telegram:42"}' >"$T/b"
 jq_py 'd["object"], d["choices"][0]["message"]["content"], d["choices"][0]["finish_reason"]' <"$T/b" | tr '\n' '|' >"$T/x"

@@ -151,6 +151,9 @@ settings! {
     proxy_idle_timeout => "PROXY_IDLE_TIMEOUT",
     alert_repeat => "ALERT_REPEAT",
     alert_chat_ids => "ALERT_CHAT_IDS",
+    alert_group_wait => "ALERT_GROUP_WAIT",
+    quiet_hours => "QUIET_HOURS",
+    gasclaw_tz => "GASCLAW_TZ",
     auto_heal => "AUTO_HEAL",
     heal_backoff => "HEAL_BACKOFF",
     overseer_timeout => "OVERSEER_TIMEOUT",
@@ -170,8 +173,10 @@ settings! {
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
     rig_topics => "RIG_TOPICS",
-    gasclaw_tz => "GASCLAW_TZ",
     digest_at => "DIGEST_AT",
+    gasclaw_user => "GASCLAW_USER",
+    stack_user => "STACK_USER",
+    stack_home => "STACK_HOME",
 }
 
 /// The names of variables that hold secrets: they are removed from every
@@ -261,6 +266,79 @@ pub enum ActivitySource {
     Both,
 }
 
+/// Which alert severities a chat receives (`ALERT_CHAT_IDS` entries such as
+/// `-100123/7:critical,warning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeverityFilter {
+    pub critical: bool,
+    pub warning: bool,
+    pub info: bool,
+}
+
+impl SeverityFilter {
+    pub const ALL: SeverityFilter = SeverityFilter {
+        critical: true,
+        warning: true,
+        info: true,
+    };
+    const NONE: SeverityFilter = SeverityFilter {
+        critical: false,
+        warning: false,
+        info: false,
+    };
+
+    /// Adds a severity by name; false if it is not one.
+    fn add(&mut self, name: &str) -> bool {
+        match name.to_ascii_lowercase().as_str() {
+            "critical" => self.critical = true,
+            "warning" => self.warning = true,
+            "info" => self.info = true,
+            _ => return false,
+        }
+        true
+    }
+
+    fn names(self) -> String {
+        let mut v = Vec::new();
+        for (on, n) in [
+            (self.critical, "critical"),
+            (self.warning, "warning"),
+            (self.info, "info"),
+        ] {
+            if on {
+                v.push(n);
+            }
+        }
+        v.join(",")
+    }
+}
+
+/// `QUIET_HOURS`: `HH:MM-HH:MM` (over midnight when the end is earlier);
+/// equal ends are refused (all day or never?).
+/// Errors quote the value only when it is short (a secret pasted in the
+/// wrong place is never echoed).
+pub fn parse_quiet_hours(raw: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let quote = |s: &str| {
+        if s.chars().count() <= 12 {
+            format!("`{s}`")
+        } else {
+            "the value".to_string()
+        }
+    };
+    let (a, b) = raw
+        .split_once('-')
+        .ok_or_else(|| format!("{} is not a range like 22:00-07:00", quote(raw)))?;
+    let t = |s: &str| {
+        chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M")
+            .map_err(|_| format!("{} is not a time like 22:00", quote(s.trim())))
+    };
+    let (start, end) = (t(a)?, t(b)?);
+    if start == end {
+        return Err(format!("{} starts and ends at the same time", quote(raw)));
+    }
+    Ok((start, end))
+}
+
 /// Whether the overseer agent may run arbitrary shell commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverseerExec {
@@ -306,6 +384,18 @@ pub struct Config {
     pub http_addr: SocketAddr,
     pub alert_repeat: Duration,
     pub alert_chats: Vec<ChatTarget>,
+    /// Which severities each `ALERT_CHAT_IDS` entry (and the owner, if
+    /// listed there) receives; a chat not listed receives every severity.
+    pub alert_filters: Vec<(ChatTarget, SeverityFilter)>,
+    /// `ALERT_GROUP_WAIT`: alerts raised within this window go as one
+    /// message.
+    pub alert_group_wait: Duration,
+    /// `QUIET_HOURS` (start, end) in `tz`: warnings and info are held and
+    /// delivered as one summary at the end; critical alerts break through.
+    pub quiet_hours: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+    /// `GASCLAW_TZ`: the time zone of `QUIET_HOURS` (and of other local
+    /// times: the digest), an IANA name; UTC by default.
+    pub tz: chrono_tz::Tz,
     pub auto_heal: bool,
     /// First wait between the monitor's restarts of one service (doubles up
     /// to 30×: 30 s → 15 min by default).
@@ -324,12 +414,13 @@ pub struct Config {
     pub activity_source: ActivitySource,
     /// `RIG_TOPICS`: a rig's work news goes to this chat (forum topic).
     pub rig_topics: BTreeMap<String, ChatTarget>,
-    /// `GASCLAW_TZ`: the time zone of the times people set (the digest's
-    /// hour); UTC by default.
-    pub tz: chrono_tz::Tz,
     /// `DIGEST_AT`: when the daily digest goes out (HH:MM in `tz`); none
     /// when unset.
     pub digest_at: Option<chrono::NaiveTime>,
+    /// `GASCLAW_USER`: the uid gasclaw drops to when started as root.
+    pub gasclaw_user: Option<users::Identity>,
+    /// `STACK_USER` (and `STACK_HOME`): the uid every child runs under.
+    pub stack: Option<users::StackUser>,
     /// Source of each variable, for `gasclaw config`.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -529,11 +620,26 @@ impl Config {
             ("ALERT_REPEAT", secs(self.alert_repeat)),
             (
                 "ALERT_CHAT_IDS",
-                join_ids(self.alert_chats.iter().map(|t| match t.thread_id {
-                    Some(th) => format!("{}/{}", t.chat_id, th),
-                    None => t.chat_id.to_string(),
+                join_ids(self.alert_filters.iter().map(|(t, f)| {
+                    let chat = match t.thread_id {
+                        Some(th) => format!("{}/{}", t.chat_id, th),
+                        None => t.chat_id.to_string(),
+                    };
+                    if *f == SeverityFilter::ALL {
+                        chat
+                    } else {
+                        format!("{chat}:{}", f.names())
+                    }
                 })),
             ),
+            ("ALERT_GROUP_WAIT", secs(self.alert_group_wait)),
+            (
+                "QUIET_HOURS",
+                self.quiet_hours
+                    .map(|(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")))
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+            ("GASCLAW_TZ", self.tz.name().to_string()),
             ("AUTO_HEAL", on_off(self.auto_heal).to_string()),
             ("HEAL_BACKOFF", secs(self.heal_backoff)),
             ("OVERSEER_TIMEOUT", secs(self.overseer_timeout)),
@@ -584,7 +690,6 @@ impl Config {
                     })
                     .unwrap_or_else(|| "(the owner and ALERT_CHAT_IDS)".into()),
             ),
-            ("GASCLAW_TZ", self.tz.name().to_string()),
             (
                 "DIGEST_AT",
                 self.digest_at
@@ -606,6 +711,27 @@ impl Config {
                     ActivitySource::Both => "both",
                 }
                 .into(),
+            ),
+            (
+                "GASCLAW_USER",
+                self.gasclaw_user
+                    .as_ref()
+                    .map(users::Identity::describe)
+                    .unwrap_or_else(|| "(unset: gasclaw keeps the uid it starts with)".into()),
+            ),
+            (
+                "STACK_USER",
+                self.stack
+                    .as_ref()
+                    .map(|s| s.id.describe())
+                    .unwrap_or_else(|| "(unset: the stack runs as gasclaw's uid)".into()),
+            ),
+            (
+                "STACK_HOME",
+                self.stack
+                    .as_ref()
+                    .map(|s| s.home.display().to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
             ),
         ];
         rows.sort_by_key(|(v, _)| VARIABLES.iter().position(|x| x == v));
@@ -787,7 +913,8 @@ impl Parser {
         let check_timeout = self.duration("CHECK_TIMEOUT", 10);
         let dolt_port = self.port("DOLT_PORT", 3307);
         let gateway_port = self.port("GATEWAY_PORT", 18789);
-        let proxy_port = self.port("KIMI_PROXY_PORT", 18790);
+        // 0: any free port, chosen when `gasclaw run` binds (reported).
+        let proxy_port = self.port_or_any("KIMI_PROXY_PORT", 18790);
         let kimi_base_url = self.url("KIMI_BASE_URL", "https://api.kimi.com/coding/");
         let max = crate::keys::pool::MAX_COOLDOWN;
         let key_cooldown = self.duration_at_most("KEY_COOLDOWN", 300, max);
@@ -829,9 +956,67 @@ impl Parser {
             }
         };
         let alert_repeat = self.duration("ALERT_REPEAT", 3600);
+        // Chats, each optionally followed by the severities it receives
+        // (`-100123/7:critical,warning`): a severity name belongs to the
+        // chat before it.
+        let mut routes: Vec<(ChatTarget, Option<SeverityFilter>)> = Vec::new();
+        let mut n = 0;
         let alert_chats = self.list("ALERT_CHAT_IDS", |p, var, item| {
-            parse_chat_target(item).map_err(|m| p.problem(var, m)).ok()
+            n += 1;
+            // Named by position, and quoted only when short: a secret
+            // pasted here by mistake is never echoed.
+            let entry = if item.chars().count() <= 16 {
+                format!("entry {n} (`{item}`)")
+            } else {
+                format!("entry {n}")
+            };
+            if item.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                let Some((_, f)) = routes.last_mut() else {
+                    p.problem(var, format!("{entry} names a severity before any chat"));
+                    return None;
+                };
+                if !f.get_or_insert(SeverityFilter::NONE).add(item) {
+                    p.problem(
+                        var,
+                        format!(
+                            "{entry} is neither a chat id nor a severity (critical, warning, info)"
+                        ),
+                    );
+                }
+                return None;
+            }
+            let t = parse_chat_target(item)
+                .map_err(|m| p.problem(var, format!("{entry} {m}")))
+                .ok()?;
+            routes.push((t, None));
+            Some(t)
         });
+        let alert_filters: Vec<(ChatTarget, SeverityFilter)> = routes
+            .into_iter()
+            .map(|(t, f)| (t, f.unwrap_or(SeverityFilter::ALL)))
+            .collect();
+        let alert_group_wait = self.duration("ALERT_GROUP_WAIT", 30);
+        let quiet_hours = match self.get("QUIET_HOURS").map(str::to_string) {
+            None => None,
+            Some(raw) => match parse_quiet_hours(&raw) {
+                Ok(q) => Some(q),
+                Err(m) => {
+                    self.problem("QUIET_HOURS", m);
+                    None
+                }
+            },
+        };
+        let tz = match self.get("GASCLAW_TZ").map(str::to_string) {
+            None => chrono_tz::UTC,
+            Some(raw) => raw.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                // Not echoed: it could be a secret pasted in the wrong place.
+                self.problem(
+                    "GASCLAW_TZ",
+                    "is not an IANA time zone name (like Europe/Berlin, Asia/Shanghai, UTC)",
+                );
+                chrono_tz::UTC
+            }),
+        };
         let auto_heal = self.on_off("AUTO_HEAL", true);
         let heal_backoff = self.duration("HEAL_BACKOFF", 30);
         let overseer_timeout = self.duration("OVERSEER_TIMEOUT", 120);
@@ -910,16 +1095,6 @@ impl Parser {
         }
 
         let rig_topics = self.rig_topics();
-        let tz = match self.get("GASCLAW_TZ").map(str::to_string) {
-            None => chrono_tz::Tz::UTC,
-            Some(name) => name.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-                self.problem(
-                    "GASCLAW_TZ",
-                    "is not an IANA time zone name (like UTC, Europe/Berlin, Asia/Shanghai)",
-                );
-                chrono_tz::Tz::UTC
-            }),
-        };
         let digest_at = self.get("DIGEST_AT").map(str::to_string).and_then(|t| {
             chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
                 .map_err(|_| {
@@ -927,6 +1102,8 @@ impl Parser {
                 })
                 .ok()
         });
+        let (gasclaw_user, stack) = self.users();
+
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
         Config {
             agent_keys,
@@ -966,6 +1143,10 @@ impl Parser {
             http_addr,
             alert_repeat,
             alert_chats,
+            alert_filters,
+            alert_group_wait,
+            quiet_hours,
+            tz,
             auto_heal,
             heal_backoff,
             overseer_timeout,
@@ -977,8 +1158,9 @@ impl Parser {
             github,
             activity_source,
             rig_topics,
-            tz,
             digest_at,
+            gasclaw_user,
+            stack,
             sources,
         }
     }
@@ -1023,6 +1205,60 @@ impl Parser {
             }
         }
         out
+    }
+
+    /// `GASCLAW_USER`, `STACK_USER`, `STACK_HOME`: the stack runs under
+    /// another uid only when gasclaw itself does not keep root.
+    fn users(&mut self) -> (Option<users::Identity>, Option<users::StackUser>) {
+        let resolve = |p: &mut Parser, var: &'static str| {
+            let spec = p.get(var)?.to_string();
+            users::resolve(&spec)
+                .map_err(|m| p.problem(var, format!("{m} (a user name, a uid, or uid:gid)")))
+                .ok()
+        };
+        let gasclaw = resolve(self, "GASCLAW_USER");
+        let stack = resolve(self, "STACK_USER");
+        let home = self
+            .get("STACK_HOME")
+            .map(str::to_string)
+            .map(|h| self.expand_abs("STACK_HOME", &h));
+        if self.get("STACK_USER").is_none() {
+            if home.is_some() {
+                self.problem(
+                    "STACK_HOME",
+                    "is only used with STACK_USER, which is not set",
+                );
+            }
+            return (gasclaw, None);
+        }
+        let Some(stack) = stack else {
+            return (gasclaw, None);
+        };
+        if self.get("GASCLAW_USER").is_none() {
+            self.problem(
+                "STACK_USER",
+                "needs GASCLAW_USER: gasclaw starts as root to run the stack under another uid, and drops to GASCLAW_USER itself",
+            );
+        }
+        if let Some(g) = &gasclaw
+            && (g.uid == stack.uid || g.gid == stack.gid)
+        {
+            self.problem(
+                "STACK_USER",
+                "must differ from GASCLAW_USER in both uid and gid: the stack must not read gasclaw's files",
+            );
+        }
+        let home = match home.or_else(|| stack.home.clone()) {
+            Some(h) => h,
+            None => {
+                self.problem(
+                    "STACK_HOME",
+                    "is required: STACK_USER has no home directory in /etc/passwd",
+                );
+                return (gasclaw, None);
+            }
+        };
+        (gasclaw, Some(users::StackUser { id: stack, home }))
     }
 
     fn github(&mut self, rig_url: &str) -> GithubConfig {
@@ -1238,6 +1474,13 @@ impl Parser {
         }
     }
 
+    fn port_or_any(&mut self, var: &'static str, default: u16) -> u16 {
+        if self.get(var).map(str::trim) == Some("0") {
+            return 0;
+        }
+        self.port(var, default)
+    }
+
     fn duration(&mut self, var: &'static str, default_secs: u64) -> Duration {
         let Some(raw) = self.get(var).map(str::to_string) else {
             return Duration::from_secs(default_secs);
@@ -1408,3 +1651,5 @@ pub fn parse_duration(raw: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests;
+
+pub mod users;

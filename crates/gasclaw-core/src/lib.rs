@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod fsutil;
 pub mod keys;
+pub mod privilege;
 pub(crate) mod stack;
 
 /// What every async unit test runs under: a bound, so a hang fails the

@@ -1,17 +1,44 @@
-//! `/alerts`: what is down now and what is muted.
+//! `/alerts`: what is down now (with each open incident's state:
+//! acknowledged, muted, held) and what is muted, with the buttons of the
+//! open incidents (the same as on their alerts).
 
 use std::sync::Arc;
 
 use super::{Request, send};
+use crate::core::alerts::Subject;
 use crate::telegram::{Ctx, Tg, render};
 
 pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
     let tr = req.tr(ctx);
     let alerts = ctx.core.alerts();
+    let open = alerts.incidents.open_incidents();
     let down: Vec<(String, String, String)> = alerts
         .down()
         .into_iter()
         .map(|(id, since, detail)| {
+            let mut notes = Vec::new();
+            if let Some(i) = open.iter().find(|i| i.alert.subject == Subject::Check(id)) {
+                if let Some(who) = &i.acked_by {
+                    notes.push(tr.raw("alerts-state-acked", &[("who", who)]));
+                }
+                if let Some(cause) = i
+                    .caused_by
+                    .and_then(|c| alerts.incidents.get(c))
+                    .map(|c| c.alert.subject.label())
+                {
+                    notes.push(tr.raw("alerts-state-caused", &[("cause", &cause)]));
+                } else if i.held {
+                    notes.push(tr.raw("alerts-state-held", &[]));
+                }
+            }
+            if alerts.mutes.is_muted(id) {
+                notes.push(tr.raw("alerts-state-muted", &[]));
+            }
+            let detail = if notes.is_empty() {
+                detail
+            } else {
+                format!("{detail} ({})", notes.join(", "))
+            };
             (
                 id.label().to_string(),
                 since.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -25,11 +52,12 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .into_iter()
         .map(|(n, u)| (n, u.format("%Y-%m-%d %H:%M UTC").to_string()))
         .collect();
+    let current: Vec<_> = open.iter().map(|i| i.current()).collect();
     send::message(
         bot,
         req.target,
         &render::alerts(tr, &down, &muted),
-        None,
+        render::alert::rows(tr, &current),
         req.reply_to,
     )
     .await?;

@@ -4,6 +4,7 @@
 
 mod activity;
 mod agents;
+mod alert_buttons;
 mod alerts;
 mod ask;
 mod bootstrap;
@@ -516,6 +517,12 @@ pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
 }
 
 async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+    if q.data
+        .as_deref()
+        .is_some_and(|d| d.starts_with(crate::core::alerts::CALLBACK_PREFIX))
+    {
+        return alert_buttons::press(bot, q, ctx).await;
+    }
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
     let Some((verb, id)) = q.data.as_deref().and_then(|d| d.split_once(':')) else {
@@ -774,6 +781,7 @@ mod tests {
                 Arc::new(crate::i18n::Locales::embedded()),
                 telemetry.clone(),
                 "gas_bot".into(),
+                Arc::new(crate::notify::Outbox::open(&dir.path().join("outbox")).expect("outbox")),
             )
             .expect("test value");
             let target = Target {

@@ -29,6 +29,29 @@ fn short_duration(secs: u64) -> String {
     }
 }
 
+/// The buttons of several alerts (a group, `/alerts`): a row per alert,
+/// each label led by what the alert is about.
+pub fn rows(tr: Tr<'_>, alerts: &[Alert]) -> Option<InlineKeyboardMarkup> {
+    let rows: Vec<Vec<InlineKeyboardButton>> = alerts
+        .iter()
+        .filter_map(|a| {
+            let subject = a.subject.label();
+            let row = buttons(tr, a)?;
+            Some(
+                row.inline_keyboard
+                    .into_iter()
+                    .flatten()
+                    .map(|mut b| {
+                        b.text = format!("{subject} · {}", b.text);
+                        b
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
 /// An alert's buttons in one row (none once it ended).
 pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
     if a.buttons.is_empty() || a.resolved.is_some() {
@@ -246,6 +269,45 @@ mod tests {
             ] {
                 let text = seen(tr, &a);
                 gasclaw_fakes::bot_api::parse_html(text.split("\n---\n").next().unwrap_or(""))
+                    .unwrap_or_else(|e| panic!("{name}/{lang}: bad HTML ({e}): {text}"));
+                insta::assert_snapshot!(format!("alert-{name}-{lang}"), text);
+            }
+        }
+    }
+
+    /// A group of alerts and the quiet hours' summary as the outbox renders
+    /// them (one message).
+    #[test]
+    fn group_snapshots() {
+        use crate::config::ChatTarget;
+        use crate::notify::{Outbox, Renderer};
+        let l = std::sync::Arc::new(Locales::embedded());
+        for lang in l.languages() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let ob = Outbox::open_with(dir.path(), Renderer::new(l.clone(), lang)).expect("outbox");
+            let t = ChatTarget {
+                chat_id: 1,
+                thread_id: None,
+            };
+            let mut activity = dolt_down();
+            activity.incident = IncidentId(43);
+            activity.severity = Severity::Warning;
+            activity.consequences.clear();
+            activity.fact = Fact::Check {
+                id: CheckId::Activity,
+                transition: Transition::Down,
+                detail: "no commit for 65 min (deadline 60 min)".into(),
+                word: "late".into(),
+            };
+            ob.group(t, vec![dolt_down(), activity.clone()], false)
+                .expect("group");
+            ob.group(t, vec![activity], true).expect("summary");
+            for (name, e) in ["group", "quiet-summary"]
+                .into_iter()
+                .zip(ob.pending().expect("pending"))
+            {
+                let text = ob.render_for_test(&e);
+                gasclaw_fakes::bot_api::parse_html(&text)
                     .unwrap_or_else(|e| panic!("{name}/{lang}: bad HTML ({e}): {text}"));
                 insta::assert_snapshot!(format!("alert-{name}-{lang}"), text);
             }

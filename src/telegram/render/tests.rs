@@ -16,6 +16,7 @@ fn check(name: Service, status: CheckStatus, detail: &str) -> Check {
         detail: detail.into(),
         latency_ms: 12,
         stopped: None,
+        timed_out: false,
     }
 }
 

@@ -591,12 +591,116 @@ fn the_digest_hour_and_the_time_zone() {
     .unwrap();
     assert_eq!(c.tz, chrono_tz::Tz::Asia__Shanghai);
     assert_eq!(c.digest_at, chrono::NaiveTime::from_hms_opt(8, 30, 0));
-    let p = problems(&[("GASCLAW_TZ", "Mars/Olympus"), ("DIGEST_AT", "25:00")]);
+    let p = problems(&[("DIGEST_AT", "25:00")]);
+    assert_eq!(p, ["DIGEST_AT: is not a time of day as HH:MM (like 09:00)"]);
+}
+
+#[test]
+fn the_stack_user_needs_gasclaws_own_a_different_one_and_a_home() {
+    let p = problems(&[("STACK_USER", "4252"), ("STACK_HOME", "/srv/agent")]);
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("STACK_USER: needs GASCLAW_USER")),
+        "{p:?}"
+    );
+    let p = problems(&[("GASCLAW_USER", "4252"), ("STACK_USER", "4252:4253")]);
+    assert!(p.iter().any(|l| l.contains("must differ")), "{p:?}");
+    let p = problems(&[("GASCLAW_USER", "4251"), ("STACK_USER", "4252")]);
     assert_eq!(
         p,
+        vec!["STACK_HOME: is required: STACK_USER has no home directory in /etc/passwd"]
+    );
+    let p = problems(&[("STACK_HOME", "/srv/agent")]);
+    assert!(
+        p.iter().any(|l| l.contains("only used with STACK_USER")),
+        "{p:?}"
+    );
+    let p = problems(&[("GASCLAW_USER", "0")]);
+    assert!(
+        p.iter()
+            .any(|l| l.contains("GASCLAW_USER: must not be root")),
+        "{p:?}"
+    );
+
+    let c = Config::load(&env(&[
+        ("GASCLAW_USER", "4251"),
+        ("STACK_USER", "4252:4260"),
+        ("STACK_HOME", "/srv/agent"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.gasclaw_user.as_ref().map(|u| (u.uid, u.gid)),
+        Some((4251, 4251))
+    );
+    let stack = c.stack.as_ref().unwrap();
+    assert_eq!((stack.id.uid, stack.id.gid), (4252, 4260));
+    assert_eq!(stack.home, PathBuf::from("/srv/agent"));
+    // Unset: today's behaviour, one uid.
+    let c = Config::load(&env(&[])).unwrap();
+    assert!(c.gasclaw_user.is_none() && c.stack.is_none());
+}
+
+#[test]
+fn alert_routes_quiet_hours_and_time_zone() {
+    let c = Config::load(&env(&[
+        (
+            "ALERT_CHAT_IDS",
+            "-100123/7:critical,warning:-100456,info:-100789",
+        ),
+        ("QUIET_HOURS", "22:00-07:00"),
+        ("GASCLAW_TZ", "Europe/Berlin"),
+        ("ALERT_GROUP_WAIT", "5"),
+    ]))
+    .unwrap();
+    let t = |chat_id, thread_id| ChatTarget { chat_id, thread_id };
+    assert_eq!(
+        c.alert_chats,
+        [t(-100123, Some(7)), t(-100456, None), t(-100789, None)]
+    );
+    let f = |critical, warning, info| SeverityFilter {
+        critical,
+        warning,
+        info,
+    };
+    assert_eq!(
+        c.alert_filters,
         [
-            "GASCLAW_TZ: is not an IANA time zone name (like UTC, Europe/Berlin, Asia/Shanghai)",
-            "DIGEST_AT: is not a time of day as HH:MM (like 09:00)",
+            (t(-100123, Some(7)), f(true, true, false)),
+            (t(-100456, None), f(false, false, true)),
+            (t(-100789, None), SeverityFilter::ALL),
         ]
     );
+    assert_eq!(c.alert_group_wait, Duration::from_secs(5));
+    assert_eq!(c.tz, chrono_tz::Europe::Berlin);
+    let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    assert_eq!(c.quiet_hours, Some((hm(22, 0), hm(7, 0))));
+    let d = Config::load(&env(&[])).unwrap();
+    assert_eq!(
+        (d.tz, d.quiet_hours, d.alert_group_wait),
+        (chrono_tz::UTC, None, Duration::from_secs(30))
+    );
+
+    let p = problems(&[("ALERT_CHAT_IDS", "-100123:critcal")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 2 (`critcal`)"),
+        "{p:?}"
+    );
+    let p = problems(&[("ALERT_CHAT_IDS", "warning:-100123")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 1 (`warning`) names a severity before any chat"),
+        "{p:?}"
+    );
+    let p = problems(&[("ALERT_CHAT_IDS", "-100123/1")]);
+    assert!(
+        p.len() == 1 && p[0].contains("entry 1 (`-100123/1`)"),
+        "{p:?}"
+    );
+    let p = problems(&[("QUIET_HOURS", "22:00-25:00")]);
+    assert!(p.len() == 1 && p[0].contains("`25:00`"), "{p:?}");
+    let p = problems(&[("QUIET_HOURS", "22:00")]);
+    assert!(p.len() == 1 && p[0].contains("like 22:00-07:00"), "{p:?}");
+    // As `.env.example` leaves them.
+    assert!(problems(&[("QUIET_HOURS", ""), ("GASCLAW_TZ", "")]).is_empty());
+    let p = problems(&[("GASCLAW_TZ", "Mars/Olympus")]);
+    assert!(p.len() == 1 && p[0].contains("IANA time zone"), "{p:?}");
 }

@@ -431,6 +431,9 @@ impl Core {
         let mut changed = accounts::write_account_files(&self.home.accounts, &creds)
             .map_err(|e| io("writing ~/.kimi-accounts", e))?
             .len();
+        self.runner
+            .hand_over_tree(&self.home.accounts)
+            .map_err(|e| io("handing ~/.kimi-accounts to STACK_USER", e))?;
         let town = &self.config().gt_root;
         let rig = town.join(&self.config().rig_name);
         let seed = ClaudeSeed {
@@ -448,7 +451,14 @@ impl Core {
                 .map(|c| claude::key_fingerprint(c.secret.expose_secret()))
                 .collect(),
         };
-        changed += claude::seed_config_dir(&self.home.claude, &seed)?.len();
+        let written = claude::seed_config_dir(&self.home.claude, &seed)?;
+        // Claude rewrites these files as the agents' uid: theirs to keep.
+        for p in std::iter::once(&self.home.claude).chain(&written) {
+            self.runner
+                .hand_over(p)
+                .map_err(|e| io("handing the agents' Claude config to STACK_USER", e))?;
+        }
+        changed += written.len();
         Ok(if changed == 0 {
             StepOutcome::Skipped(format!(
                 "{} agent accounts and the Claude config already in place",
@@ -465,6 +475,24 @@ impl Core {
 
     async fn step_town(&self, run: &mut Run<'_>) -> StepResult {
         let town = self.config().gt_root.clone();
+        // A town made before the uid split is gasclaw's: gt, running as
+        // the stack's uid, would fail on it in many places; say it once.
+        if let Some(stack) = &self.config().stack
+            && let Ok(meta) = std::fs::metadata(&town)
+        {
+            use std::os::unix::fs::MetadataExt;
+            if meta.uid() != stack.id.uid {
+                return Err(StepError::Failed(format!(
+                    "the town at {} belongs to uid {}, not STACK_USER ({}); give it to the stack once: chown -R {}:{} {}",
+                    town.display(),
+                    meta.uid(),
+                    stack.id.describe(),
+                    stack.id.uid,
+                    stack.id.gid,
+                    town.display()
+                )));
+            }
+        }
         if self.gastown.town_exists() {
             match self.gastown.town_incomplete() {
                 None => {
@@ -564,10 +592,11 @@ impl Core {
     }
 
     async fn step_agents(&self) -> StepResult {
+        self.known_proxy_port()?;
         let cfg = accounts::agents_config(
             &self.agent_credentials(),
             &self.home.claude,
-            accounts::running_as_root(),
+            self.runner.children_run_as_root(),
         );
         let changed = self.gastown.write_agents(&cfg)?;
         // Read it back through gt itself, run in the town root.
@@ -602,6 +631,7 @@ impl Core {
     }
 
     async fn step_overseer_config(&self, run: &mut Run<'_>) -> StepResult {
+        self.known_proxy_port()?;
         let settings = self.overseer_settings();
         let changed = self.openclaw.write_config(&settings)?;
         let path = self.openclaw.config_path();
@@ -617,6 +647,16 @@ impl Core {
             "wrote and validated {}",
             path.display()
         )))
+    }
+
+    /// The agents and the overseer are told the proxy's port: with
+    /// `KIMI_PROXY_PORT=0` only a running gasclaw knows it.
+    fn known_proxy_port(&self) -> Result<u16, StepError> {
+        self.proxy_port().ok_or_else(|| {
+            StepError::Failed(
+                "KIMI_PROXY_PORT=0: the proxy's port is chosen by `gasclaw run`, and no running gasclaw reported one (GASCLAW_HOME/addresses.json)".into(),
+            )
+        })
     }
 
     async fn validate_overseer_config(&self) -> Result<(), StepError> {

@@ -42,6 +42,10 @@ pub struct Check {
     /// monitor neither heals nor alerts such a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<super::stopped::StopMark>,
+    /// The probe gave no answer within `CHECK_TIMEOUT`: shown as down, but
+    /// no evidence that the service is (healing leaves it alone).
+    #[serde(skip)]
+    pub timed_out: bool,
 }
 
 /// The answer to "how is the stack?".
@@ -246,11 +250,12 @@ async fn timed(
     check: impl std::future::Future<Output = (CheckStatus, String)>,
 ) -> Check {
     let start = Instant::now();
-    let (status, detail) = match tokio::time::timeout(timeout, check).await {
-        Ok(r) => r,
+    let (status, detail, timed_out) = match tokio::time::timeout(timeout, check).await {
+        Ok((s, d)) => (s, d, false),
         Err(_) => (
             CheckStatus::Down,
             format!("no answer within {}s", timeout.as_secs()),
+            true,
         ),
     };
     Check {
@@ -259,5 +264,6 @@ async fn timed(
         detail,
         latency_ms: start.elapsed().as_millis() as u64,
         stopped: None,
+        timed_out,
     }
 }

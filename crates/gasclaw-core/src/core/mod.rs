@@ -11,10 +11,14 @@ pub mod capabilities;
 pub mod events;
 pub mod github;
 pub mod health;
+pub mod listening;
 pub mod services;
 pub mod stopped;
 pub mod versions;
 pub mod work;
+
+#[cfg(test)]
+mod seam_tests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -153,6 +157,8 @@ pub struct Core {
     /// Services this process started (bootstrap, restart): what `gasclaw
     /// run` stops when it is told to stop.
     started_here: std::sync::Mutex<std::collections::BTreeSet<Service>>,
+    /// Where `gasclaw run` bound its listeners (see `listening`).
+    listening: std::sync::OnceLock<listening::Listening>,
 }
 
 impl std::fmt::Debug for Core {
@@ -166,6 +172,27 @@ impl std::fmt::Debug for Core {
 impl Core {
     /// Builds the core: creates `GASCLAW_HOME` (0700) and the gateway token.
     pub fn new(config: Config) -> Result<Arc<Core>, CoreError> {
+        let user_home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| config.home.clone());
+        Core::build(config, user_home, |r| r)
+    }
+
+    /// A core whose stack programs are played by `script` (unit tests).
+    #[cfg(test)]
+    pub(crate) fn scripted(
+        config: Config,
+        user_home: PathBuf,
+        script: Arc<dyn crate::stack::exec::Script>,
+    ) -> Result<Arc<Core>, CoreError> {
+        Core::build(config, user_home, move |r| r.scripted(script))
+    }
+
+    fn build(
+        config: Config,
+        user_home: PathBuf,
+        runner_for: impl FnOnce(Runner) -> Runner,
+    ) -> Result<Arc<Core>, CoreError> {
         let config = Arc::new(config);
         crate::fsutil::ensure_private_dir(&config.home).map_err(|e| CoreError::Io {
             what: "GASCLAW_HOME".into(),
@@ -202,9 +229,24 @@ impl Core {
         for (program, vars) in accounts::stack_scrubs() {
             runner = runner.scrub_for(program, &vars);
         }
-        let user_home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| config.home.clone());
+        // With STACK_USER the stack's files live in its own home, which
+        // must be its own: created 0700 and handed over when missing.
+        let user_home = match &config.stack {
+            Some(stack) => {
+                runner = runner.run_as(stack.clone());
+                if !stack.home.exists() {
+                    crate::fsutil::ensure_dir(&stack.home, 0o700)
+                        .and_then(|()| runner.hand_over(&stack.home))
+                        .map_err(|e| CoreError::Io {
+                            what: format!("creating STACK_HOME {}", stack.home.display()),
+                            source: e,
+                        })?;
+                }
+                stack.home.clone()
+            }
+            None => user_home,
+        };
+        let runner = runner_for(runner);
         let home = HomePaths {
             accounts: user_home.join(".kimi-accounts"),
             claude: user_home.join(".claude-kimigas"),
@@ -259,6 +301,7 @@ impl Core {
             overseer_api_token,
             tokens,
             started_here: Default::default(),
+            listening: Default::default(),
             config,
         }))
     }
@@ -309,7 +352,7 @@ impl Core {
 
     /// The proxy's address as agents see it.
     pub fn proxy_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.config.proxy_port)
+        format!("http://127.0.0.1:{}", self.proxy_port().unwrap_or(0))
     }
 
     /// A sender for the event stream (the key pools publish through it).
@@ -368,7 +411,7 @@ impl Core {
 
 /// gasclaw's endpoint as a local client reaches it (an unspecified listen
 /// address is reached on loopback).
-fn api_url(addr: std::net::SocketAddr) -> String {
+pub(crate) fn api_url(addr: std::net::SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
     } else {

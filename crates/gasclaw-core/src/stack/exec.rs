@@ -20,6 +20,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
+use crate::config::users::StackUser;
+
 /// How much of each stream is kept; the rest is read and dropped so the
 /// child never blocks on a full pipe.
 pub const MAX_CAPTURE: usize = 256 * 1024;
@@ -269,6 +271,55 @@ pub struct Runner {
     scrub_program: Arc<Vec<(String, Vec<String>)>>,
     /// PATH used to find programs (and given to children); `None` = inherit.
     path: Option<OsString>,
+    /// `STACK_USER`: every child runs under this uid, with its own HOME.
+    stack: Option<Arc<StackUser>>,
+    /// The seam under the core's unit tests: answers every invocation
+    /// instead of spawning a child (see `core::seam_tests`).
+    #[cfg(test)]
+    script: Option<Arc<dyn Script>>,
+}
+
+/// Plays the stack's programs for the core's unit tests: gets each
+/// invocation's argv (`[program, args…]`) and answers as the program would.
+#[cfg(test)]
+pub trait Script: Send + Sync {
+    fn answer(&self, argv: &[String]) -> Result<Output, ExecError>;
+}
+
+#[cfg(test)]
+impl<F> Script for F
+where
+    F: Fn(&[String]) -> Result<Output, ExecError> + Send + Sync,
+{
+    fn answer(&self, argv: &[String]) -> Result<Output, ExecError> {
+        self(argv)
+    }
+}
+
+#[cfg(test)]
+impl fmt::Debug for dyn Script {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Script")
+    }
+}
+
+#[cfg(test)]
+impl Output {
+    /// What a scripted program answers: exit `code`, `stdout`.
+    pub fn scripted(code: i32, stdout: &str) -> Output {
+        Output {
+            code: Some(code),
+            signal: None,
+            stdout: stdout.to_string(),
+            stderr: if code == 0 {
+                String::new()
+            } else {
+                stdout.to_string()
+            },
+            elapsed: Duration::ZERO,
+            command: String::new(),
+        }
+    }
 }
 
 impl Runner {
@@ -278,7 +329,69 @@ impl Runner {
             scrub: Arc::new(scrub.iter().map(|s| s.to_string()).collect()),
             scrub_program: Arc::default(),
             path: None,
+            stack: None,
+            #[cfg(test)]
+            script: None,
         }
+    }
+
+    /// Runs every child as `user` (uid, gid, no supplementary groups),
+    /// with `HOME` (and, when no cwd is given, the working directory) at
+    /// its home: gasclaw's own uid, files and memory stay out of reach.
+    pub fn run_as(mut self, user: StackUser) -> Runner {
+        self.stack = Some(Arc::new(user));
+        self
+    }
+
+    /// Whether children run as root (agents then need `IS_SANDBOX=1`).
+    pub fn children_run_as_root(&self) -> bool {
+        match &self.stack {
+            Some(s) => s.id.uid == 0,
+            None => nix::unistd::geteuid().is_root(),
+        }
+    }
+
+    /// Gives `path` (not what a symlink points to) to the stack's user; a
+    /// no-op without `STACK_USER`. What gasclaw writes for the stack must
+    /// be the stack's to read and rewrite.
+    pub fn hand_over(&self, path: &Path) -> std::io::Result<()> {
+        match &self.stack {
+            Some(s) => std::os::unix::fs::lchown(path, Some(s.id.uid), Some(s.id.gid)),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Runner::hand_over`] for `root` and everything below it (symlinks
+    /// are not followed).
+    pub fn hand_over_tree(&self, root: &Path) -> std::io::Result<()> {
+        if self.stack.is_none() {
+            return Ok(());
+        }
+        self.hand_over(root)?;
+        if std::fs::symlink_metadata(root)?.is_dir() {
+            for entry in std::fs::read_dir(root)? {
+                self.hand_over_tree(&entry?.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A runner whose children are played by `script` (unit tests).
+    #[cfg(test)]
+    pub fn scripted(mut self, script: Arc<dyn Script>) -> Runner {
+        self.script = Some(script);
+        self
+    }
+
+    #[cfg(test)]
+    fn played(&self, inv: &Invocation) -> Option<Result<Output, ExecError>> {
+        let script = self.script.as_ref()?;
+        let mut argv = vec![inv.program.clone()];
+        argv.extend(inv.args.iter().map(|a| a.to_string_lossy().into_owned()));
+        Some(script.answer(&argv).map(|mut o| {
+            o.command = inv.display(&self.redactor);
+            o
+        }))
     }
 
     /// Also removes `vars` from the environment of every `program` child.
@@ -327,6 +440,22 @@ impl Runner {
         if let Some(p) = &self.path {
             cmd.env("PATH", p);
         }
+        if let Some(s) = &self.stack {
+            // std drops the supplementary groups before setuid; with every
+            // uid changed and keep-caps off the child holds no capability.
+            cmd.uid(s.id.uid).gid(s.id.gid).env("HOME", &s.home);
+            match &s.id.name {
+                Some(n) => {
+                    cmd.env("USER", n).env("LOGNAME", n);
+                }
+                None => {
+                    cmd.env_remove("USER").env_remove("LOGNAME");
+                }
+            }
+            if inv.cwd.is_none() {
+                cmd.current_dir(&s.home);
+            }
+        }
         for (k, v) in &inv.env {
             cmd.env(k, v);
         }
@@ -338,6 +467,10 @@ impl Runner {
 
     /// Runs to completion (any exit code) within the invocation's timeout.
     pub async fn run(&self, inv: &Invocation) -> Result<Output, ExecError> {
+        #[cfg(test)]
+        if let Some(answer) = self.played(inv) {
+            return answer;
+        }
         let shown = inv.display(&self.redactor);
         let mut cmd = self.command(inv)?;
         cmd.stdin(Stdio::null())
@@ -400,6 +533,11 @@ impl Runner {
     /// Starts a long-running program in its own process group, detached from
     /// gasclaw's lifetime, output appended to `log`. Returns its pid.
     pub fn spawn_detached(&self, inv: &Invocation, log: &Path) -> Result<u32, ExecError> {
+        #[cfg(test)]
+        if let Some(answer) = self.played(inv) {
+            // A played long-running program "runs" as this process.
+            return answer.map(|_| std::process::id());
+        }
         let mut cmd = self.command(inv)?;
         let spawn_err = |e| ExecError::Spawn {
             program: inv.program.clone(),
@@ -615,6 +753,50 @@ mod tests {
         let env = removed("env");
         assert!(!env.contains(&"ANTHROPIC_API_KEY".to_string()), "{env:?}");
         assert!(env.contains(&"GASCLAW_TEST_SECRET".to_string()), "{env:?}");
+    }
+
+    #[test]
+    fn a_stack_user_gets_its_home_and_cwd_and_no_name_of_gasclaws() {
+        use crate::config::users::{Identity, StackUser};
+        let r = runner().run_as(StackUser {
+            id: Identity {
+                uid: 4261,
+                gid: 4261,
+                name: None,
+                home: None,
+            },
+            home: PathBuf::from("/srv/agent"),
+        });
+        let env_of = |inv: &Invocation| -> Vec<(String, Option<String>)> {
+            let cmd = r.command(inv).unwrap();
+            cmd.as_std()
+                .get_envs()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.map(|v| v.to_string_lossy().into_owned()),
+                    )
+                })
+                .collect()
+        };
+        let inv = Invocation::new("sh", Duration::from_secs(1));
+        let env = env_of(&inv);
+        assert!(env.contains(&("HOME".into(), Some("/srv/agent".into()))));
+        assert!(env.contains(&("USER".into(), None)), "{env:?}");
+        assert!(env.contains(&("LOGNAME".into(), None)), "{env:?}");
+        let cwd = |inv: &Invocation| {
+            r.command(inv)
+                .unwrap()
+                .as_std()
+                .get_current_dir()
+                .map(Path::to_path_buf)
+        };
+        assert_eq!(cwd(&inv), Some(PathBuf::from("/srv/agent")));
+        assert_eq!(cwd(&inv.clone().cwd("/town")), Some(PathBuf::from("/town")));
+        assert!(!r.children_run_as_root());
+        // Without a stack user, hand-overs change nothing.
+        let dir = tempfile::tempdir().unwrap();
+        runner().hand_over_tree(dir.path()).unwrap();
     }
 
     #[tokio::test]

@@ -226,8 +226,12 @@ impl Gastown {
     }
 
     pub async fn install(&self) -> Result<Output, StackError> {
-        if let Some(parent) = self.town.parent() {
+        if let Some(parent) = self.town.parent()
+            && !parent.exists()
+        {
+            // gt (the stack's uid) creates the town in it.
             std::fs::create_dir_all(parent)
+                .and_then(|()| self.runner.hand_over(parent))
                 .map_err(|e| StackError::io(format!("creating {}", parent.display()), e))?;
         }
         let out = self
@@ -326,13 +330,20 @@ impl Gastown {
                 roles.insert(role.clone(), json!(alias));
             }
         }
-        // The env blocks hold credentials: owner-only.
-        crate::fsutil::write_json_if_changed(
+        // The env blocks hold credentials: owner-only, the owner being
+        // the stack's uid (gt reads and rewrites the file).
+        let changed = crate::fsutil::write_json_if_changed(
             &path,
             &Value::Object(root),
             crate::fsutil::SECRET_MODE,
         )
-        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
+        .map_err(|e| StackError::io(format!("writing {}", path.display()), e))?;
+        for p in [path.parent().unwrap_or(&self.town), &path] {
+            self.runner
+                .hand_over(p)
+                .map_err(|e| StackError::io(format!("handing {} to STACK_USER", p.display()), e))?;
+        }
+        Ok(changed)
     }
 
     /// `gt config agent list --json`, run in the town root (T3).

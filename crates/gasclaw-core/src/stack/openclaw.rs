@@ -154,6 +154,15 @@ pub enum ChatError {
     Failed(String),
 }
 
+/// What `/readyz` says before a question is relayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    Ready,
+    Starting,
+    Down,
+    Unknown,
+}
+
 /// The gateway's liveness as `/health` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayHealth {
@@ -176,6 +185,9 @@ pub struct Openclaw {
     /// gasclaw's overseer endpoint and the overseer's own token, given to
     /// the gateway's environment: its skills' scripts read them there.
     api: Option<(String, SecretString)>,
+    /// The endpoint's address once bound (a configured port 0 is known
+    /// only then); wins over the URL given to `with_api`.
+    api_url: std::sync::OnceLock<String>,
 }
 
 impl Openclaw {
@@ -199,7 +211,13 @@ impl Openclaw {
             port,
             http,
             api: None,
+            api_url: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The endpoint's bound URL (before the gateway is started).
+    pub fn set_api_url(&self, url: String) {
+        let _ = self.api_url.set(url);
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -215,6 +233,7 @@ impl Openclaw {
         // and a missing cwd would fail every call (even `--version`).
         if !self.state_dir.exists()
             && let Err(e) = crate::fsutil::ensure_dir(&self.state_dir, 0o700)
+                .and_then(|()| self.runner.hand_over(&self.state_dir))
         {
             tracing::warn!(dir = %self.state_dir.display(), error = %e, "cannot create OpenClaw's state directory");
         }
@@ -245,12 +264,15 @@ impl Openclaw {
             root.insert(k, v);
         }
         crate::fsutil::ensure_dir(&self.state_dir, 0o700)
+            .and_then(|()| self.runner.hand_over(&self.state_dir))
             .map_err(|e| StackError::io(format!("creating {}", self.state_dir.display()), e))?;
+        // The gateway and doctor (the stack's uid) read and rewrite it.
         crate::fsutil::write_json_if_changed(
             &path,
             &Value::Object(root),
             crate::fsutil::SECRET_MODE,
         )
+        .and_then(|changed| self.runner.hand_over(&path).map(|()| changed))
         .map_err(|e| StackError::io(format!("writing {}", path.display()), e))
     }
 
@@ -314,6 +336,9 @@ impl Openclaw {
         let root = self.skills_dir();
         let mut changed = Vec::new();
         install_dir(skills, &root, &mut changed)?;
+        self.runner
+            .hand_over_tree(&root)
+            .map_err(|e| StackError::io(format!("handing {} to STACK_USER", root.display()), e))?;
         Ok(changed)
     }
 
@@ -369,7 +394,7 @@ impl Openclaw {
         // their own token, never by running the gasclaw binary.
         let inv = match &self.api {
             Some((url, token)) => inv
-                .env("GASCLAW_API_URL", url)
+                .env("GASCLAW_API_URL", self.api_url.get().unwrap_or(url))
                 .env("GASCLAW_API_TOKEN", token.expose_secret()),
             None => inv,
         };
@@ -440,6 +465,26 @@ impl Openclaw {
             .as_bool()
     }
 
+    /// `GET /readyz`, telling a gateway that is not running from one that
+    /// is still starting.
+    async fn ready_or_down(&self) -> Readiness {
+        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        let resp = match self.http.get(&url).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => return Readiness::Down,
+            Err(_) => return Readiness::Unknown,
+        };
+        let body = resp.text().await.unwrap_or_default();
+        match serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("ready")?.as_bool())
+        {
+            Some(true) => Readiness::Ready,
+            Some(false) => Readiness::Starting,
+            None => Readiness::Unknown,
+        }
+    }
+
     /// Adds `pattern` to the main agent's exec allowlist (the least tool
     /// permission that lets the overseer run the gasclaw CLI). Returns
     /// whether it was new.
@@ -480,17 +525,39 @@ impl Openclaw {
         text: &str,
         timeout: Duration,
     ) -> Result<String, ChatError> {
+        let started = tokio::time::Instant::now();
+        // Never before `/readyz` says ready: a gateway still starting its
+        // sidecars replaces the auth it admitted a request under, and a
+        // request spanning that change is refused 401 with the right token
+        // (OpenClaw 2026.9.6 `gateway/http-auth-utils`: `revalidate` after
+        // the body is read). The wait counts against the question's budget.
+        loop {
+            let left = timeout.saturating_sub(started.elapsed());
+            let Ok(readiness) = tokio::time::timeout(left, self.ready_or_down()).await else {
+                return Err(ChatError::Timeout(timeout));
+            };
+            match readiness {
+                Readiness::Down => return Err(ChatError::Down),
+                Readiness::Starting if started.elapsed() < timeout => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Readiness::Starting => return Err(ChatError::Timeout(timeout)),
+                // An unreadable answer is left to the question itself.
+                Readiness::Ready | Readiness::Unknown => break,
+            }
+        }
+        let left = timeout.saturating_sub(started.elapsed());
         let url = format!("http://127.0.0.1:{}/v1/chat/completions", self.port);
         let body = json!({"model": "openclaw", "messages": [{"role": "user", "content": text}], "user": user});
         // One shared client (building one per call costs milliseconds).
         let send = self
             .http
             .post(&url)
-            .timeout(timeout)
+            .timeout(left)
             .bearer_auth(token.expose_secret())
             .json(&body)
             .send();
-        let resp = match tokio::time::timeout(timeout, send).await {
+        let resp = match tokio::time::timeout(left, send).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) if e.is_connect() => return Err(ChatError::Down),
             Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
@@ -498,7 +565,7 @@ impl Openclaw {
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
-        let text = match tokio::time::timeout(timeout, resp.text()).await {
+        let text = match tokio::time::timeout(left, resp.text()).await {
             Err(_) => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) if e.is_timeout() => return Err(ChatError::Timeout(timeout)),
             Ok(Err(e)) => return Err(ChatError::Failed(describe_reqwest(&e))),

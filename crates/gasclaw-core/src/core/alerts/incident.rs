@@ -48,6 +48,15 @@ impl Subject {
             Subject::Town(k) => k.mute_name().to_string(),
         }
     }
+
+    /// The name `/mute` knows it by (what the Mute button silences).
+    pub fn mute_name(&self) -> &'static str {
+        match self {
+            Subject::Check(c) => c.mute_name(),
+            Subject::Escalation(_) => "escalations",
+            Subject::Town(k) => k.mute_name(),
+        }
+    }
 }
 
 /// How loud an alert is: info never makes a sound.

@@ -3,8 +3,11 @@
 //! down→ok says "recovered" with the downtime), and the mutes. The monitor
 //! feeds the board; the bot and the CLI read it. Rendering is the faces'.
 
+pub mod deps;
 pub mod incident;
+pub mod incidents;
 pub mod mutes;
+pub mod quiet;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -18,6 +21,7 @@ use crate::keys::PoolKind;
 pub use incident::{
     Alert, AlertAction, CALLBACK_PREFIX, Fact, IncidentId, Resolution, Severity, Subject,
 };
+pub use incidents::{Incident, IncidentGone, Incidents};
 pub use mutes::{MAX_MUTE, MuteError, Mutes, mute_names, parse_check, parse_mute_duration};
 
 /// What an alert is about.
@@ -76,6 +80,8 @@ pub struct AlertState {
     pub detail: String,
     /// The open incident (set when the check goes down).
     pub incident: Option<IncidentId>,
+    /// Someone acknowledged it: no reminders.
+    pub acked: bool,
 }
 
 /// A message to send.
@@ -106,6 +112,7 @@ impl AlertState {
                 self.last_sent = None;
                 self.detail.clear();
                 self.incident = None;
+                self.acked = false;
                 Some(Transition::Recovered {
                     after: since(t, now),
                 })
@@ -119,7 +126,7 @@ impl AlertState {
             }
             (false, Some(t)) => {
                 self.detail = detail.to_string();
-                if self.last_sent.is_none_or(|l| since(l, now) >= repeat) {
+                if !self.acked && self.last_sent.is_none_or(|l| since(l, now) >= repeat) {
                     self.last_sent = Some(now);
                     Some(Transition::StillDown {
                         for_: since(t, now),
@@ -137,23 +144,75 @@ impl AlertState {
         self.last_sent = None;
         self.detail.clear();
         self.incident = None;
+        self.acked = false;
         Some(since(t, Utc::now()))
     }
 }
 
-/// The alert state of every check and the mutes, shared by the faces.
+/// The alert state of every check, the incidents and the mutes, shared by
+/// the faces.
 pub struct AlertBoard {
     state: Mutex<BTreeMap<CheckId, AlertState>>,
     pub mutes: Mutes,
+    pub incidents: Incidents,
 }
 
 impl AlertBoard {
-    /// The board over `GASCLAW_HOME` (mutes persist in `mutes.json`).
+    /// The board over `GASCLAW_HOME` (mutes persist in `mutes.json`, the
+    /// incidents in `incidents.json`). A check whose incident is still open
+    /// from before a restart continues it: no second "down" alert, no
+    /// reminder before `ALERT_REPEAT`, the same buttons.
     pub fn new(home: &std::path::Path) -> AlertBoard {
-        AlertBoard {
-            state: Mutex::default(),
-            mutes: Mutes::load(home.join("mutes.json")),
+        let incidents = Incidents::load(home.join("incidents.json"));
+        let now = Utc::now();
+        let mut state = BTreeMap::new();
+        for i in incidents.open_incidents() {
+            // Only checks' incidents are kept here (town news is not).
+            let (Subject::Check(id), Fact::Check { detail, .. }) =
+                (&i.alert.subject, &i.alert.fact)
+            else {
+                continue;
+            };
+            let id = *id;
+            state.insert(
+                id,
+                AlertState {
+                    down_since: Some(i.opened),
+                    last_sent: Some(now),
+                    detail: detail.clone(),
+                    incident: Some(i.id()),
+                    acked: i.acked_by.is_some(),
+                },
+            );
         }
+        AlertBoard {
+            state: Mutex::new(state),
+            mutes: Mutes::load(home.join("mutes.json")),
+            incidents,
+        }
+    }
+
+    /// Acknowledges an open incident for `who` (the first one to press
+    /// keeps the credit): its check's reminders stop.
+    pub fn ack(&self, id: IncidentId, who: &str) -> Result<Incident, IncidentGone> {
+        let i = self.incidents.update(id, |i| {
+            if i.acked_by.is_none() {
+                i.acked_by = Some(who.to_string());
+            }
+        })?;
+        let Subject::Check(c) = i.alert.subject else {
+            return Ok(i);
+        };
+        if let Some(s) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&c)
+            .filter(|s| s.incident == Some(id))
+        {
+            s.acked = true;
+        }
+        Ok(i)
     }
 
     /// Feeds one observation into a check's state; the message to send, if
