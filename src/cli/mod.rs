@@ -1,7 +1,7 @@
 //! The command-line face: parse, load config, call the core, render.
 
 mod render;
-mod work;
+mod town;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -131,7 +131,7 @@ pub enum Command {
     /// The open escalations (as `/escalations`), or acknowledge/close one.
     Escalations {
         #[command(subcommand)]
-        action: Option<work::EscalationsAction>,
+        action: Option<town::EscalationsAction>,
         /// Print JSON instead of text.
         #[arg(long, global = true)]
         json: bool,
@@ -345,13 +345,13 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         Command::Mute { check, duration } => mute(&core, &check, &duration),
         Command::Unmute { check } => unmute(&core, &check),
         Command::Alerts { json } => alerts(&core, json).await,
-        Command::Escalations { action, json } => work::escalations(&core, json, action).await,
+        Command::Escalations { action, json } => town::escalations(&core, json, action).await,
         Command::Events {
             follow,
             json,
             news,
             last,
-        } => work::events(&core, follow, json, news, last).await,
+        } => town::events(&core, follow, json, news, last).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }

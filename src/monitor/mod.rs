@@ -6,7 +6,7 @@
 mod alerts;
 mod heal;
 mod hold;
-mod work;
+mod town;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,7 @@
 
 pub mod alert;
 pub mod github;
-pub mod work;
+pub mod town;
 
 use fluent_bundle::FluentValue;
 

@@ -23,11 +23,11 @@ pub fn buttons(tr: Tr<'_>, ids: &[&str]) -> InlineKeyboardMarkup {
         vec![
             InlineKeyboardButton::callback(
                 format!("{} {id}", tr.raw("work-button-ack", &[])),
-                render::work::ack_data(id),
+                render::town::ack_data(id),
             ),
             InlineKeyboardButton::callback(
                 format!("{} {id}", tr.raw("work-button-close", &[])),
-                render::work::close_data(id),
+                render::town::close_data(id),
             ),
         ]
     }))
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             e
         })
         .collect();
-    let text = render::work::escalations(tr, &list, MAX_LISTED);
+    let text = render::town::escalations(tr, &list, MAX_LISTED);
     let ids: Vec<&str> = list
         .iter()
         .take(MAX_LISTED)
@@ -133,12 +133,12 @@ pub async fn callback(
     let text = match &result {
         Ok(_) => {
             audit(Outcome::Ok, None);
-            render::work::escalation_done(tr, close, id, &format!("@{name}"))
+            render::town::escalation_done(tr, close, id, &format!("@{name}"))
         }
         Err(e) => {
             let err = ctx.core.redactor().redact(&e.to_string());
             audit(Outcome::Failed, Some(&err));
-            render::work::escalation_failed(tr, id, &err)
+            render::town::escalation_failed(tr, id, &err)
         }
     };
     ctx.telemetry

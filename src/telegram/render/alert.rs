@@ -70,10 +70,10 @@ pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
 fn callback_data(a: &Alert, b: &AlertAction) -> String {
     match (b, &a.subject) {
         (AlertAction::EscalationAck, Subject::Escalation(id)) => {
-            crate::telegram::render::work::ack_data(id)
+            crate::telegram::render::town::ack_data(id)
         }
         (AlertAction::EscalationClose, Subject::Escalation(id)) => {
-            crate::telegram::render::work::close_data(id)
+            crate::telegram::render::town::close_data(id)
         }
         _ => b.callback_data(a.incident),
     }
@@ -88,7 +88,7 @@ pub fn alert(tr: Tr<'_>, a: &Alert) -> String {
             detail,
             word,
         } => render(tr, *id, transition, detail, word),
-        Fact::Town { news } => crate::telegram::render::work::announcement(tr, news),
+        Fact::Town { news } => crate::telegram::render::town::announcement(tr, news),
     };
     if !a.consequences.is_empty() {
         let list: Vec<String> = a.consequences.iter().map(|c| c.label()).collect();

@@ -572,7 +572,7 @@ impl Gastown {
     pub async fn mail_inbox(
         &self,
         address: &str,
-    ) -> Result<Vec<crate::core::work::mail::MailMessage>, StackError> {
+    ) -> Result<Vec<crate::core::work::town_mail::MailMessage>, StackError> {
         let out = self
             .run_ok(
                 self.gt(QUICK)

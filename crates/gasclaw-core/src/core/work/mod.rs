@@ -6,7 +6,7 @@ pub mod announce;
 pub mod digest;
 pub mod escalations;
 pub mod events;
-pub mod mail;
+pub mod town_mail;
 
 use crate::core::Core;
 use crate::stack::StackError;

@@ -117,7 +117,7 @@ impl Monitor {
 
     /// Announces the merges and landed convoys the town mailed since the
     /// last look (they never reach the event log).
-    async fn announce_mail(&self, seen: &mut crate::core::work::mail::MailSeen) {
+    async fn announce_mail(&self, seen: &mut crate::core::work::town_mail::MailSeen) {
         match self.core.mail_news(seen).await {
             Ok(news) => {
                 let log = self.core.digest_log();
@@ -224,7 +224,7 @@ impl Monitor {
         };
         let mut d = self.core.digest(&w).await;
         d.tokens = self.tokens_between(w.from, w.to);
-        let html = crate::telegram::render::work::digest(self.tr(), &d);
+        let html = crate::telegram::render::town::digest(self.tr(), &d);
         self.alert(None, Severity::Info, html);
         state.last = Some(w.day);
         state.last_at = Some(w.to);
@@ -244,7 +244,7 @@ impl Monitor {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_reminder_check = tokio::time::Instant::now();
         let mut digest = DigestState::load(&self.core.config().home);
-        let mut mail_seen = crate::core::work::mail::MailSeen::load(&self.core.config().home);
+        let mut mail_seen = crate::core::work::town_mail::MailSeen::load(&self.core.config().home);
         let mail_every = self.settings.interval.min(MAIL_POLL);
         let mut last_mail: Option<tokio::time::Instant> = None;
         let mut last_commit = tokio::time::Instant::now();
