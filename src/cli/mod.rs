@@ -1,6 +1,7 @@
 //! The command-line face: parse, load config, call the core, render.
 
 mod render;
+mod town;
 mod work;
 
 use std::process::ExitCode;
@@ -145,6 +146,30 @@ pub enum Command {
     Take {
         /// The issue number (`12` or `#12`).
         number: String,
+    },
+    /// The open escalations (as `/escalations`), or acknowledge/close one.
+    Escalations {
+        #[command(subcommand)]
+        action: Option<town::EscalationsAction>,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// The town's event log: the last events, and with --follow every new
+    /// one as it is written (surviving the hourly rewrite).
+    Events {
+        /// Keep following until interrupted.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// One JSON object per line (the event and what gasclaw announces).
+        #[arg(long)]
+        json: bool,
+        /// Only the events gasclaw announces.
+        #[arg(long)]
+        news: bool,
+        /// How many past events to show first.
+        #[arg(long, short = 'n', default_value_t = 20)]
+        last: usize,
     },
 }
 
@@ -343,6 +368,13 @@ async fn dispatch(cli: Cli, config: Config) -> ExitCode {
         Command::Mute { check, duration } => mute(&core, &check, &duration),
         Command::Unmute { check } => unmute(&core, &check),
         Command::Alerts { json } => alerts(&core, json).await,
+        Command::Escalations { action, json } => town::escalations(&core, json, action).await,
+        Command::Events {
+            follow,
+            json,
+            news,
+            last,
+        } => town::events(&core, follow, json, news, last).await,
         Command::Config | Command::Healthcheck => ExitCode::SUCCESS,
     }
 }

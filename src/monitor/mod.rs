@@ -6,6 +6,7 @@
 mod alerts;
 mod heal;
 mod hold;
+mod town;
 mod work;
 
 use std::collections::BTreeMap;
@@ -506,6 +507,7 @@ impl Monitor {
         let Some((transition, incident)) = msg else {
             return;
         };
+        self.note_for_digest(&transition, now);
         let recovered = matches!(transition, Transition::Recovered { .. });
         let down = transition == Transition::Down;
         let alert = Alert {
@@ -790,6 +792,7 @@ impl Monitor {
     /// two at a time, a failing check never stopping the loop.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let github = tokio::spawn(self.clone().run_github(shutdown.clone()));
+        let work = tokio::spawn(self.clone().run_work(shutdown.clone()));
         let mut events = self.core.subscribe();
         let me = self.clone();
         let sd = shutdown.clone();
@@ -833,6 +836,7 @@ impl Monitor {
         listener.abort();
         flusher.abort();
         let _ = github.await;
+        let _ = work.await;
     }
 }
 
@@ -858,6 +862,7 @@ fn severity_of(id: CheckId, t: &Transition) -> Severity {
         (CheckId::Activity | CheckId::Telegram, _) => Severity::Warning,
         (CheckId::Github, _) => Severity::Info,
         (CheckId::Stuck, _) => Severity::Warning,
+        (CheckId::Work(_), _) => Severity::Warning,
     }
 }
 

@@ -49,6 +49,7 @@ pub enum Action {
     Pause,
     Resume,
     Pin,
+    Escalations,
     /// Runs `program` with `argv` (operator-defined commands).
     Exec,
 }

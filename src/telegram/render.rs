@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod github;
+pub mod town;
 pub mod work;
 
 use fluent_bundle::FluentValue;

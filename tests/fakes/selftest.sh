@@ -490,6 +490,55 @@ run gt dolt stop
 run bd list; rc_is 1 "bd with Dolt stopped"; err_has "Error: failed to open database: dial tcp 127.0.0.1:$DOLT_PORT: connect: connection refused" "bd needs the server"
 run gt dolt start
 
+# ------------------------------------------------------------------ events, KRC, escalations (gastown-work.md §1, §3)
+section "events/escalations"
+cd "$T/town"
+EV="$T/town/.events.jsonl"
+run gt activity emit session_death --rig project --polecat Toast --reason "crashed with exit code 2"
+rc_is 0 "activity emit"; has "✓ Emitted session_death event" "emit text"; has '  Actor:   overseer' "emit actor from the town root"
+last=$(tail -1 "$EV")
+case "$last" in '{"ts":"'*'Z","source":"gt","type":"session_death","actor":"overseer","payload":{"polecat":"Toast","reason":"crashed with exit code 2","rig":"project"},"visibility":"feed"}') ok "§1.2 line: key order, sorted payload, compact";; *) bad "event line: $last";; esac
+[[ "$last" =~ \"ts\":\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\" ]] && ok "ts to the second, Z" || bad "ts: $last"
+exists "$EV.lock" "writers flock .events.jsonl.lock"
+run gt activity emit mass_death --count 3 --message "<3 sessions> & more"
+tail -1 "$EV" | grep -qF '"payload":{"count":3,"message":"\u003c3 sessions\u003e \u0026 more"}' && ok "Go escapes <, > and &" || bad "escaping: $(tail -1 "$EV")"
+run gt activity emit merged --rig project --target polecat/Toast; tail -1 "$EV" | grep -qF '"payload":{"branch":"polecat/Toast","rig":"project"}' && ok "merge types map --target to branch" || bad "merged payload"
+run gt activity emit; rc_is 1 "emit needs a type"
+ino1=$(stat -c %i "$EV"); n1=$(wc -l <"$EV")
+run gt krc prune; rc_is 0 "krc prune"; eq "$OUT" "No expired events to prune." "nothing expired"
+ino2=$(stat -c %i "$EV"); [ "$ino1" != "$ino2" ] && ok "KRC rewrites by rename (new inode) even when nothing expired" || bad "same inode"
+eq "$(wc -l <"$EV")" "$n1" "nothing dropped"
+sleep 1.1; run gt activity emit sling --target project/Toast
+FAKE_GT_KRC_TTL=1 run gt krc prune; has "Events pruned:" "TTL knob prunes"; eq "$(wc -l <"$EV")" "1" "only the fresh line kept"
+FAKE_GT_EVENTS_TORN=0.6 gt activity emit hook --issue hq-1 >/dev/null 2>&1 &
+TP=$!; sleep 0.3
+tail -c 1 "$EV" | od -An -c | grep -q '\\n' && bad "no torn line seen" || ok "GT_EVENTS_TORN leaves a torn last line"
+wait $TP; tail -c 1 "$EV" | od -An -c | grep -q '\\n' && ok "the torn line is completed" || bad "torn line never completed"
+run gt escalate -s bogus "x"; rc_is 1 "bad severity"; err_has "invalid severity 'bogus': must be critical, high, medium, or low" "severity text"
+run gt escalate; rc_is 0 "escalate without args prints help"
+run gt escalate -s high --source ci "Build is broken on main" --json; rc_is 0 "escalate --json"
+ESC=$(echo "$OUT" | jq_py 'd["id"]'); echo "$OUT" | jq_py 'd["severity"], d["targets"], d["status"], d["source"]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "high|['mayor']|ok|ci|" "escalate JSON"
+tail -1 "$EV" | jq_py 'd["type"], d["actor"], d["payload"]["rig"] == "'"$ESC"'", d["payload"]["target"], d["payload"]["severity"], d["payload"]["reason"]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "escalation_sent|overseer|True|overseer|high|Build is broken on main|" "escalation_sent with its quirky payload"
+run bd list --label=gt:escalation --status=open --json; eq "$(echo "$OUT" | jq_py 'len(d)')" "0" "bd 1.0.5: plain list hides the wisp"
+run bd list --label=gt:escalation --status=open --include-infra --json
+echo "$OUT" | jq_py 'len(d), d[0]["id"] == "'"$ESC"'", d[0]["ephemeral"], sorted(d[0]["labels"]), d[0]["description"].splitlines()[0]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "1|True|True|['gt:escalation', 'severity:high']|Build is broken on main|" "--include-infra shows it"
+run gt escalate list; eq "$OUT" "No escalations found" "gt escalate list finds nothing (bd 1.0.5)"
+run gt escalate list --json; eq "$OUT" "null" "empty JSON list is null"
+run gt escalate show "$ESC" --json; echo "$OUT" | jq_py 'd["severity"], d["escalatedBy"], d["ackedBy"]' | tr '\n' '|' >"$T/x"; eq "$(<"$T/x")" "high|overseer||" "show camelCase"
+run gt escalate show hq-zzzz; rc_is 1 "show missing"; err_has "escalation not found: hq-zzzz" "show missing text"
+run gt escalate ack "$ESC"; rc_is 0 "ack"; eq "$OUT" "✓ Escalation acknowledged: $ESC" "ack text"
+tail -1 "$EV" | jq_py 'd["type"], d["payload"]["acked_by"]' | tr '\n' '|' >"$T/x"; eq "$(<"$T/x")" "escalation_acked|overseer|" "ack event"
+run gt escalate close "$ESC"; rc_is 1 "close needs --reason"; err_has 'required flag(s) "reason" not set' "close without reason"
+run gt escalate close "$ESC" --reason "fixed in main"; rc_is 0 "close"; has "✓ Escalation closed: $ESC" "close text"; has "  Reason: fixed in main" "close reason"
+run bd list --label=gt:escalation --status=open --include-infra --json; eq "$(echo "$OUT" | jq_py 'len(d)')" "0" "closed escalation no longer open"
+run bd show "$ESC" --json; echo "$OUT" | jq_py 'd[0]["status"], "acked" in d[0]["labels"], "resolved" in d[0]["labels"], "closed_by: overseer" in d[0]["description"]' | tr '\n' '|' >"$T/x"
+eq "$(<"$T/x")" "closed|True|True|True|" "closed bead carries acked, resolved, closed_by"
+run gt escalate stale; eq "$OUT" "No stale escalations (threshold: 4h0m0s)" "stale finds nothing"
+run gt escalate ack hq-zzzz; rc_is 1 "ack missing"
+
 # ------------------------------------------------------------------ openclaw
 section openclaw
 OC="$HOME/.openclaw"; mkdir -p "$OC"; chmod 700 "$OC"

@@ -177,6 +177,8 @@ settings! {
     github_poll => "GITHUB_POLL",
     github_chat => "GITHUB_CHAT",
     activity_source => "ACTIVITY_SOURCE",
+    rig_topics => "RIG_TOPICS",
+    digest_at => "DIGEST_AT",
     gasclaw_user => "GASCLAW_USER",
     stack_user => "STACK_USER",
     stack_home => "STACK_HOME",
@@ -431,6 +433,11 @@ pub struct Config {
     pub pins: Pins,
     pub github: GithubConfig,
     pub activity_source: ActivitySource,
+    /// `RIG_TOPICS`: a rig's work news goes to this chat (forum topic).
+    pub rig_topics: BTreeMap<String, ChatTarget>,
+    /// `DIGEST_AT`: when the daily digest goes out (HH:MM in `tz`); none
+    /// when unset.
+    pub digest_at: Option<chrono::NaiveTime>,
     /// `GASCLAW_USER`: the uid gasclaw drops to when started as root.
     pub gasclaw_user: Option<users::Identity>,
     /// `STACK_USER` (and `STACK_HOME`): the uid every child runs under.
@@ -708,6 +715,19 @@ impl Config {
                         None => t.chat_id.to_string(),
                     })
                     .unwrap_or_else(|| "(the owner and ALERT_CHAT_IDS)".into()),
+            ),
+            (
+                "DIGEST_AT",
+                self.digest_at
+                    .map(|t| format!("{} {}", t.format("%H:%M"), self.tz.name()))
+                    .unwrap_or_else(|| "(unset: no daily digest)".into()),
+            ),
+            (
+                "RIG_TOPICS",
+                join_ids(self.rig_topics.iter().map(|(r, t)| match t.thread_id {
+                    Some(th) => format!("{r}:{}/{th}", t.chat_id),
+                    None => format!("{r}:{}", t.chat_id),
+                })),
             ),
             (
                 "ACTIVITY_SOURCE",
@@ -1112,6 +1132,14 @@ impl Parser {
             );
         }
 
+        let rig_topics = self.rig_topics();
+        let digest_at = self.get("DIGEST_AT").map(str::to_string).and_then(|t| {
+            chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+                .map_err(|_| {
+                    self.problem("DIGEST_AT", "is not a time of day as HH:MM (like 09:00)")
+                })
+                .ok()
+        });
         let (gasclaw_user, stack) = self.users();
 
         let sources = self.raw.iter().map(|(k, (_, s))| (*k, *s)).collect();
@@ -1172,10 +1200,54 @@ impl Parser {
             pins,
             github,
             activity_source,
+            rig_topics,
+            digest_at,
             gasclaw_user,
             stack,
             sources,
         }
+    }
+
+    /// `RIG_TOPICS=project:-100123/45,web:-100456`: each entry is a rig and
+    /// a chat (optionally a forum topic); a bad entry is named.
+    fn rig_topics(&mut self) -> BTreeMap<String, ChatTarget> {
+        let mut out = BTreeMap::new();
+        let Some(raw) = self.get("RIG_TOPICS").map(str::to_string) else {
+            return out;
+        };
+        // Entries are named by their number (and rig): the value itself is
+        // never echoed (a key pasted here must not reach a log).
+        let entries = raw.split(',').map(str::trim).filter(|e| !e.is_empty());
+        for (i, entry) in entries.enumerate() {
+            let n = i + 1;
+            let Some((rig, target)) = entry.split_once(':') else {
+                self.problem(
+                    "RIG_TOPICS",
+                    format!("entry {n} is not rig:chat_id/thread_id"),
+                );
+                continue;
+            };
+            let rig = rig.trim();
+            if rig.is_empty() || !rig.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.problem(
+                    "RIG_TOPICS",
+                    format!("entry {n}: the rig is not a rig name (letters, digits and _)"),
+                );
+                continue;
+            }
+            match parse_chat_target(target.trim()) {
+                Ok(t) => {
+                    if out.insert(rig.to_string(), t).is_some() {
+                        self.problem(
+                            "RIG_TOPICS",
+                            format!("entry {n}: rig `{rig}` is given twice"),
+                        );
+                    }
+                }
+                Err(m) => self.problem("RIG_TOPICS", format!("entry {n} (rig `{rig}`) {m}")),
+            }
+        }
+        out
     }
 
     /// `GASCLAW_USER`, `STACK_USER`, `STACK_HOME`: the stack runs under

@@ -1,5 +1,6 @@
 //! The README's first command: the demo starts the real `gasclaw run` on the
-//! fake stack and answers the person at the terminal.
+//! fake stack and answers the person at the terminal, and its town lives
+//! (an escalation with its buttons, a merge, a crash show unasked).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 use std::io::{BufRead, BufReader, Write};
@@ -62,6 +63,27 @@ fn demo_answers_status_as_the_owner_and_stops_on_quit() {
         text.contains("Stack status") && text.contains("mayor:") && text.contains("checks"),
         "no status reply within 60 s:\n{text}"
     );
+    // The town lives: its news arrives without anyone asking.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let news = [
+        "Escalation hq-",
+        "[1] Ack  [2] Close",
+        "Merged polecat/Toast (project)",
+        "project/Nux: session died",
+    ];
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+        let text = seen.join("\n");
+        if news.iter().all(|n| text.contains(n)) {
+            break;
+        }
+    }
+    let text = seen.join("\n");
+    for n in news {
+        assert!(text.contains(n), "{n:?} not shown within 60 s:\n{text}");
+    }
     writeln!(stdin, "/quit").unwrap();
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {

@@ -42,8 +42,9 @@ pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::R
     let command = match action {
         AlertAction::Ack | AlertAction::Mute(_) => "mute",
         AlertAction::Restart(_) => "restart",
-        // An agent's buttons carry `ag:` data (handlers::work); never `al:`.
-        AlertAction::Agent(_) => {
+        // An agent's buttons carry `ag:` data (handlers::work), an escalation's
+        // `es:` data (handlers/escalations.rs); never `al:`.
+        AlertAction::Agent(_) | AlertAction::EscalationAck | AlertAction::EscalationClose => {
             send::answer(&bot, &q.id.0, &tr.raw("alert-press-denied", &[])).await;
             return Ok(());
         }
@@ -128,8 +129,8 @@ pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::R
             send::answer(&bot, &q.id.0, "").await;
             ask_confirmation(&ctx, &bot, req).await?;
         }
-        // Answered above: an agent's buttons are never `al:` data.
-        AlertAction::Agent(_) => {}
+        // Answered above: their data is `ag:`/`es:`, never `al:`.
+        AlertAction::Agent(_) | AlertAction::EscalationAck | AlertAction::EscalationClose => {}
     }
     Ok(())
 }
@@ -140,6 +141,8 @@ fn verb(a: &AlertAction) -> &'static str {
         AlertAction::Mute(_) => "mute",
         AlertAction::Restart(_) => "restart",
         AlertAction::Agent(_) => "agent",
+        AlertAction::EscalationAck => "escalation-ack",
+        AlertAction::EscalationClose => "escalation-close",
     }
 }
 

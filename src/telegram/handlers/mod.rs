@@ -10,6 +10,7 @@ mod alerts;
 mod ask;
 mod bootstrap;
 mod done;
+mod escalations;
 mod exec;
 mod help;
 mod issues;
@@ -559,6 +560,9 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         return Ok(());
     };
     let message = message.as_ref();
+    if verb == "es" {
+        return escalations::callback(&ctx, &bot, &q, message, id).await;
+    }
     let pending = match ctx.confirms.take(id, q.from.id.0) {
         Ok(p) => p,
         Err(r) => {
@@ -662,6 +666,7 @@ pub async fn execute(
             | Action::Peek
             | Action::Mail
             | Action::Pin
+            | Action::Escalations
     ) {
         let (c, b) = (ctx.clone(), bot.clone());
         let (target, lang) = (req.target, req.lang);
@@ -712,6 +717,7 @@ async fn run_action(
         Action::Pause => pause::run(ctx, bot, req, status).await,
         Action::Resume => resume::run(ctx, bot, req, status).await,
         Action::Pin => pin::run(ctx, bot, &req).await,
+        Action::Escalations => escalations::run(ctx, bot, &req).await,
     };
     ctx.telemetry
         .command(&name, if result.is_ok() { "ok" } else { "error" });

@@ -15,6 +15,8 @@ pub fn button_label(tr: Tr<'_>, a: &AlertAction) -> String {
         AlertAction::Mute(d) => tr.raw("alert-btn-mute", &[("for", &short_duration(d.as_secs()))]),
         AlertAction::Restart(s) => tr.raw("alert-btn-restart", &[("service", s.name())]),
         AlertAction::Agent(v) => super::work::button_label(tr, *v),
+        AlertAction::EscalationAck => tr.raw("work-button-ack", &[]),
+        AlertAction::EscalationClose => tr.raw("work-button-close", &[]),
     }
 }
 
@@ -60,9 +62,16 @@ pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
         .buttons
         .iter()
         .filter_map(|b| {
-            // An agent's buttons name the agent, not the incident.
+            // An agent's buttons name the agent, an escalation's the
+            // escalation (as `/escalations` does); the others the incident.
             let data = match (b, &a.subject) {
                 (AlertAction::Agent(v), Subject::Agent(agent)) => v.callback_data(agent)?,
+                (AlertAction::EscalationAck, Subject::Escalation(id)) => {
+                    crate::telegram::render::town::ack_data(id)
+                }
+                (AlertAction::EscalationClose, Subject::Escalation(id)) => {
+                    crate::telegram::render::town::close_data(id)
+                }
                 _ => b.callback_data(a.incident),
             };
             Some(InlineKeyboardButton::callback(button_label(tr, b), data))
@@ -97,6 +106,7 @@ pub fn alert(tr: Tr<'_>, a: &Alert) -> String {
             *pane,
             *for_secs,
         ),
+        Fact::Town { news } => crate::telegram::render::town::announcement(tr, news),
     };
     if !a.consequences.is_empty() {
         let list: Vec<String> = a.consequences.iter().map(|c| c.label()).collect();

@@ -582,6 +582,48 @@ fn the_work_settings_have_defaults_and_limits() {
 }
 
 #[test]
+fn rig_topics_route_rigs_and_name_the_bad_entry() {
+    let c = Config::load(&env(&[("RIG_TOPICS", "project:-100123/45, web:-100999")])).unwrap();
+    assert_eq!(
+        c.rig_topics.get("project"),
+        Some(&ChatTarget {
+            chat_id: -100123,
+            thread_id: Some(45)
+        })
+    );
+    assert_eq!(c.rig_topics.get("web").map(|t| t.thread_id), Some(None));
+    let p = problems(&[(
+        "RIG_TOPICS",
+        "project-100123/45,we-b:-1,x:abc,project:-1/0,a:-1,a:-2",
+    )]);
+    assert_eq!(
+        p,
+        [
+            "RIG_TOPICS: entry 1 is not rig:chat_id/thread_id",
+            "RIG_TOPICS: entry 2: the rig is not a rig name (letters, digits and _)",
+            "RIG_TOPICS: entry 3 (rig `x`) holds an item that is not a chat id or chat_id/thread_id",
+            "RIG_TOPICS: entry 4 (rig `project`) holds a thread id that is not a forum topic id greater than 1 (the General topic takes no thread id)",
+            "RIG_TOPICS: entry 6: rig `a` is given twice",
+        ]
+    );
+}
+
+#[test]
+fn the_digest_hour_and_the_time_zone() {
+    let c = Config::load(&env(&[])).unwrap();
+    assert_eq!((c.tz, c.digest_at), (chrono_tz::Tz::UTC, None));
+    let c = Config::load(&env(&[
+        ("GASCLAW_TZ", "Asia/Shanghai"),
+        ("DIGEST_AT", "08:30"),
+    ]))
+    .unwrap();
+    assert_eq!(c.tz, chrono_tz::Tz::Asia__Shanghai);
+    assert_eq!(c.digest_at, chrono::NaiveTime::from_hms_opt(8, 30, 0));
+    let p = problems(&[("DIGEST_AT", "25:00")]);
+    assert_eq!(p, ["DIGEST_AT: is not a time of day as HH:MM (like 09:00)"]);
+}
+
+#[test]
 fn the_stack_user_needs_gasclaws_own_a_different_one_and_a_home() {
     let p = problems(&[("STACK_USER", "4252"), ("STACK_HOME", "/srv/agent")]);
     assert!(

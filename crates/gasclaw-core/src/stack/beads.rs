@@ -44,6 +44,24 @@ pub struct Bead {
     pub close_reason: Option<String>,
 }
 
+/// A bead with its labels and times (escalations, the digest's counts).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LabelledBead {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub closed_at: Option<String>,
+}
+
 /// Why bd gave no answer, in words an operator can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum BeadsError {
@@ -176,6 +194,34 @@ impl Beads {
             serde_json::from_value(v).map_err(|e| BeadsError::Failed(e.to_string()))?;
         list.pop()
             .ok_or_else(|| BeadsError::NotFound(id.to_string()))
+    }
+
+    /// Open escalations: ephemeral `gt:escalation` beads in the town
+    /// database. bd 1.0.5 keeps ephemeral beads in the wisps table, which
+    /// plain `bd list` (and so `gt escalate list`) skips; `--include-infra`
+    /// reads it (gastown-work.md §3.1).
+    pub async fn open_escalations(&self) -> Result<Vec<LabelledBead>, BeadsError> {
+        let v = self
+            .json(
+                &[
+                    "list",
+                    "--label=gt:escalation",
+                    "--status=open",
+                    "--include-infra",
+                    "-n",
+                    "0",
+                ],
+                "",
+            )
+            .await?;
+        serde_json::from_value(v).map_err(|e| BeadsError::Failed(e.to_string()))
+    }
+
+    /// Beads of every status, with their times (the daily digest counts
+    /// what was opened and closed).
+    pub async fn all_with_times(&self) -> Result<Vec<LabelledBead>, BeadsError> {
+        let v = self.json(&["list", "--all", "-n", "0"], "").await?;
+        serde_json::from_value(v).map_err(|e| BeadsError::Failed(e.to_string()))
     }
 
     pub async fn version(&self, timeout: Duration) -> Result<String, StackError> {

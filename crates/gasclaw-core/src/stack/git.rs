@@ -82,3 +82,44 @@ impl Git {
         }
     }
 }
+
+impl Git {
+    /// The commits (hashes, on any ref) made in `[from, to)` (unix times);
+    /// `None` when `dir` is not a repository with commits.
+    pub async fn commits_between(
+        &self,
+        dir: &Path,
+        from: i64,
+        to: i64,
+        timeout: Duration,
+    ) -> Result<Option<Vec<String>>, StackError> {
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let out = self
+            .runner
+            .run(
+                &Invocation::new("git", timeout)
+                    .arg("-C")
+                    .arg(dir)
+                    .args(["log", "--all", "--format=%H %ct"])
+                    .arg(format!("--since=@{from}"))
+                    .env("GIT_CONFIG_COUNT", "1")
+                    .env("GIT_CONFIG_KEY_0", "safe.directory")
+                    .env("GIT_CONFIG_VALUE_0", "*")
+                    .env("GIT_TERMINAL_PROMPT", "0"),
+            )
+            .await?;
+        if !out.success() {
+            return Ok(None);
+        }
+        Ok(Some(
+            out.stdout
+                .lines()
+                .filter_map(|l| l.split_once(' '))
+                .filter(|(_, t)| t.parse::<i64>().is_ok_and(|t| t >= from && t < to))
+                .map(|(h, _)| h.to_string())
+                .collect(),
+        ))
+    }
+}

@@ -4,7 +4,9 @@
 //! stack from `tests/fakes/` on PATH, and the real `gasclaw run` as a child
 //! process pointed at them, in a throw-away directory. The person at the
 //! terminal chats as the owner: each line typed is a message, the bot's
-//! replies print as they arrive, buttons as numbered choices.
+//! replies print as they arrive, buttons as numbered choices. Meanwhile the
+//! town works on a compressed clock (commits, handoffs, beads, an
+//! escalation, a merge, a crash) so its news shows within a minute.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -72,6 +74,113 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
         bail!("git {args:?} failed");
     }
     Ok(())
+}
+
+/// Runs a fake stack program (`gt`, `bd`) as an agent of the town would,
+/// quietly; a failure only shows in the demo's own log.
+fn town_tool(env: &BTreeMap<String, String>, town: &Path, role: &str, argv: &[&str]) {
+    let _ = std::process::Command::new(argv[0])
+        .args(&argv[1..])
+        .env_clear()
+        .envs(env)
+        .env("GT_ROLE", role)
+        .env("BEADS_DIR", town.join(".beads"))
+        .current_dir(town)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The town at work, a minute for a day: polecats commit, hand off and
+/// finish beads; one escalates, the refinery merges, a session crashes —
+/// what gasclaw announces in the chat (and `gasclaw events` prints).
+async fn town_life(env: BTreeMap<String, String>, town: PathBuf, project: PathBuf) {
+    // Up when bootstrap has made the town's beads and gasclaw follows its
+    // event log (its cursor is saved).
+    let cursor = env
+        .get("GASCLAW_HOME")
+        .map(|h| Path::new(h).join("events-cursor.json"));
+    while !town.join(".beads/metadata.json").exists()
+        || cursor.as_ref().is_some_and(|c| !c.exists())
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let once: [(&str, &[&str]); 3] = [
+        (
+            "project/Toast",
+            &[
+                "gt",
+                "escalate",
+                "-s",
+                "high",
+                "--source",
+                "tests",
+                "Tests fail on main after the parser change; need a decision",
+            ],
+        ),
+        (
+            "project/refinery",
+            &[
+                "gt",
+                "activity",
+                "emit",
+                "merged",
+                "--rig",
+                "project",
+                "--target",
+                "polecat/Toast",
+            ],
+        ),
+        (
+            "deacon",
+            &[
+                "gt",
+                "activity",
+                "emit",
+                "session_death",
+                "--rig",
+                "project",
+                "--polecat",
+                "Nux",
+                "--reason",
+                "crashed with exit code 1",
+            ],
+        ),
+    ];
+    let mut step = 0u64;
+    loop {
+        let (env, town, project) = (env.clone(), town.clone(), project.clone());
+        let n = step;
+        let _ = tokio::task::spawn_blocking(move || {
+            let polecat = ["Toast", "Nux", "Slit"][(n % 3) as usize];
+            let role = format!("project/{polecat}");
+            let _ = git(
+                &project,
+                &[
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("{polecat}: step {n}"),
+                ],
+            );
+            town_tool(
+                &env,
+                &town,
+                &role,
+                &["gt", "activity", "emit", "handoff", "--actor", &role],
+            );
+            let title = format!("Demo task {n} ({polecat})");
+            town_tool(&env, &town, &role, &["bd", "create", &title, "--silent"]);
+            if let Some((who, argv)) = once.get(n as usize) {
+                town_tool(&env, &town, who, argv);
+            }
+        })
+        .await;
+        step += 1;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
 }
 
 /// The `gasclaw` binary the demo runs: `GASCLAW_BIN`, or the one beside
@@ -190,6 +299,15 @@ async fn run() -> anyhow::Result<()> {
         .spawn()
         .context("starting gasclaw run")?;
 
+    // The town lives on a compressed clock once it is up.
+    let life = tokio::spawn(town_life(
+        env.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        root.join("town"),
+        project.clone(),
+    ));
+
     println!("gasclaw demo: the real bot and core on a fake stack, offline.");
     println!("You are the owner (Telegram id {OWNER}). Type /help, /status, /restart mayor …");
     println!("Buttons show as [1] [2]: type the number to press. Ctrl-D or /quit ends the demo.");
@@ -258,6 +376,7 @@ async fn run() -> anyhow::Result<()> {
             }
         }
     }
+    life.abort();
     println!("\nstopping the demo…");
     if let Some(pid) = child.id() {
         let _ = nix::sys::signal::kill(

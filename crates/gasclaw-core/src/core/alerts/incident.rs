@@ -35,6 +35,10 @@ pub enum Subject {
     Check(CheckId),
     /// One agent of the town, by address (`project/nux`): stuck episodes.
     Agent(String),
+    /// An escalation, by its bead id.
+    Escalation(String),
+    /// Other news from the town's event log (a death, a merge).
+    Town(crate::core::work::announce::Kind),
 }
 
 impl Subject {
@@ -43,6 +47,8 @@ impl Subject {
         match self {
             Subject::Check(c) => c.label().to_string(),
             Subject::Agent(a) => a.clone(),
+            Subject::Escalation(id) => format!("escalation {id}"),
+            Subject::Town(k) => k.mute_name().to_string(),
         }
     }
 
@@ -51,6 +57,8 @@ impl Subject {
         match self {
             Subject::Check(c) => c.mute_name(),
             Subject::Agent(_) => CheckId::Stuck.mute_name(),
+            Subject::Escalation(_) => "escalations",
+            Subject::Town(k) => k.mute_name(),
         }
     }
 }
@@ -128,6 +136,11 @@ pub enum AlertAction {
     /// Its button carries the agent (`ag:<verb>:<address>`, handled by
     /// `handlers::agent_buttons`), not the incident.
     Agent(AgentVerb),
+    /// Acknowledges the escalation that is the alert's subject (its button
+    /// carries `es:a:<bead id>`, handled with `/escalations`' buttons).
+    EscalationAck,
+    /// Closes it (`es:c:<bead id>`).
+    EscalationClose,
 }
 
 /// What a stuck agent's button does.
@@ -174,6 +187,8 @@ impl AlertAction {
             AlertAction::Mute(d) => format!("mute:{}", d.as_secs()),
             AlertAction::Restart(s) => format!("restart:{}", s.name()),
             AlertAction::Agent(v) => format!("agent:{}", v.code()),
+            AlertAction::EscalationAck => "esack".into(),
+            AlertAction::EscalationClose => "esclose".into(),
         }
     }
 
@@ -188,6 +203,8 @@ impl AlertAction {
             }
             "restart" => arg.parse().ok().map(AlertAction::Restart),
             "agent" => AgentVerb::parse(arg).map(AlertAction::Agent),
+            "esack" if arg.is_empty() => Some(AlertAction::EscalationAck),
+            "esclose" if arg.is_empty() => Some(AlertAction::EscalationClose),
             _ => None,
         }
     }
@@ -226,6 +243,11 @@ pub enum Fact {
         title: Option<String>,
         pane: bool,
         for_secs: u64,
+    },
+    /// News from the town's event log (rendered with the announcements;
+    /// a named field, since the announcement has a `kind` of its own).
+    Town {
+        news: crate::core::work::announce::Announcement,
     },
 }
 

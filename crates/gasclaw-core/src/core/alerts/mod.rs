@@ -38,6 +38,8 @@ pub enum CheckId {
     Github,
     /// Stuck agents (`/mute stuck 1h`).
     Stuck,
+    /// The town's work (the event log, escalations): `/mute deaths 1h` …
+    Work(crate::core::work::announce::Kind),
 }
 
 impl CheckId {
@@ -50,6 +52,7 @@ impl CheckId {
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
             CheckId::Stuck => "stuck",
+            CheckId::Work(k) => k.mute_name(),
         }
     }
 
@@ -63,6 +66,7 @@ impl CheckId {
             CheckId::Telegram => "telegram",
             CheckId::Github => "github",
             CheckId::Stuck => "stuck agents",
+            CheckId::Work(k) => k.mute_name(),
         }
     }
 }

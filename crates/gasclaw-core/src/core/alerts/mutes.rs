@@ -30,6 +30,9 @@ pub fn mute_names() -> Vec<&'static str> {
     ] {
         names.push(c.mute_name());
     }
+    for c in crate::core::work::announce::Kind::MUTE_GROUPS {
+        names.push(c.mute_name());
+    }
     names.push("all");
     names
 }

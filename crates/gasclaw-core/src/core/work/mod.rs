@@ -1,12 +1,19 @@
 //! The town's work, as Gastown keeps it (gastown-work.md): every agent with
 //! its hooked bead, its progress and whether it is stuck (`agents`), one
 //! agent's pane, nudge and restart, the Mayor's mail to the humans (`mail`),
-//! and the town's freeze (`pause`). Faces call these; only the core talks
+//! and the town's freeze (`pause`); the event log and what in it is news
+//! (`events`, `announce`), escalations, the merges and convoys told by mail
+//! (`town_mail`) and the daily digest. Faces call these; only the core talks
 //! to gt.
 
 pub mod agents;
+pub mod announce;
+pub mod digest;
+pub mod escalations;
+pub mod events;
 pub mod mail;
 pub mod pause;
+pub mod town_mail;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -42,6 +49,12 @@ pub enum WorkError {
     Gt(String),
     #[error("{0}")]
     Stack(StackError),
+    #[error("`{0}` is not an escalation id (like hq-ab12)")]
+    BadId(String),
+    #[error(transparent)]
+    Beads(#[from] crate::stack::beads::BeadsError),
+    #[error(transparent)]
+    Events(#[from] events::EventsError),
 }
 
 impl From<StackError> for WorkError {
@@ -58,6 +71,16 @@ impl From<StackError> for WorkError {
 
 /// An agent's address as gt takes it (gastown-work.md §4.1), checked before
 /// it reaches a command line: never empty, never an option.
+impl crate::core::Core {
+    /// A follower of the town's event log. With `durable`, its cursor lives
+    /// in `GASCLAW_HOME/events-cursor.json` (the monitor's); without, it is
+    /// in memory and starts at the end of the log.
+    pub fn event_follower(&self, durable: bool) -> events::Follower {
+        let cursor = durable.then(|| self.config.home.join("events-cursor.json"));
+        events::Follower::new(self.gastown.events_path(), cursor)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AgentAddress(String);
 
