@@ -26,7 +26,6 @@ mod pin;
 mod pr;
 mod prs;
 mod restart;
-mod resume;
 mod status;
 mod stop;
 mod take;
@@ -714,8 +713,8 @@ async fn run_action(
         Action::Peek => peek::run(ctx, bot, &req).await,
         Action::Nudge => nudge::run(ctx, bot, req, status).await,
         Action::Mail => mail::run(ctx, bot, &req).await,
-        Action::Pause => pause::run(ctx, bot, req, status).await,
-        Action::Resume => resume::run(ctx, bot, req, status).await,
+        Action::Pause => pause::run(ctx, bot, req, status, pause::Freeze::Pause).await,
+        Action::Resume => pause::run(ctx, bot, req, status, pause::Freeze::Resume).await,
         Action::Pin => pin::run(ctx, bot, &req).await,
         Action::Escalations => escalations::run(ctx, bot, &req).await,
     };

@@ -579,26 +579,6 @@ impl Gastown {
         self.town.join(".events.jsonl")
     }
 
-    /// `gt mail inbox <address> --json` of any address (the merges and
-    /// convoys told by mail): read-only since gt 1.1.0 (1.0.1 acknowledged
-    /// deliveries as a side effect of listing).
-    pub async fn news_inbox(
-        &self,
-        address: &str,
-    ) -> Result<Vec<crate::core::work::town_mail::MailMessage>, StackError> {
-        let out = self
-            .run_ok(
-                self.gt(QUICK)
-                    .env_remove("GT_ROLE")
-                    .args(["mail", "inbox", address, "--json"]),
-            )
-            .await?;
-        serde_json::from_str(out.stdout.trim()).map_err(|e| StackError::Unexpected {
-            program: "gt",
-            detail: format!("mail inbox --json: {e}"),
-        })
-    }
-
     /// `gt escalate ack <id>` run from the town root without `GT_ROLE`, so
     /// gt's `detectSender` records the acker as `overseer`.
     pub async fn escalate_ack(&self, id: &str) -> Result<Output, StackError> {

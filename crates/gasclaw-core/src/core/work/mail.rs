@@ -39,7 +39,7 @@ impl Core {
         if !self.gastown.town_exists() {
             return Err(WorkError::NoTown);
         }
-        let mut all = self.gastown.mail_inbox().await?;
+        let mut all = self.gastown.mail_inbox("overseer").await?;
         all.sort_by_key(|m| std::cmp::Reverse(m.timestamp));
         all.truncate(limit);
         Ok(all.into_iter().map(|m| self.redact_mail(m)).collect())
@@ -60,7 +60,7 @@ impl Core {
             return Err(WorkError::EmptyText);
         }
         let id = check_id(id)?;
-        let inbox = self.gastown.mail_inbox().await?;
+        let inbox = self.gastown.mail_inbox("overseer").await?;
         let original = inbox
             .iter()
             .find(|m| m.id == id)

@@ -10,33 +10,18 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::WorkError;
 use super::announce::{Announcement, Kind, Severity, rig_of};
 use crate::core::Core;
-
-/// One message of `gt mail inbox --json` (the fields gasclaw reads).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MailMessage {
-    pub id: String,
-    #[serde(default)]
-    pub from: String,
-    #[serde(default)]
-    pub to: String,
-    #[serde(default)]
-    pub subject: String,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub timestamp: Option<DateTime<Utc>>,
-}
+use crate::stack::gastown::work::Mail;
 
 const CONVOY: &str = "🚚 Convoy landed:";
 
 /// The announcement a message makes, if it is a merge or a landed convoy.
-pub fn classify_mail(m: &MailMessage) -> Option<Announcement> {
+pub fn classify_mail(m: &Mail) -> Option<Announcement> {
     let subject = m.subject.trim();
     let at = m.timestamp.unwrap_or_else(Utc::now);
     let first_line = m.body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
@@ -119,7 +104,7 @@ impl Core {
         let mut new_ids = Vec::new();
         let mut any = false;
         for addr in self.news_inboxes() {
-            let inbox = match self.gastown.news_inbox(&addr).await {
+            let inbox = match self.gastown.mail_inbox(&addr).await {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::debug!(error = %e, inbox = %addr, "could not read an inbox");
@@ -159,7 +144,7 @@ impl Core {
 mod tests {
     use super::*;
 
-    fn mail(from: &str, to: &str, subject: &str, body: &str) -> MailMessage {
+    fn mail(from: &str, to: &str, subject: &str, body: &str) -> Mail {
         serde_json::from_value(serde_json::json!({
             "id": "hq-m1", "from": from, "to": to, "subject": subject, "body": body,
             "timestamp": "2026-06-01T09:14:03Z", "read": false, "priority": "normal", "type": "notification"

@@ -200,11 +200,18 @@ impl Gastown {
         })
     }
 
-    /// The overseer's mailbox (gasclaw runs gt from the town root without
-    /// `GT_ROLE`, so its own identity is `overseer`).
-    pub async fn mail_inbox(&self) -> Result<Vec<Mail>, StackError> {
+    /// `gt mail inbox <address> --json`: the overseer's own mailbox (gasclaw
+    /// runs gt from the town root without `GT_ROLE`, so its identity is
+    /// `overseer`) or any other, read-only since gt 1.1.0 (1.0.1
+    /// acknowledged deliveries as a side effect of listing). `null` = none.
+    pub async fn mail_inbox(&self, address: &str) -> Result<Vec<Mail>, StackError> {
         let out = self
-            .run_ok(self.gt(QUICK).args(["mail", "inbox", "overseer", "--json"]))
+            .run_ok(self.gt(QUICK).env_remove("GT_ROLE").args([
+                "mail",
+                "inbox",
+                plain(address)?,
+                "--json",
+            ]))
             .await?;
         let v: Option<Vec<Mail>> =
             serde_json::from_str(out.stdout.trim()).map_err(|e| StackError::Unexpected {
