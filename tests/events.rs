@@ -192,6 +192,60 @@ fn a_mass_death_is_alerted_once_and_an_idle_reap_not_at_all() {
     });
 }
 
+/// Quiet hours (issue 17) hold the town's warnings like the checks': a
+/// crash during them arrives in the summary at their end (here: a restart
+/// under a range that no longer covers the present), a mass death at once.
+#[test]
+fn quiet_hours_hold_a_crash_for_the_summary_and_let_a_mass_death_through() {
+    run_test(T, async {
+        let quiet = |around_now: bool| {
+            let now = chrono::Utc::now();
+            let (a, b) = if around_now {
+                (
+                    now - chrono::Duration::hours(1),
+                    now + chrono::Duration::hours(1),
+                )
+            } else {
+                (
+                    now + chrono::Duration::hours(2),
+                    now + chrono::Duration::hours(3),
+                )
+            };
+            format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
+        };
+        let mut w = World::start(|e| {
+            e.set("QUIET_HOURS", &quiet(true));
+        })
+        .await;
+        crash(&w, "Hush");
+        w.emit(&["mass_death", "--count", "3"]);
+        w.wait_count(OWNER, "Mass death: 3 sessions died", 1).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(w.count(OWNER, "project/Hush"), 0, "{:#?}", w.texts(OWNER));
+        let held = w.env.read(w.env.gasclaw_home.join("alerts-held.json"));
+        assert!(held.contains("Hush"), "{held}");
+
+        assert_eq!(sigterm(w.run.take().expect("running")).await, Some(0));
+        w.env.set("QUIET_HOURS", &quiet(false));
+        w.run = Some(w.env.start_run(&w.tg).await);
+        w.wait_count(OWNER, "project/Hush: session died", 1).await;
+        let summary = w
+            .texts(OWNER)
+            .into_iter()
+            .find(|t| t.contains("project/Hush"))
+            .expect("summary");
+        assert!(summary.contains("Held during quiet hours"), "{summary}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            w.count(OWNER, "project/Hush: session died"),
+            1,
+            "delivered once"
+        );
+        assert_eq!(w.count(OWNER, "Mass death"), 1);
+        w.stop().await;
+    });
+}
+
 #[test]
 fn the_event_cursor_survives_a_restart_and_the_hourly_rewrite() {
     run_test(T, async {

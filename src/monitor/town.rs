@@ -76,7 +76,27 @@ impl Monitor {
             resolved: None,
             fact: Fact::Town { news: a },
         };
-        self.send_alert_to(Some(CheckId::Work(kind_of(&alert))), &targets, alert);
+        let check = CheckId::Work(kind_of(&alert));
+        // Quiet hours hold the town's warnings and info for their summary,
+        // as they hold the checks' (a rig's own topic is that rig's room:
+        // its news goes there at once).
+        let now = Utc::now();
+        let to_topic =
+            alert_rig(&alert).is_some_and(|r| self.core.config().rig_topics.contains_key(r));
+        if !to_topic && alert.severity != Severity::Critical && self.quiet_now(now) {
+            if self.core.alerts().mutes.is_muted(check) {
+                tracing::info!(check = %check, "alert muted");
+                return;
+            }
+            tracing::info!(check = %check, "held for the end of quiet hours");
+            self.hold.push(super::hold::Held {
+                alert,
+                since: now,
+                quiet: true,
+            });
+            return;
+        }
+        self.send_alert_to(Some(check), &targets, alert);
     }
 
     /// Queues a typed alert for `targets` (unless `check` is muted).
@@ -362,5 +382,13 @@ impl DigestState {
         {
             tracing::warn!(error = %e, "could not save the digest's day");
         }
+    }
+}
+
+/// The rig a town alert is about, if any.
+fn alert_rig(a: &Alert) -> Option<&str> {
+    match &a.fact {
+        Fact::Town { news } => news.rig.as_deref(),
+        _ => None,
     }
 }
