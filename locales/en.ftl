@@ -352,5 +352,6 @@ work-digest-commits = Commits: { $n }
 work-digest-incidents = Incidents: { $n } (down { $down } in all)
 work-digest-escalations = Escalations: { $n } (open now: { $open })
 work-digest-deaths = Sessions died: { $n } (mass deaths: { $mass })
+work-digest-stuck = Stuck agents: { $n } episodes
 work-digest-convoys = Convoys landed: { $n }
 work-digest-tokens = Tokens: { $n }

@@ -351,5 +351,6 @@ work-digest-commits = 提交：{ $n } 个
 work-digest-incidents = 故障：{ $n } 次（共停机 { $down }）
 work-digest-escalations = 升级：{ $n } 个（当前未关闭：{ $open }）
 work-digest-deaths = 会话终止：{ $n } 个（大规模死亡：{ $mass }）
+work-digest-stuck = 卡住的代理：{ $n } 次
 work-digest-convoys = 车队抵达：{ $n } 个
 work-digest-tokens = 令牌：{ $n }

@@ -199,6 +199,9 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         // Once per episode: more cycles, no second alert.
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
+        // The daily digest counts the episode once.
+        let log = w.env.read(w.env.gasclaw_home.join("digest-log.jsonl"));
+        assert_eq!(log.matches("\"what\":\"stuck\"").count(), 1, "{log}");
         // /agents shows it stuck with its bead and last progress.
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/agents"));

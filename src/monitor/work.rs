@@ -73,6 +73,9 @@ impl Monitor {
                 acked_by: None,
                 resolved: None,
             };
+            self.core
+                .digest_log()
+                .record("stuck", chrono::Utc::now(), None);
             let sent = !self.core.alerts().mutes.is_muted(CheckId::Stuck);
             self.send_alert(Some(CheckId::Stuck), alert.clone());
             open.insert(a.address.clone(), (alert, Instant::now(), sent));

@@ -232,6 +232,7 @@ pub fn digest(tr: Tr<'_>, d: &Digest) -> String {
         "work-digest-deaths",
         &[("n", &n(d.deaths)), ("mass", &n(d.mass_deaths))],
     ));
+    lines.push(tr.t("work-digest-stuck", &[("n", &n(d.stuck))]));
     if d.convoys > 0 {
         lines.push(tr.t("work-digest-convoys", &[("n", &n(d.convoys))]));
     }
@@ -376,6 +377,7 @@ mod tests {
                     downtime_secs: 754,
                     escalations: 1,
                     escalations_open: Some(0),
+                    stuck: 3,
                     deaths: 1,
                     mass_deaths: 0,
                     tokens: Some(1_234_567),

@@ -71,7 +71,7 @@ pub fn due(
 pub struct Logged {
     pub at: DateTime<Utc>,
     /// `down`, `recovered`, or a news kind's name (`death`, `mass_death`,
-    /// `escalation`, `merged`, `merge_failed`, `convoy_landed`).
+    /// `escalation`, `merged`, `merge_failed`, `convoy_landed`), `stuck`.
     pub what: String,
     /// The downtime of a recovery, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +152,8 @@ pub struct Digest {
     pub escalations_open: Option<usize>,
     pub deaths: usize,
     pub mass_deaths: usize,
+    /// Stuck-agent episodes alerted (one per episode).
+    pub stuck: usize,
     /// Tokens through the key proxy (when usage accounting runs here).
     pub tokens: Option<u64>,
 }
@@ -160,6 +162,27 @@ fn within(t: Option<&str>, w: &Window) -> bool {
     t.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
         .is_some_and(|t| t >= w.from && t < w.to)
+}
+
+/// Adds what the digest log says of `w` to `d`.
+fn count_log(d: &mut Digest, logged: &[Logged], w: &Window) {
+    for l in logged {
+        if l.at < w.from || l.at >= w.to {
+            continue;
+        }
+        match l.what.as_str() {
+            "down" => d.incidents += 1,
+            "recovered" => d.downtime_secs += l.secs.unwrap_or(0),
+            "death" => d.deaths += 1,
+            "mass_death" => d.mass_deaths += 1,
+            "escalation" => d.escalations += 1,
+            "merged" => d.merges += 1,
+            "merge_failed" => d.merge_failures += 1,
+            "convoy_landed" => d.convoys += 1,
+            "stuck" => d.stuck += 1,
+            _ => {}
+        }
+    }
 }
 
 impl Core {
@@ -176,22 +199,7 @@ impl Core {
             tz: self.config.tz.name().to_string(),
             ..Digest::default()
         };
-        for l in self.digest_log().read() {
-            if l.at < w.from || l.at >= w.to {
-                continue;
-            }
-            match l.what.as_str() {
-                "down" => d.incidents += 1,
-                "recovered" => d.downtime_secs += l.secs.unwrap_or(0),
-                "death" => d.deaths += 1,
-                "mass_death" => d.mass_deaths += 1,
-                "escalation" => d.escalations += 1,
-                "merged" => d.merges += 1,
-                "merge_failed" => d.merge_failures += 1,
-                "convoy_landed" => d.convoys += 1,
-                _ => {}
-            }
-        }
+        count_log(&mut d, &self.digest_log().read(), w);
         match self.beads.all_with_times().await {
             Ok(all) => {
                 d.beads_opened = Some(
@@ -286,6 +294,35 @@ mod tests {
             w.from,
             utc("2026-03-28T01:00:00Z"),
             "03:00 CEST, the first minute after"
+        );
+    }
+
+    #[test]
+    fn the_day_counts_what_the_log_says_within_its_window() {
+        let w = Window {
+            day: NaiveDate::from_ymd_opt(2026, 12, 6).unwrap(),
+            from: utc("2026-12-06T00:00:00Z"),
+            to: utc("2026-12-07T00:00:00Z"),
+        };
+        let at = |t: &str, what: &str, secs: Option<u64>| Logged {
+            at: utc(t),
+            what: what.to_string(),
+            secs,
+        };
+        let logged = [
+            at("2026-12-05T23:59:59Z", "stuck", None),
+            at("2026-12-06T01:00:00Z", "stuck", None),
+            at("2026-12-06T02:00:00Z", "stuck", None),
+            at("2026-12-06T03:00:00Z", "down", None),
+            at("2026-12-06T03:05:00Z", "recovered", Some(300)),
+            at("2026-12-06T04:00:00Z", "merged", None),
+            at("2026-12-07T00:00:00Z", "death", None),
+        ];
+        let mut d = Digest::default();
+        count_log(&mut d, &logged, &w);
+        assert_eq!(
+            (d.stuck, d.incidents, d.downtime_secs, d.merges, d.deaths),
+            (2, 1, 300, 1, 0)
         );
     }
 
