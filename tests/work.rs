@@ -729,6 +729,21 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // An escalation opens: the card lists it.
+        let out = w.env.gt(&["escalate", "-s", "high", "Disk is full"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let start = std::time::Instant::now();
+        while !edits_of(&w)
+            .iter()
+            .any(|t| t.contains("Open escalations (1)") && t.contains("(high) Disk is full"))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "escalation not on the card: {:?}",
+                edits_of(&w)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         tokio::time::sleep(Duration::from_secs(3)).await;
         // Every edit changed the text (never the same text twice in a row).
         let mut shown = vec![card.text.clone()];

@@ -114,13 +114,20 @@ impl Pins {
 /// The card's text now, in `lang`.
 pub async fn card_text(ctx: &Ctx, lang: &str) -> String {
     let t = ctx.core.config().check_timeout;
-    let (health, report) = tokio::join!(ctx.core.health(), ctx.core.agents_work(t, false));
+    let (health, report, escalations) = tokio::join!(
+        ctx.core.health(),
+        ctx.core.agents_work(t, false),
+        ctx.core.escalations()
+    );
+    // A card without its escalations beats no card (bd may be down).
+    let escalations = escalations.unwrap_or_default();
     let pools = ctx.core.pools_status().ok();
     let lang = ctx.locales.pick(Some(lang), None);
     work::card(
         Tr::new(&ctx.locales, lang),
         &health,
         &report,
+        &escalations,
         pools.as_ref(),
     )
 }

@@ -175,6 +175,7 @@ pub fn card(
     tr: Tr<'_>,
     health: &crate::core::health::HealthReport,
     work: &WorkReport,
+    escalations: &[crate::core::work::escalations::Escalation],
     pools: Option<&crate::keys::PoolsStatus>,
 ) -> String {
     let mut s = format!("📌 <b>{}</b>\n", tr.t("pin-title", &[]));
@@ -219,6 +220,30 @@ pub fn card(
             esc(a.hook_bead.as_deref().unwrap_or("")),
             word
         ));
+    }
+    // Open escalations: the three newest named, the rest counted (no ages:
+    // an unchanged town must render the same text).
+    if !escalations.is_empty() {
+        s.push_str(&tr.t(
+            "work-escalations-title",
+            &[("n", &escalations.len().to_string())],
+        ));
+        s.push('\n');
+        for e in escalations.iter().rev().take(3) {
+            s.push_str(&format!(
+                "⚠️ <code>{}</code> ({}) {}\n",
+                esc(&e.id),
+                esc(&e.severity),
+                esc(&e.title)
+            ));
+        }
+        if escalations.len() > 3 {
+            s.push_str(&tr.t(
+                "work-escalations-more",
+                &[("n", &(escalations.len() - 3).to_string())],
+            ));
+            s.push('\n');
+        }
     }
     if let Some(p) = pools {
         s.push_str(&super::pools_summary(tr, p));
@@ -448,7 +473,7 @@ mod tests {
                     check(Service::Agents, CheckStatus::Ok, true),
                 ],
             };
-            out.push(card(tr, &health, &report(true), None));
+            out.push(card(tr, &health, &report(true), &[], None));
             for html in &out {
                 gasclaw_fakes::bot_api::parse_html(html)
                     .unwrap_or_else(|e| panic!("Telegram would refuse {html:?}: {e}"));
