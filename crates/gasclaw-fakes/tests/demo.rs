@@ -70,6 +70,7 @@ fn demo_answers_status_as_the_owner_and_stops_on_quit() {
         "[1] Ack  [2] Close",
         "Merged polecat/Toast (project)",
         "project/Nux: session died",
+        "project/witness — stuck",
     ];
     while Instant::now() < deadline {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {

@@ -6,7 +6,8 @@
 //! terminal chats as the owner: each line typed is a message, the bot's
 //! replies print as they arrive, buttons as numbered choices. Meanwhile the
 //! town works on a compressed clock (commits, handoffs, beads, an
-//! escalation, a merge, a crash) so its news shows within a minute.
+//! escalation, a merge, a crash, a stuck witness) so its news shows within
+//! a minute.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -93,7 +94,8 @@ fn town_tool(env: &BTreeMap<String, String>, town: &Path, role: &str, argv: &[&s
 }
 
 /// The town at work, a minute for a day: polecats commit, hand off and
-/// finish beads; one escalates, the refinery merges, a session crashes —
+/// finish beads; one escalates, the refinery merges, a session crashes,
+/// the witness gets stuck —
 /// what gasclaw announces in the chat (and `gasclaw events` prints).
 async fn town_life(env: BTreeMap<String, String>, town: PathBuf, project: PathBuf) {
     // Up when bootstrap has made the town's beads and gasclaw follows its
@@ -175,6 +177,20 @@ async fn town_life(env: BTreeMap<String, String>, town: PathBuf, project: PathBu
             town_tool(&env, &town, &role, &["bd", "create", &title, "--silent"]);
             if let Some((who, argv)) = once.get(n as usize) {
                 town_tool(&env, &town, who, argv);
+            }
+            // The witness gets stuck: work on its hook, its bead untouched
+            // for 40 minutes (the fake's AGENT_HOOK knob), so the next
+            // monitor cycle alerts it with Peek, Nudge and Restart.
+            if n == 1
+                && let Some(dir) = env.get("FAKE_STACK_DIR")
+            {
+                let faults = Path::new(dir).join("faults");
+                let _ = std::fs::create_dir_all(&faults).and_then(|()| {
+                    std::fs::write(
+                        faults.join("AGENT_HOOK"),
+                        "pr-project-witness=hq-demo1@2400",
+                    )
+                });
             }
         })
         .await;
@@ -282,7 +298,9 @@ async fn run() -> anyhow::Result<()> {
             "FAKE_STACK_DIR",
             root.join("fake-stack").display().to_string(),
         ),
-        ("MONITOR_INTERVAL", "30".into()),
+        // A compressed clock: a check every 10 s, alerts grouped over 3 s.
+        ("MONITOR_INTERVAL", "10".into()),
+        ("ALERT_GROUP_WAIT", "3".into()),
         ("LOG_LEVEL", "info".into()),
     ] {
         env.insert(k, v);
