@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::keys::KeyPools;
 use crate::keys::proxy::ProxyMetrics;
 use crate::monitor::Monitor;
-use crate::notify::Outbox;
 use crate::telegram::Telemetry;
+use crate::telegram::outbox::Outbox;
 
 mod metrics;
 pub use metrics::Metrics;

@@ -12,7 +12,6 @@ pub mod http;
 pub mod i18n;
 pub mod logging;
 pub mod monitor;
-pub mod notify;
 pub mod overseer_api;
 pub mod run;
 pub mod supervise;

@@ -19,9 +19,9 @@ use crate::keys::proxy::{Proxy, ProxyConfig};
 use crate::keys::usage::{Accounting, Budgets, Recorder};
 use crate::keys::{KeyPools, PoolKind, PoolSettings, SystemClock};
 use crate::monitor::Monitor;
-use crate::notify::Outbox;
 use crate::supervise::{Policy, Supervisor};
 use crate::telegram::Tg;
+use crate::telegram::outbox::Outbox;
 
 /// Registers SIGTERM and SIGINT handlers now; the future resolves on
 /// either (signals that arrive before it is polled are not lost).
@@ -268,7 +268,7 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
     let outbox = Arc::new(
         Outbox::open_with(
             &core.config().home.join("outbox"),
-            crate::notify::Renderer::new(locales.clone(), lang),
+            crate::telegram::outbox::Renderer::new(locales.clone(), lang),
         )
         .context("opening the outbox")?,
     );

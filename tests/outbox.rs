@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gasclaw::notify::{Outbox, Renderer};
+use gasclaw::telegram::outbox::{Outbox, Renderer};
 use gasclaw_core::config::ChatTarget;
 use gasclaw_core::core::Service;
 use gasclaw_core::core::alerts::{

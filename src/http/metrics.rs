@@ -27,8 +27,8 @@ use crate::keys::KeyPools;
 use crate::keys::proxy::ProxyMetrics;
 use crate::keys::usage::Accounting;
 use crate::monitor::Monitor;
-use crate::notify::Outbox;
 use crate::telegram::Telemetry;
+use crate::telegram::outbox::Outbox;
 
 pub struct Metrics {
     registry: Registry,

@@ -25,7 +25,7 @@ use crate::core::health::{CheckStatus, StatusReport};
 use crate::core::{Actor, Core, Event, Service};
 use crate::i18n::Locales;
 use crate::keys::{KeyEvent, PoolKind};
-use crate::notify::Outbox;
+use crate::telegram::outbox::Outbox;
 use crate::telegram::render::Tr;
 
 pub use alerts::{AlertState, CheckId, Transition, render as render_alert};
@@ -946,7 +946,7 @@ mod budget_tests {
             .expect("pending")
             .into_iter()
             .map(|e| match e.op {
-                crate::notify::Op::Text { html, .. } => html,
+                crate::telegram::outbox::Op::Text { html, .. } => html,
                 other => panic!("not a text: {other:?}"),
             })
             .collect();

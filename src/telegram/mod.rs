@@ -13,6 +13,7 @@ pub mod grammar;
 mod handlers;
 pub mod lanes;
 pub mod limit;
+pub mod outbox;
 pub mod overseer;
 pub mod pin;
 pub mod rate;
@@ -174,7 +175,7 @@ pub struct Ctx {
     /// Each chat's queue of updates, off the dispatcher.
     pub lanes: Arc<lanes::Lanes>,
     /// The durable outbox (an alert's edits after a press go through it).
-    pub outbox: Arc<crate::notify::Outbox>,
+    pub outbox: Arc<crate::telegram::outbox::Outbox>,
     /// The live status cards (`/pin`).
     pub pins: pin::Pins,
 }
@@ -383,7 +384,7 @@ pub fn context(
     locales: Arc<Locales>,
     telemetry: Arc<Telemetry>,
     username: String,
-    outbox: Arc<crate::notify::Outbox>,
+    outbox: Arc<crate::telegram::outbox::Outbox>,
 ) -> Result<Arc<Ctx>, catalogue::CatalogueError> {
     let home = core.config().home.clone();
     let catalogue = Catalogue::load(Some(&home.join("commands")))?;

@@ -815,7 +815,10 @@ mod tests {
                 Arc::new(crate::i18n::Locales::embedded()),
                 telemetry.clone(),
                 "gas_bot".into(),
-                Arc::new(crate::notify::Outbox::open(&dir.path().join("outbox")).expect("outbox")),
+                Arc::new(
+                    crate::telegram::outbox::Outbox::open(&dir.path().join("outbox"))
+                        .expect("outbox"),
+                ),
             )
             .expect("test value");
             let target = Target {

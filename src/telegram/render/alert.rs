@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn group_snapshots() {
         use crate::config::ChatTarget;
-        use crate::notify::{Outbox, Renderer};
+        use crate::telegram::outbox::{Outbox, Renderer};
         let l = std::sync::Arc::new(Locales::embedded());
         for lang in l.languages() {
             let dir = tempfile::tempdir().expect("tempdir");

@@ -13,6 +13,7 @@ pub mod github;
 pub mod health;
 pub mod listening;
 pub mod services;
+pub mod severity;
 pub mod stopped;
 pub mod versions;
 pub mod work;

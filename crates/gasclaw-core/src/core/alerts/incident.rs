@@ -63,32 +63,7 @@ impl Subject {
     }
 }
 
-/// How loud an alert is: info never makes a sound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 3] = [Severity::Critical, Severity::Warning, Severity::Info];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.name() == s.trim().to_ascii_lowercase())
-    }
-}
+pub use crate::core::severity::Severity;
 
 /// One incident's number: unique across restarts (it starts from the wall
 /// clock), short enough for a button's 64-byte callback data.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::TownEvent;
 
-pub use crate::core::alerts::Severity;
+pub use crate::core::severity::Severity;
 
 /// gt's escalation severities (critical, high, medium, low) as alert
 /// severities.
