@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::{CheckId, Monitor};
-use crate::config::ChatTarget;
 use crate::core::alerts::{Alert, AlertAction, Fact, IncidentId, Severity, Subject};
 use crate::core::work::announce::{self, Announcement, Kind};
 use crate::core::work::digest;
@@ -36,15 +35,6 @@ const ROUTINE_COMMIT: Duration = Duration::from_secs(5);
 type Reminded = BTreeMap<String, DateTime<Utc>>;
 
 impl Monitor {
-    /// Where a rig's news goes: its topic (`RIG_TOPICS`), else the owner
-    /// and the alert chats that take its severity.
-    fn work_targets(&self, rig: Option<&str>, severity: Severity) -> Vec<ChatTarget> {
-        match rig.and_then(|r| self.core.config().rig_topics.get(r)) {
-            Some(t) => vec![*t],
-            None => self.route(severity),
-        }
-    }
-
     /// Queues one announcement as a typed alert (its severity decides
     /// whether it makes a sound; an escalation carries Ack and Close);
     /// agents' words pass the redactor.
@@ -58,7 +48,6 @@ impl Monitor {
             *v = r.redact(v);
         }
         tracing::info!(kind = ?a.kind, severity = a.severity.name(), rig = ?a.rig, "town event announced");
-        let targets = self.work_targets(a.rig.as_deref(), a.severity);
         let (subject, buttons) = match &a.subject {
             Some(id) if a.kind == Kind::Escalation && valid_id(id) => (
                 Subject::Escalation(id.clone()),
@@ -77,39 +66,20 @@ impl Monitor {
             fact: Fact::Town { news: a },
         };
         let check = CheckId::Work(kind_of(&alert));
-        // Quiet hours hold the town's warnings and info for their summary,
-        // as they hold the checks' (a rig's own topic is that rig's room:
-        // its news goes there at once).
-        let now = Utc::now();
-        let to_topic =
-            alert_rig(&alert).is_some_and(|r| self.core.config().rig_topics.contains_key(r));
-        if !to_topic && alert.severity != Severity::Critical && self.quiet_now(now) {
-            if self.core.alerts().mutes.is_muted(check) {
-                tracing::info!(check = %check, "alert muted");
-                return;
+        match alert_rig(&alert).and_then(|r| self.core.config().rig_topics.get(r).copied()) {
+            // A rig's own topic (`RIG_TOPICS`) is that rig's room: its news
+            // goes there at once.
+            Some(topic) => {
+                if self.core.alerts().mutes.is_muted(check) {
+                    tracing::info!(check = %check, "alert muted");
+                } else if let Err(e) = self.outbox.alert(topic, alert) {
+                    tracing::error!(error = %e, "could not queue an alert");
+                }
             }
-            tracing::info!(check = %check, "held for the end of quiet hours");
-            self.hold.push(super::hold::Held {
-                alert,
-                since: now,
-                quiet: true,
-            });
-            return;
-        }
-        self.send_alert_to(Some(check), &targets, alert);
-    }
-
-    /// Queues a typed alert for `targets` (unless `check` is muted).
-    fn send_alert_to(&self, check: Option<CheckId>, targets: &[ChatTarget], alert: Alert) {
-        if let Some(c) = check
-            && self.core.alerts().mutes.is_muted(c)
-        {
-            tracing::info!(check = %c, "alert muted");
-            return;
-        }
-        for t in targets {
-            if let Err(e) = self.outbox.alert(*t, alert.clone()) {
-                tracing::error!(error = %e, "could not queue an alert");
+            // Else as every alert: muted, held in quiet hours, grouped,
+            // routed by severity.
+            None => {
+                self.send_alert(Some(check), alert);
             }
         }
     }
