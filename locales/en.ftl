@@ -13,7 +13,8 @@ role-owner = owner
 cmd-start = What this bot is and what you may do
 cmd-help = The commands you may use
 cmd-status = Health of every service and the agents' activity
-cmd-keys = The Kimi key pools (operators: /keys clear key)
+cmd-keys = The Kimi key pools
+cmd-keys-clear = End a key's cooldown now
 cmd-agents = The agents and whether each runs
 cmd-activity = Time since the agents' last commit
 cmd-restart = Restart a service, or one agent
@@ -94,7 +95,6 @@ keys-invalid = invalid (refused by Kimi), { $uses } uses
 keys-last429 = last 429 { $when }
 keys-cleared = Cleared { $key } (it was { $was }).
 keys-unavailable = The key pools are only kept by gasclaw run.
-keys-usage = To clear a key: /keys clear …abcd
 pool-agents = Agents
 pool-overseer = Overseer
 

@@ -12,7 +12,8 @@ role-owner = 所有者
 cmd-start = 本机器人是什么，你能做什么
 cmd-help = 你可以使用的命令
 cmd-status = 各服务的健康状况和智能体的活动
-cmd-keys = Kimi 密钥池（操作员：/keys clear 密钥）
+cmd-keys = Kimi 密钥池
+cmd-keys-clear = 立即结束某个密钥的冷却
 cmd-agents = 智能体列表及其运行状态
 cmd-activity = 距智能体最近一次提交的时间
 cmd-restart = 重启一个服务或一个智能体
@@ -93,7 +94,6 @@ keys-invalid = 无效（被 Kimi 拒绝），已用 { $uses } 次
 keys-last429 = 最近一次 429：{ $when }
 keys-cleared = 已清除 { $key }（之前状态：{ $was }）。
 keys-unavailable = 密钥池只由 gasclaw run 维护。
-keys-usage = 清除密钥：/keys clear …abcd
 pool-agents = 智能体
 pool-overseer = 监督者
 

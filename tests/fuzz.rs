@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use gasclaw::telegram::catalogue::{ArgKind, Catalogue, MAX_DURATION};
+use gasclaw::telegram::command::BotCommand;
 use gasclaw::telegram::grammar;
 use gasclaw_core::config::{Config, VARIABLES};
 use proptest::prelude::*;
@@ -124,10 +125,24 @@ fn fuzz_the_catalogue_argument_validation() {
         .run(&(0..n, line()), |(i, text)| {
             let spec = &specs[i];
             if let Ok(args) = spec.parse_args(&text) {
-                prop_assert!(args.len() <= spec.args.len());
-                for a in &args {
-                    let arg = spec
-                        .args
+                // Every checked line becomes a typed command (never a panic).
+                prop_assert!(
+                    BotCommand::from_args(spec, &args).is_ok(),
+                    "/{} {text}",
+                    spec.name
+                );
+                // A sub-command's words are checked against its own arguments.
+                let arg_specs = match &args.sub {
+                    Some(name) => {
+                        let sub = spec.sub.iter().find(|s| &s.name == name);
+                        prop_assert!(sub.is_some(), "{name}");
+                        &sub.expect("checked").args
+                    }
+                    None => &spec.args,
+                };
+                prop_assert!(args.values.len() <= arg_specs.len());
+                for a in &args.values {
+                    let arg = arg_specs
                         .iter()
                         .find(|s| s.name == a.name)
                         .expect("a known argument");

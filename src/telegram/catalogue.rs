@@ -147,6 +147,50 @@ pub struct CommandSpec {
     pub argv: Vec<String>,
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// Sub-commands (`/keys clear <key>`): a first word that brings its own
+    /// role, arguments and help line, so the catalogue (not a handler)
+    /// decides who may run it and `/help` shows it only to them.
+    #[serde(default)]
+    pub sub: Vec<SubCommand>,
+}
+
+/// A sub-command: `/<command> <name> <args…>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubCommand {
+    pub name: String,
+    pub role: Role,
+    /// Locale key of its one-line description.
+    pub help: String,
+    #[serde(default)]
+    pub args: Vec<ArgSpec>,
+}
+
+/// A command's arguments as parsed: the sub-command chosen, if any, and
+/// the values of its (or the command's) arguments.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Args {
+    pub sub: Option<String>,
+    pub values: Vec<ArgValue>,
+}
+
+impl Args {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    /// The words as typed, the sub-command first (for the audit log and
+    /// the confirmation's "/name args" text).
+    pub fn typed(&self) -> Vec<&str> {
+        self.sub
+            .iter()
+            .map(String::as_str)
+            .chain(self.values.iter().map(|a| a.typed.as_str()))
+            .collect()
+    }
 }
 
 /// An argument as parsed: what the person typed, and what the program gets.
@@ -164,6 +208,8 @@ pub const MAX_DURATION: Duration = crate::core::alerts::MAX_MUTE;
 /// A wrong or missing argument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageError {
+    /// The sub-command whose arguments were wrong (its usage is shown).
+    pub sub: Option<String>,
     pub arg: Option<String>,
     pub got: Option<String>,
     pub valid: Vec<String>,
@@ -182,36 +228,106 @@ pub enum Problem {
 
 impl CommandSpec {
     pub fn usage(&self) -> String {
-        let mut s = format!("/{}", self.name);
-        for a in &self.args {
-            s.push(' ');
-            s.push_str(&a.placeholder());
+        usage_line(&format!("/{}", self.name), &self.args)
+    }
+
+    /// The usage of `sub` (`/keys clear <key>`), or of the command.
+    pub fn usage_of(&self, sub: Option<&str>) -> String {
+        match sub.and_then(|n| self.sub_named(n)) {
+            Some(s) => usage_line(&format!("/{} {}", self.name, s.name), &s.args),
+            None => self.usage(),
         }
-        s
+    }
+
+    fn sub_named(&self, name: &str) -> Option<&SubCommand> {
+        self.sub.iter().find(|s| s.name == name)
+    }
+
+    /// Who may run these arguments: the sub-command's role, else the
+    /// command's.
+    pub fn role_for(&self, args: &Args) -> Role {
+        args.sub
+            .as_deref()
+            .and_then(|n| self.sub_named(n))
+            .map_or(self.role, |s| s.role)
+    }
+
+    /// The name as people say it: `keys`, or `keys clear`.
+    pub fn name_for(&self, args: &Args) -> String {
+        match &args.sub {
+            Some(sub) => format!("{} {sub}", self.name),
+            None => self.name.clone(),
+        }
     }
 
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs.unwrap_or(30))
     }
 
-    /// Parses the argument text against the spec.
-    pub fn parse_args(&self, text: &str) -> Result<Vec<ArgValue>, UsageError> {
+    /// Parses the argument text against the spec: a sub-command's name as
+    /// the first word selects its arguments.
+    pub fn parse_args(&self, text: &str) -> Result<Args, UsageError> {
+        let first = text.split_whitespace().next().map(str::to_ascii_lowercase);
+        if let Some(sub) = first.as_deref().and_then(|w| self.sub_named(w)) {
+            let rest = text.trim_start();
+            let rest = rest.get(sub.name.len()..).unwrap_or("");
+            return match parse_words(self.action, &sub.args, rest) {
+                Ok(values) => Ok(Args {
+                    sub: Some(sub.name.clone()),
+                    values,
+                }),
+                Err(e) => Err(UsageError {
+                    sub: Some(sub.name.clone()),
+                    ..e
+                }),
+            };
+        }
+        Ok(Args {
+            sub: None,
+            values: parse_words(self.action, &self.args, text)?,
+        })
+    }
+
+    /// The description in `lang` (for operator-defined commands).
+    pub fn description_in(&self, lang: &str) -> Option<String> {
+        let d = self.description.as_ref()?;
+        d.get(lang)
+            .or_else(|| d.get("en"))
+            .or_else(|| d.values().next())
+            .cloned()
+    }
+}
+
+fn usage_line(head: &str, args: &[ArgSpec]) -> String {
+    let mut s = head.to_string();
+    for a in args {
+        s.push(' ');
+        s.push_str(&a.placeholder());
+    }
+    s
+}
+
+/// Parses `text` against `args` (the command's or a sub-command's).
+fn parse_words(action: Action, args: &[ArgSpec], text: &str) -> Result<Vec<ArgValue>, UsageError> {
+    {
         let mut words: Vec<&str> = text.split_whitespace().collect();
         let mut out = Vec::new();
         let mut i = 0;
-        for spec in &self.args {
+        for spec in args {
             if spec.kind == ArgKind::Text {
                 let rest = words[i.min(words.len())..].join(" ");
                 if rest.is_empty() && !spec.optional {
                     return Err(UsageError {
+                        sub: None,
                         arg: Some(spec.name.clone()),
                         got: None,
                         valid: vec![],
                         problem: None,
                     });
                 }
-                if self.action == Action::Exec && rest.starts_with('-') {
+                if action == Action::Exec && rest.starts_with('-') {
                     return Err(UsageError {
+                        sub: None,
                         arg: Some(spec.name.clone()),
                         got: Some(rest),
                         valid: vec![],
@@ -233,6 +349,7 @@ impl CommandSpec {
                     continue;
                 }
                 return Err(UsageError {
+                    sub: None,
                     arg: Some(spec.name.clone()),
                     got: None,
                     valid: spec.choices(),
@@ -240,9 +357,9 @@ impl CommandSpec {
                 });
             };
             // Nothing a person types reaches a program as an option.
-            if self.action == Action::Exec && spec.kind != ArgKind::Choice && word.starts_with('-')
-            {
+            if action == Action::Exec && spec.kind != ArgKind::Choice && word.starts_with('-') {
                 return Err(UsageError {
+                    sub: None,
                     arg: Some(spec.name.clone()),
                     got: Some(word.to_string()),
                     valid: vec![],
@@ -277,6 +394,7 @@ impl CommandSpec {
                 ArgKind::Duration => match crate::config::parse_duration(word) {
                     Some(d) if d > MAX_DURATION => {
                         return Err(UsageError {
+                            sub: None,
                             arg: Some(spec.name.clone()),
                             got: Some(word.to_string()),
                             valid: vec![],
@@ -302,6 +420,7 @@ impl CommandSpec {
                 None if spec.optional && spec.kind == ArgKind::Choice => {}
                 None => {
                     return Err(UsageError {
+                        sub: None,
                         arg: Some(spec.name.clone()),
                         got: Some(word.to_string()),
                         valid: spec.choices(),
@@ -312,6 +431,7 @@ impl CommandSpec {
         }
         if i < words.len() {
             return Err(UsageError {
+                sub: None,
                 arg: None,
                 got: Some(words[i..].join(" ")),
                 valid: vec![],
@@ -319,15 +439,6 @@ impl CommandSpec {
             });
         }
         Ok(out)
-    }
-
-    /// The description in `lang` (for operator-defined commands).
-    pub fn description_in(&self, lang: &str) -> Option<String> {
-        let d = self.description.as_ref()?;
-        d.get(lang)
-            .or_else(|| d.get("en"))
-            .or_else(|| d.values().next())
-            .cloned()
     }
 }
 
@@ -433,7 +544,48 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
         (_, Some(_)) => return Err(err("only action `exec` takes `program`".into())),
         _ => {}
     }
-    for a in &mut spec.args {
+    prepare_args(&mut spec.args, &err)?;
+    if spec.action == Action::Exec && !spec.sub.is_empty() {
+        return Err(err("an `exec` command takes no sub-commands".into()));
+    }
+    for (i, sub) in spec.sub.iter().enumerate() {
+        if sub.name.is_empty() || !sub.name.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(err(format!(
+                "`{}` is not a valid sub-command name (a-z)",
+                sub.name
+            )));
+        }
+        if spec.sub[..i].iter().any(|s| s.name == sub.name) {
+            return Err(err(format!("sub-command `{}` is given twice", sub.name)));
+        }
+    }
+    for sub in &mut spec.sub {
+        prepare_args(&mut sub.args, &err)?;
+    }
+    if spec.action == Action::Exec {
+        for word in &spec.argv {
+            for cap in word.split('{').skip(1) {
+                let name = cap.split('}').next().unwrap_or("");
+                if !matches!(name, "gt_root" | "gasclaw_home")
+                    && !spec.args.iter().any(|a| a.name == name)
+                {
+                    return Err(err(format!(
+                        "argv uses {{{name}}}, which is neither an argument nor gt_root/gasclaw_home"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(spec)
+}
+
+/// Checks a command's (or a sub-command's) arguments and gives the domain
+/// kinds their values.
+fn prepare_args(
+    args: &mut [ArgSpec],
+    err: &dyn Fn(String) -> CatalogueError,
+) -> Result<(), CatalogueError> {
+    for a in args.iter_mut() {
         // Domain choices: the values are gasclaw's own, so the service and
         // check lists are written once (in the core), not in every file.
         let domain: Option<Vec<String>> = match a.kind {
@@ -487,21 +639,7 @@ fn parse_spec(file: &str, text: &str) -> Result<CommandSpec, CatalogueError> {
             _ => {}
         }
     }
-    if spec.action == Action::Exec {
-        for word in &spec.argv {
-            for cap in word.split('{').skip(1) {
-                let name = cap.split('}').next().unwrap_or("");
-                if !matches!(name, "gt_root" | "gasclaw_home")
-                    && !spec.args.iter().any(|a| a.name == name)
-                {
-                    return Err(err(format!(
-                        "argv uses {{{name}}}, which is neither an argument nor gt_root/gasclaw_home"
-                    )));
-                }
-            }
-        }
-    }
-    Ok(spec)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -544,7 +682,7 @@ mod tests {
         let c = Catalogue::load(None).expect("test value");
         let r = c.get("restart").expect("test value");
         assert_eq!(
-            r.parse_args("  Mayor ").expect("test value")[0].value,
+            r.parse_args("  Mayor ").expect("test value").values[0].value,
             "mayor"
         );
         let e = r.parse_args("").unwrap_err();
@@ -557,16 +695,31 @@ mod tests {
             "extra words are refused"
         );
         let k = c.get("keys").expect("test value");
-        assert!(k.parse_args("").expect("test value").is_empty());
+        assert_eq!(k.parse_args("").expect("test value"), Args::default());
+        // `clear` is a sub-command with its own argument and role.
         let v = k.parse_args("clear …abcd").expect("test value");
+        assert_eq!(v.sub.as_deref(), Some("clear"));
+        assert_eq!(v.get("key"), Some("…abcd"));
+        assert_eq!(v.typed(), ["clear", "…abcd"]);
         assert_eq!(
-            (v[0].value.as_str(), v[1].value.as_str()),
-            ("clear", "…abcd")
+            (k.role_for(&v), k.name_for(&v).as_str()),
+            (Role::Operator, "keys clear")
         );
+        assert_eq!(k.role_for(&Args::default()), Role::Member);
         assert!(k.parse_args("clear a;b").is_err());
+        let e = k.parse_args("clear").unwrap_err();
+        assert_eq!(
+            (e.sub.as_deref(), k.usage_of(e.sub.as_deref()).as_str()),
+            (Some("clear"), "/keys clear <key>")
+        );
+        // A key without `clear` is an extra word of `/keys`.
+        assert_eq!(
+            k.parse_args("…abcd").unwrap_err().got.as_deref(),
+            Some("…abcd")
+        );
         let logs = c.get("logs").expect("test value");
         assert_eq!(
-            logs.parse_args("daemon").expect("test value")[0].value,
+            logs.parse_args("daemon").expect("test value").values[0].value,
             "{gt_root}/daemon/daemon.log"
         );
     }
@@ -617,7 +770,7 @@ mod tests {
         assert!(restart.parse_args("mayor").is_ok() && restart.parse_args("--all").is_err());
         // Beside the services, an agent's address (checked, never an option).
         assert_eq!(
-            restart.parse_args("project/nux").expect("agent")[0].value,
+            restart.parse_args("project/nux").expect("agent").values[0].value,
             "project/nux"
         );
         // A file may not spell out a domain list of its own.

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::catalogue::ArgValue;
+use super::catalogue::Args;
 
 /// What is waiting for a press.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub command: String,
-    pub args: Vec<ArgValue>,
+    pub args: Args,
     pub user_id: u64,
     pub chat_id: i64,
     pub thread_id: Option<i32>,
@@ -79,7 +79,7 @@ mod tests {
     fn pending(user: u64, age: Duration) -> Pending {
         Pending {
             command: "restart".into(),
-            args: vec![],
+            args: Args::default(),
             user_id: user,
             chat_id: 1,
             thread_id: None,

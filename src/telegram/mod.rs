@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalogue;
 pub mod chart;
+pub mod command;
 pub mod confirm;
 pub mod grammar;
 mod handlers;
@@ -19,6 +20,7 @@ pub mod pin;
 pub mod rate;
 pub mod render;
 pub mod send;
+pub mod speaker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -12,8 +12,8 @@ use teloxide::payloads::SendChatActionSetters;
 use teloxide::prelude::*;
 use teloxide::types::{ChatAction, MessageId, ThreadId};
 
-use super::auth::Role;
 use super::render::{self, Tr};
+use super::speaker::Speaker;
 use super::{Ctx, Target, Tg, send};
 use crate::core::capabilities::OverseerError as ChatError;
 
@@ -25,20 +25,12 @@ pub fn conversation(target: Target) -> String {
     }
 }
 
-/// Who is talking, for the overseer and the log.
-pub struct Speaker<'a> {
-    pub id: u64,
-    pub name: &'a str,
-    pub role: Role,
-    pub lang: &'static str,
-}
-
 pub async fn relay(
     ctx: &Arc<Ctx>,
     bot: &Tg,
     target: Target,
     reply_to: MessageId,
-    who: Speaker<'_>,
+    who: &Speaker,
     text: &str,
 ) -> anyhow::Result<()> {
     let tr = Tr::new(&ctx.locales, who.lang);

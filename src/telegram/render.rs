@@ -172,6 +172,14 @@ pub fn help(
             esc(&c.usage()),
             esc(&describe(tr, c))
         ));
+        // A sub-command shows only to those who may run it.
+        for sub in c.sub.iter().filter(|sub| role >= sub.role) {
+            s.push_str(&format!(
+                "{} — {}\n",
+                esc(&c.usage_of(Some(&sub.name))),
+                esc(&tr.raw(&sub.help, &[]))
+            ));
+        }
     }
     s.push('\n');
     s.push_str(&tr.t("help-overseer", &[]));

@@ -1,19 +1,9 @@
 //! `/activity`: the last commit's age against the deadline.
 
-use std::sync::Arc;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
     let report = ctx.core.activity().await;
-    send::message(
-        bot,
-        req.target,
-        &render::activity(req.tr(ctx), &report),
-        None,
-        req.reply_to,
-    )
-    .await?;
-    Ok(())
+    Reply::text(render::activity(who.tr(&ctx.locales), &report))
 }

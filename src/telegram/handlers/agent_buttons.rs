@@ -10,26 +10,19 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, MaybeInaccessibleMessage, Me};
 
-use super::{Outcome, Request, ask_confirmation, execute, send, target_of};
+use super::{Outcome, Request, args_of, ask_confirmation, execute, send, target_of};
 use crate::telegram::auth::{Access, Role};
-use crate::telegram::catalogue::ArgValue;
+use crate::telegram::catalogue::Args;
 use crate::telegram::render::{self, Tr};
+use crate::telegram::speaker::Speaker;
 use crate::telegram::{Ctx, Tg};
-
-fn arg(name: &str, value: &str) -> ArgValue {
-    ArgValue {
-        name: name.into(),
-        typed: value.into(),
-        value: value.into(),
-    }
-}
 
 /// Runs `command` as if the person had typed it: refused below its role,
 /// confirmed when the catalogue says so.
 async fn act(ctx: &Arc<Ctx>, bot: &Tg, base: Request) -> anyhow::Result<Result<(), Role>> {
-    if base.role < base.spec.role {
+    if base.who.role < base.required_role() {
         base.audit(ctx, Outcome::Refused, Some("role"));
-        return Ok(Err(base.spec.role));
+        return Ok(Err(base.required_role()));
     }
     if base.spec.confirm {
         ask_confirmation(ctx, bot, base).await?;
@@ -67,27 +60,21 @@ pub async fn on_button(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>, data: &str) -> 
             return Ok(());
         }
     };
+    let nudge_text = ctx.core.config().nudge_text.clone();
     let args = match command {
-        "peek" => vec![arg("agent", agent)],
-        "nudge" => vec![
-            arg("agent", agent),
-            arg("text", &ctx.core.config().nudge_text),
-        ],
-        _ => vec![arg("service", agent)],
+        "peek" => args_of(&[("agent", agent)]),
+        "nudge" => args_of(&[("agent", agent), ("text", &nudge_text)]),
+        _ => args_of(&[("service", agent)]),
     };
-    let req = Request {
-        spec: spec.clone(),
-        args,
-        user_id: q.from.id.0,
-        user: q
-            .from
-            .username
-            .clone()
-            .unwrap_or_else(|| q.from.first_name.clone()),
+    let who = Speaker {
+        id: q.from.id.0,
+        name: Speaker::name_of(&q.from),
         role,
         lang,
-        target: target_of(message),
-        reply_to: Some(message.id),
+    };
+    let Ok(req) = Request::new(spec, args, who, target_of(message), Some(message.id)) else {
+        send::answer(&bot, &q.id.0, "").await;
+        return Ok(());
     };
     match act(&ctx, &bot, req).await? {
         Ok(()) => send::answer(&bot, &q.id.0, "").await,
@@ -117,24 +104,18 @@ pub async fn on_reply(
     };
     let from = msg.from.as_ref();
     let lang = ctx.lang(from.and_then(|f| f.language_code.as_deref()));
-    let user = from
-        .map(|f| f.username.clone().unwrap_or_else(|| f.first_name.clone()))
-        .unwrap_or_default();
-    let user_id = from.map(|f| f.id.0).unwrap_or(0);
-    let request = |command: &str, args: Vec<ArgValue>| {
-        ctx.catalogue.get(command).map(|spec| Request {
-            spec: spec.clone(),
-            args,
-            user_id,
-            user: user.clone(),
-            role,
-            lang,
-            target: target_of(msg),
-            reply_to: Some(msg.id),
-        })
+    let who = Speaker {
+        id: from.map(|f| f.id.0).unwrap_or(0),
+        name: from.map(Speaker::name_of).unwrap_or_default(),
+        role,
+        lang,
+    };
+    let request = |command: &str, args: Args| {
+        let spec = ctx.catalogue.get(command)?;
+        Request::new(spec, args, who.clone(), target_of(msg), Some(msg.id)).ok()
     };
     if let Some(agent) = render::work::stuck_agent_of(shown) {
-        let Some(req) = request("nudge", vec![arg("agent", agent), arg("text", text)]) else {
+        let Some(req) = request("nudge", args_of(&[("agent", agent), ("text", text)])) else {
             return Ok(false);
         };
         if act(ctx, bot, req).await?.is_err() {
@@ -151,11 +132,11 @@ pub async fn on_reply(
         return Ok(true);
     }
     if let Some(id) = render::work::mail_id_of(shown) {
-        let Some(req) = request("mail", vec![arg("reply", id)]) else {
+        let Some(req) = request("mail", args_of(&[("reply", id)])) else {
             return Ok(false);
         };
         let tr = Tr::new(&ctx.locales, lang);
-        if req.role < req.spec.role {
+        if req.who.role < req.required_role() {
             req.audit(ctx, Outcome::Refused, Some("role"));
             send::message(
                 bot,

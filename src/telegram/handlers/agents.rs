@@ -1,23 +1,13 @@
 //! `/agents`: every agent with its state, hooked bead, last progress and
 //! stuck marks (the panes as the monitor's last cycle saw them).
 
-use std::sync::Arc;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
     let report = ctx
         .core
         .agents_work(ctx.core.config().check_timeout, false)
         .await;
-    send::message(
-        bot,
-        req.target,
-        &render::work::agents(req.tr(ctx), &report),
-        None,
-        req.reply_to,
-    )
-    .await?;
-    Ok(())
+    Reply::text(render::work::agents(who.tr(&ctx.locales), &report))
 }

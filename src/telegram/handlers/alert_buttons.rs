@@ -15,8 +15,8 @@ use super::{Entry, Outcome, Request, ask_confirmation, send, target_of};
 use crate::core::Actor;
 use crate::core::alerts::{AlertAction, IncidentId};
 use crate::telegram::auth::Access;
-use crate::telegram::catalogue::ArgValue;
 use crate::telegram::render::Tr;
+use crate::telegram::speaker::Speaker;
 use crate::telegram::{Ctx, Tg};
 
 pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
@@ -112,19 +112,16 @@ pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::R
             .await;
         }
         AlertAction::Restart(service) => {
-            let req = Request {
-                spec,
-                args: vec![ArgValue {
-                    name: "service".into(),
-                    typed: service.name().into(),
-                    value: service.name().into(),
-                }],
-                user_id: q.from.id.0,
-                user,
+            let who = Speaker {
+                id: q.from.id.0,
+                name: user,
                 role,
                 lang,
-                target,
-                reply_to: Some(message.id),
+            };
+            let args = super::args_of(&[("service", service.name())]);
+            let Ok(req) = Request::new(spec, args, who, target, Some(message.id)) else {
+                send::answer(&bot, &q.id.0, &tr.raw("alert-press-denied", &[])).await;
+                return Ok(());
             };
             send::answer(&bot, &q.id.0, "").await;
             ask_confirmation(&ctx, &bot, req).await?;

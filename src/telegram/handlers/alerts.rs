@@ -2,14 +2,12 @@
 //! acknowledged, muted, held) and what is muted, with the buttons of the
 //! open incidents (the same as on their alerts).
 
-use std::sync::Arc;
-
-use super::{Request, send};
 use crate::core::alerts::Subject;
-use crate::telegram::{Ctx, Tg, render};
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
+pub fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
+    let tr = who.tr(&ctx.locales);
     let alerts = ctx.core.alerts();
     let open = alerts.incidents.open_incidents();
     let down: Vec<(String, String, String)> = alerts
@@ -53,13 +51,8 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .map(|(n, u)| (n, u.format("%Y-%m-%d %H:%M UTC").to_string()))
         .collect();
     let current: Vec<_> = open.iter().map(|i| i.current()).collect();
-    send::message(
-        bot,
-        req.target,
-        &render::alerts(tr, &down, &muted),
+    Reply::with_buttons(
+        render::alerts(tr, &down, &muted),
         render::alert::rows(tr, &current),
-        req.reply_to,
     )
-    .await?;
-    Ok(())
 }

@@ -1,13 +1,14 @@
 //! `/ask <text>`: a question to the overseer (reaches the bot even with
-//! BotFather's privacy mode on, where plain group messages do not).
+//! BotFather's privacy mode on, where plain group messages do not). The
+//! relay answers in the chat itself: it shows "typing…" while the overseer
+//! thinks and splits a long answer.
 
 use std::sync::Arc;
 
 use super::{Request, send};
-use crate::telegram::overseer::{self, Speaker};
-use crate::telegram::{Ctx, Tg};
+use crate::telegram::{Ctx, Tg, overseer};
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request, question: &str) -> anyhow::Result<()> {
     let Some(reply_to) = req.reply_to else {
         send::message(
             bot,
@@ -19,19 +20,5 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .await?;
         return Ok(());
     };
-    let who = Speaker {
-        id: req.user_id,
-        name: &req.user,
-        role: req.role,
-        lang: req.lang,
-    };
-    overseer::relay(
-        ctx,
-        bot,
-        req.target,
-        reply_to,
-        who,
-        req.arg("text").unwrap_or(""),
-    )
-    .await
+    overseer::relay(ctx, bot, req.target, reply_to, &req.who, question).await
 }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message};
 
-use super::{Request, send};
+use super::send;
 use crate::core::Actor;
 use crate::telegram::audit::{Entry, Outcome};
 use crate::telegram::auth::{Access, Role};
 use crate::telegram::render::{self, Tr};
+use crate::telegram::speaker::{Reply, Speaker};
 use crate::telegram::{Ctx, Target, Tg};
 
 /// At most this many escalations (and rows of buttons) in one reply.
@@ -33,8 +34,8 @@ pub fn buttons(tr: Tr<'_>, ids: &[&str]) -> InlineKeyboardMarkup {
     }))
 }
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> anyhow::Result<Reply> {
+    let tr = who.tr(&ctx.locales);
     let list = ctx.core.escalations().await?;
     let list: Vec<_> = list
         .into_iter()
@@ -53,8 +54,7 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
         .filter(|id| crate::core::work::escalations::valid_id(id))
         .collect();
     let markup = (!ids.is_empty()).then(|| buttons(tr, &ids));
-    send::message(bot, req.target, &text, markup, req.reply_to).await?;
-    Ok(())
+    Ok(Reply::with_buttons(text, markup))
 }
 
 /// An Ack or Close press (`data` is what follows `es:`).

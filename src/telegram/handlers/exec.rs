@@ -2,49 +2,53 @@
 //! run through the core's runner (argv only, timeout, redaction).
 
 use std::path::Path;
-use std::sync::Arc;
 
-use super::{Outcome, Request, send};
+use crate::telegram::audit::Outcome;
 use crate::telegram::catalogue::{ArgKind, ArgValue, CommandSpec};
-use crate::telegram::{Ctx, Tg, render};
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
-    let spec = &req.spec;
+pub async fn handle(
+    ctx: &Ctx,
+    who: &Speaker,
+    spec: &CommandSpec,
+    args: &[ArgValue],
+) -> anyhow::Result<Reply> {
+    let tr = who.tr(&ctx.locales);
     let Some(program) = spec.program.as_deref() else {
         anyhow::bail!("/{} has no program", spec.name);
     };
     let cfg = ctx.core.config();
-    let argv = argv_for(spec, &req.args, &cfg.gt_root, &cfg.home);
+    let argv = argv_for(spec, args, &cfg.gt_root, &cfg.home);
     let shown = format!("{program} {}", argv.join(" "));
-    let text = match ctx
-        .core
-        .run_operator_command(program, &argv, spec.timeout())
-        .await
-    {
-        Ok(out) if out.success() => {
-            req.audit(ctx, Outcome::Ok, None);
-            render::exec_output(tr, &shown, &format!("{}{}", out.stdout, out.stderr))
-        }
-        Ok(out) => {
-            req.audit(ctx, Outcome::Failed, Some(&out.status_text()));
-            let err = out.error_message();
-            format!(
-                "{}\n{}",
-                tr.t("exec-failed", &[("command", &shown), ("error", &err)]),
-                render::exec_output(tr, "", &out.stdout)
-            )
-        }
-        Err(e) => {
-            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
-            tr.t(
+    Ok(
+        match ctx
+            .core
+            .run_operator_command(program, &argv, spec.timeout())
+            .await
+        {
+            Ok(out) if out.success() => Reply::text(render::exec_output(
+                tr,
+                &shown,
+                &format!("{}{}", out.stdout, out.stderr),
+            ))
+            .audited(Outcome::Ok),
+            Ok(out) => {
+                let err = out.error_message();
+                Reply::text(format!(
+                    "{}\n{}",
+                    tr.t("exec-failed", &[("command", &shown), ("error", &err)]),
+                    render::exec_output(tr, "", &out.stdout)
+                ))
+                .audited_with(Outcome::Failed, out.status_text())
+            }
+            Err(e) => Reply::text(tr.t(
                 "exec-failed",
                 &[("command", &shown), ("error", &e.to_string())],
-            )
-        }
-    };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+            ))
+            .audited_with(Outcome::Failed, e.to_string()),
+        },
+    )
 }
 
 /// The program's arguments: `argv` with each `{placeholder}` filled in one
@@ -117,7 +121,7 @@ mod tests {
         let args = find
             .parse_args("{gasclaw_home}/local-tokens.json {what}")
             .expect("test value");
-        let argv = argv_for(&find, &args, Path::new("/town"), Path::new("/h"));
+        let argv = argv_for(&find, &args.values, Path::new("/town"), Path::new("/h"));
         assert_eq!(
             argv,
             [
@@ -131,7 +135,7 @@ mod tests {
         let logs = c.get("logs").expect("test value");
         let args = logs.parse_args("gateway").expect("test value");
         assert_eq!(
-            argv_for(&logs, &args, Path::new("/town"), Path::new("/h")),
+            argv_for(&logs, &args.values, Path::new("/town"), Path::new("/h")),
             ["-n", "30", "--", "/h/logs/gateway.log"]
         );
     }

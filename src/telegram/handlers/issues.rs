@@ -1,19 +1,15 @@
 //! `/issues`: open GitHub issues, and which are already with the town.
 
-use std::sync::Arc;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let Some(gh) = super::github_or_say(ctx, bot, req).await? else {
-        return Ok(());
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
+    let Some(gh) = ctx.core.github() else {
+        return super::github_off(ctx, who);
     };
-    let tr = req.tr(ctx);
-    let text = match gh.issues().await {
+    let tr = who.tr(&ctx.locales);
+    Reply::text(match gh.issues().await {
         Ok(list) => render::github::issues(tr, &list, chrono::Utc::now()),
         Err(e) => render::github::error(tr, 0, &e),
-    };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    })
 }

@@ -1,50 +1,37 @@
 //! `/mail`: the town's latest mail to the humans, one message each (so a
-//! reply names the one it answers), marked read once shown.
+//! reply names the one it answers), each marked read once delivered.
 
-use std::sync::Arc;
-
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
+use crate::telegram::speaker::{After, Message, Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
 /// At most this many messages per `/mail`.
 const SHOWN: usize = 5;
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
+    let tr = who.tr(&ctx.locales);
     let mail = match ctx.core.mail(SHOWN).await {
         Ok(m) => m,
         Err(e) => {
-            let text = format!("❌ {}", tr.t("mail-failed", &[("error", &e.to_string())]));
-            send::message(bot, req.target, &text, None, req.reply_to).await?;
-            return Ok(());
+            return Reply::text(format!(
+                "❌ {}",
+                tr.t("mail-failed", &[("error", &e.to_string())])
+            ));
         }
     };
     if mail.is_empty() {
-        send::message(
-            bot,
-            req.target,
-            &tr.t("mail-empty", &[]),
-            None,
-            req.reply_to,
-        )
-        .await?;
-        return Ok(());
+        return Reply::text(tr.t("mail-empty", &[]));
     }
-    // Oldest first, so the newest is at the bottom of the chat.
-    for m in mail.iter().rev() {
-        send::message(
-            bot,
-            req.target,
-            &render::work::mail(tr, m),
-            None,
-            req.reply_to,
-        )
-        .await?;
-        if !m.read
-            && let Err(e) = ctx.core.read_mail(&m.id).await
-        {
-            tracing::warn!(error = %e, "could not mark a mail read");
-        }
+    Reply {
+        // Oldest first, so the newest is at the bottom of the chat.
+        messages: mail
+            .iter()
+            .rev()
+            .map(|m| Message {
+                text: render::work::mail(tr, m),
+                buttons: None,
+                then: (!m.read).then(|| After::MailRead(m.id.clone())),
+            })
+            .collect(),
+        ..Reply::default()
     }
-    Ok(())
 }

@@ -3,56 +3,36 @@
 //! allowed method; checked before the confirmation and again after it, and
 //! audited.
 
-use std::sync::Arc;
+use crate::telegram::audit::Outcome;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use teloxide::types::MessageId;
-
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-/// Refuses (and says why) a merge GitHub would refuse, before asking for
-/// a confirmation. True when the confirmation may be asked.
-pub async fn precheck(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<bool> {
-    let Some(gh) = super::github_or_say(ctx, bot, req).await? else {
-        return Ok(false);
+/// A merge GitHub would refuse, refused (and said why) before anyone is
+/// asked to confirm it; `None` when the confirmation may be asked.
+pub async fn precheck(ctx: &Ctx, who: &Speaker, n: u64) -> Option<Reply> {
+    let Some(gh) = ctx.core.github() else {
+        return Some(super::github_off(ctx, who));
     };
-    let n = super::issue_number(req);
     match gh.merge_check(n).await {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            req.audit(ctx, Outcome::Refused, Some(&e.to_string()));
-            let text = render::github::error(req.tr(ctx), n, &e);
-            send::message(bot, req.target, &text, None, req.reply_to).await?;
-            Ok(false)
-        }
+        Ok(_) => None,
+        Err(e) => Some(
+            Reply::text(render::github::error(who.tr(&ctx.locales), n, &e))
+                .audited_with(Outcome::Refused, e.to_string()),
+        ),
     }
 }
 
-pub async fn run(
-    ctx: &Arc<Ctx>,
-    bot: &Tg,
-    req: Request,
-    status: Option<MessageId>,
-) -> anyhow::Result<()> {
-    let Some(gh) = super::github_or_say(ctx, bot, &req).await? else {
-        return Ok(());
+pub async fn handle(ctx: &Ctx, who: &Speaker, n: u64) -> Reply {
+    let Some(gh) = ctx.core.github() else {
+        return super::github_off(ctx, who);
     };
-    let tr = req.tr(ctx);
-    let n = super::issue_number(&req);
-    let text = match gh.merge(n).await {
-        Ok(m) => {
-            req.audit(
-                ctx,
-                Outcome::Ok,
-                Some(&format!("merged #{n} ({}) at {}", m.method, m.sha)),
-            );
-            render::github::merged(tr, &m)
-        }
-        Err(e) => {
-            req.audit(ctx, Outcome::Refused, Some(&e.to_string()));
-            render::github::error(tr, n, &e)
-        }
-    };
-    super::status_message(bot, &req, status, &text).await?;
-    Ok(())
+    let tr = who.tr(&ctx.locales);
+    match gh.merge(n).await {
+        Ok(m) => Reply::text(render::github::merged(tr, &m)).audited_with(
+            Outcome::Ok,
+            format!("merged #{n} ({}) at {}", m.method, m.sha),
+        ),
+        Err(e) => Reply::text(render::github::error(tr, n, &e))
+            .audited_with(Outcome::Refused, e.to_string()),
+    }
 }

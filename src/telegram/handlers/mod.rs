@@ -48,43 +48,60 @@ use teloxide::types::{
 
 use super::audit::{Entry, Outcome};
 use super::auth::{Access, Role};
-use super::catalogue::{Action, ArgValue, CommandSpec};
+use super::catalogue::{ArgValue, Args, CommandSpec, UsageError};
+use super::command::{BotCommand, Freeze};
 use super::confirm::{Pending, Refusal};
 use super::render::{self, Tr};
+use super::speaker::{After, Progress, Reply, Speaker};
 use super::{Ctx, Target, Tg, grammar, send};
 use crate::core::Actor;
 
-/// One command to run, authorized and parsed.
+/// One command to run: authorized, its words checked by the catalogue and
+/// typed.
 pub struct Request {
     pub spec: Arc<CommandSpec>,
-    pub args: Vec<ArgValue>,
-    pub user_id: u64,
-    pub user: String,
-    pub role: Role,
-    pub lang: &'static str,
+    /// The words as the catalogue checked them (the audit log's and the
+    /// confirmation's record of what was asked).
+    pub args: Args,
+    pub command: BotCommand,
+    pub who: Speaker,
     pub target: Target,
     /// The person's message (replies quote it).
     pub reply_to: Option<MessageId>,
 }
 
 impl Request {
-    pub fn arg(&self, name: &str) -> Option<&str> {
-        self.args
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.value.as_str())
+    /// The typed command `args` of `spec` stand for.
+    pub fn new(
+        spec: Arc<CommandSpec>,
+        args: Args,
+        who: Speaker,
+        target: Target,
+        reply_to: Option<MessageId>,
+    ) -> Result<Request, UsageError> {
+        let command = BotCommand::from_args(&spec, &args)?;
+        Ok(Request {
+            spec,
+            args,
+            command,
+            who,
+            target,
+            reply_to,
+        })
     }
 
-    pub fn tr<'a>(&'a self, ctx: &'a Ctx) -> Tr<'a> {
-        Tr::new(&ctx.locales, self.lang)
+    pub fn tr<'a>(&self, ctx: &'a Ctx) -> Tr<'a> {
+        self.who.tr(&ctx.locales)
     }
 
     /// Who sent it.
     pub fn actor(&self) -> Actor {
-        Actor::Person {
-            id: self.user_id,
-            name: self.user.clone(),
-        }
+        self.who.actor()
+    }
+
+    /// The role these arguments need (a sub-command's may be higher).
+    pub fn required_role(&self) -> Role {
+        self.spec.role_for(&self.args)
     }
 
     fn audit(&self, ctx: &Ctx, outcome: Outcome, detail: Option<&str>) {
@@ -94,7 +111,7 @@ impl Request {
             chat_id: self.target.chat_id,
             thread_id: self.target.thread_id,
             command: &self.spec.name,
-            args: self.args.iter().map(|a| a.typed.as_str()).collect(),
+            args: self.args.typed(),
             outcome,
             detail,
         });
@@ -309,17 +326,7 @@ async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         return Ok(());
     };
     if role < spec.role {
-        ctx.telemetry.command(&spec.name, "refused");
-        let text = tr.t(
-            "not-allowed",
-            &[
-                ("name", &spec.name),
-                ("role", &render::role_name(tr, spec.role)),
-                ("yours", &render::role_name(tr, role)),
-            ],
-        );
-        send::message(&bot, target, &text, None, Some(msg.id)).await?;
-        return Ok(());
+        return refuse_role(&ctx, &bot, &msg, tr, &spec.name, spec.role, role).await;
     }
     let args = match spec.parse_args(parsed.args) {
         Ok(a) => a,
@@ -336,27 +343,67 @@ async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
             return Ok(());
         }
     };
-    let req = Request {
-        spec: spec.clone(),
-        args,
-        user_id: from.id.0,
-        user: from
-            .username
-            .clone()
-            .unwrap_or_else(|| from.first_name.clone()),
+    // A sub-command may need more than its command (`/keys clear`).
+    let needed = spec.role_for(&args);
+    if role < needed {
+        let name = spec.name_for(&args);
+        return refuse_role(&ctx, &bot, &msg, tr, &name, needed, role).await;
+    }
+    let who = Speaker {
+        id: from.id.0,
+        name: Speaker::name_of(from),
         role,
         lang,
-        target,
-        reply_to: Some(msg.id),
+    };
+    let req = match Request::new(spec.clone(), args, who, target, Some(msg.id)) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.telemetry.command(&spec.name, "usage");
+            send::message(
+                &bot,
+                target,
+                &render::usage_error(tr, &spec, &e),
+                None,
+                Some(msg.id),
+            )
+            .await?;
+            return Ok(());
+        }
     };
     if spec.confirm {
         // A merge GitHub would refuse is refused before anyone confirms.
-        if spec.action == Action::Merge && !merge::precheck(&ctx, &bot, &req).await? {
-            return Ok(());
+        if let BotCommand::Merge { number } = req.command
+            && let Some(refusal) = merge::precheck(ctx.as_ref(), &req.who, number).await
+        {
+            return deliver(&ctx, &bot, &req, None, refusal).await;
         }
         return ask_confirmation(&ctx, &bot, req).await;
     }
     execute(&ctx, &bot, req, None).await
+}
+
+/// "/name needs role X; yours is Y", counted as refused.
+async fn refuse_role(
+    ctx: &Ctx,
+    bot: &Tg,
+    msg: &Message,
+    tr: Tr<'_>,
+    name: &str,
+    needed: Role,
+    role: Role,
+) -> anyhow::Result<()> {
+    ctx.telemetry
+        .command(name.split(' ').next().unwrap_or(name), "refused");
+    let text = tr.t(
+        "not-allowed",
+        &[
+            ("name", name),
+            ("role", &render::role_name(tr, needed)),
+            ("yours", &render::role_name(tr, role)),
+        ],
+    );
+    send::message(bot, target_of(msg), &text, None, Some(msg.id)).await?;
+    Ok(())
 }
 
 /// A stranger's DM: one short refusal with their id (so the owner can allow
@@ -424,21 +471,17 @@ async fn plain_text(
     if question.is_empty() {
         return Ok(());
     }
-    let name = from
-        .username
-        .clone()
-        .unwrap_or_else(|| from.first_name.clone());
-    let (id, reply_to) = (from.id.0, msg.id);
+    let who = Speaker {
+        id: from.id.0,
+        name: Speaker::name_of(from),
+        role,
+        lang,
+    };
+    let reply_to = msg.id;
     let (c, b) = (ctx.clone(), bot.clone());
     // The overseer may think for minutes: off the chat's lane.
     spawn_guarded(ctx, bot, target, lang, async move {
-        let who = super::overseer::Speaker {
-            id,
-            name: &name,
-            role,
-            lang,
-        };
-        super::overseer::relay(&c, &b, target, reply_to, who, &question).await
+        super::overseer::relay(&c, &b, target, reply_to, &who, &question).await
     });
     Ok(())
 }
@@ -453,33 +496,26 @@ fn strip_mention(text: &str, mention: &str) -> String {
 /// The human-readable action for a confirmation prompt.
 fn action_text(ctx: &Ctx, req: &Request) -> String {
     let tr = req.tr(ctx);
-    match req.spec.action {
-        Action::Restart => tr.raw(
-            "action-restart",
-            &[("service", req.arg("service").unwrap_or("?"))],
-        ),
-        Action::Bootstrap => tr.raw("action-bootstrap", &[]),
-        Action::Stop => tr.raw("action-stop", &[]),
-        Action::Pause | Action::Resume => {
-            let verb = if req.spec.action == Action::Pause {
-                "pause"
-            } else {
-                "resume"
+    match &req.command {
+        BotCommand::Restart(target) => tr.raw("action-restart", &[("service", target.name())]),
+        BotCommand::Bootstrap => tr.raw("action-bootstrap", &[]),
+        BotCommand::Stop => tr.raw("action-stop", &[]),
+        BotCommand::Freeze { freeze, rig } => {
+            let verb = match freeze {
+                Freeze::Pause => "pause",
+                Freeze::Resume => "resume",
             };
-            match req.arg("rig") {
+            match rig {
                 Some(rig) => tr.raw(&format!("action-{verb}-rig"), &[("rig", rig)]),
                 None => tr.raw(&format!("action-{verb}"), &[]),
             }
         }
-        Action::Merge => tr.raw(
-            "action-merge",
-            &[("number", &issue_number(req).to_string())],
-        ),
+        BotCommand::Merge { number } => tr.raw("action-merge", &[("number", &number.to_string())]),
         _ => {
             let mut s = format!("/{}", req.spec.name);
-            for a in &req.args {
+            for word in req.args.typed() {
                 s.push(' ');
-                s.push_str(&a.typed);
+                s.push_str(word);
             }
             s
         }
@@ -492,10 +528,10 @@ async fn ask_confirmation(ctx: &Ctx, bot: &Tg, req: Request) -> anyhow::Result<(
     let id = ctx.confirms.add(Pending {
         command: req.spec.name.clone(),
         args: req.args.clone(),
-        user_id: req.user_id,
+        user_id: req.who.id,
         chat_id: req.target.chat_id,
         thread_id: req.target.thread_id,
-        lang: req.lang,
+        lang: req.who.lang,
         what: what.clone(),
         created: std::time::Instant::now(),
     });
@@ -592,20 +628,17 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         chat_id: pending.chat_id,
         thread_id: pending.thread_id,
     };
-    let user = q
-        .from
-        .username
-        .clone()
-        .unwrap_or_else(|| q.from.first_name.clone());
-    let mut req = Request {
-        spec: spec.clone(),
-        args: pending.args.clone(),
-        user_id: q.from.id.0,
-        user,
+    let who = Speaker {
+        id: q.from.id.0,
+        name: Speaker::name_of(&q.from),
         role: Role::Member,
         lang: pending.lang,
-        target,
-        reply_to: None,
+    };
+    let Ok(mut req) = Request::new(spec.clone(), pending.args.clone(), who, target, None) else {
+        // The catalogue changed under the confirmation (a restart with an
+        // operator's new file): nothing to run.
+        send::answer(&bot, &q.id.0, &tr.raw("confirm-used", &[])).await;
+        return Ok(());
     };
     let tr = Tr::new(&ctx.locales, pending.lang);
     if verb != "ok" {
@@ -624,7 +657,7 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
     // Authorization again, now: the person may have lost their role.
     let private = message.chat.is_private();
     match ctx.access(q.from.id.0, pending.chat_id, private) {
-        Access::Allowed(role) if role >= spec.role => req.role = role,
+        Access::Allowed(role) if role >= req.required_role() => req.who.role = role,
         _ => {
             req.audit(&ctx, Outcome::Refused, Some("no longer authorized"));
             send::answer(&bot, &q.id.0, &tr.raw("confirm-denied", &[])).await;
@@ -652,23 +685,11 @@ pub async fn execute(
     req: Request,
     status: Option<MessageId>,
 ) -> anyhow::Result<()> {
-    // Slow work leaves the chat's lane (restart, bootstrap and stop spawn
-    // their own): the chat's next command is not held up behind it.
-    if matches!(
-        req.spec.action,
-        Action::Ask
-            | Action::Exec
-            | Action::Tasks
-            | Action::Task
-            | Action::Newtask
-            | Action::Done
-            | Action::Peek
-            | Action::Mail
-            | Action::Pin
-            | Action::Escalations
-    ) {
+    // Slow work leaves the chat's lane: the chat's next command is not held
+    // up behind it.
+    if req.command.runs_off_lane() {
         let (c, b) = (ctx.clone(), bot.clone());
-        let (target, lang) = (req.target, req.lang);
+        let (target, lang) = (req.target, req.who.lang);
         spawn_guarded(ctx, bot, target, lang, async move {
             run_action(&c, &b, req, status).await
         });
@@ -677,55 +698,169 @@ pub async fn execute(
     run_action(ctx, bot, req, status).await
 }
 
+/// The "working…" message of a command that shows one while it runs in
+/// its own task, then becomes its result.
+fn working(tr: Tr<'_>, command: &BotCommand) -> Option<String> {
+    Some(match command {
+        BotCommand::Restart(target) => restart::working(tr, target),
+        BotCommand::Bootstrap => bootstrap::working(tr),
+        BotCommand::Stop => stop::working(tr),
+        BotCommand::Nudge { agent, .. } => nudge::working(tr, agent),
+        BotCommand::Freeze { .. } => pause::WORKING.to_string(),
+        _ => return None,
+    })
+}
+
 async fn run_action(
     ctx: &Arc<Ctx>,
     bot: &Tg,
     req: Request,
     status: Option<MessageId>,
 ) -> anyhow::Result<()> {
-    let (name, target, lang, reply_to) =
-        (req.spec.name.clone(), req.target, req.lang, req.reply_to);
-    let result = match req.spec.action {
-        Action::Help => help::run(ctx, bot, &req).await,
-        Action::Status => status::run(ctx, bot, &req).await,
-        Action::Keys => keys::run(ctx, bot, &req).await,
-        Action::Agents => agents::run(ctx, bot, &req).await,
-        Action::Activity => activity::run(ctx, bot, &req).await,
-        Action::Restart => restart::run(ctx, bot, req, status).await,
-        Action::Bootstrap => bootstrap::run(ctx, bot, req, status).await,
-        Action::Stop => stop::run(ctx, bot, req, status).await,
-        Action::Exec => exec::run(ctx, bot, &req).await,
-        Action::Mute => mute::run(ctx, bot, &req).await,
-        Action::Unmute => unmute::run(ctx, bot, &req).await,
-        Action::Alerts => alerts::run(ctx, bot, &req).await,
-        Action::Ask => ask::run(ctx, bot, &req).await,
-        Action::Version => version::run(ctx, bot, &req).await,
-        Action::Tasks => tasks::run(ctx, bot, &req).await,
-        Action::Task => task::run(ctx, bot, &req).await,
-        Action::Newtask => newtask::run(ctx, bot, &req).await,
-        Action::Done => done::run(ctx, bot, &req).await,
-        Action::Usage => usage::run(ctx, bot, &req).await,
-        Action::Prs => prs::run(ctx, bot, &req).await,
-        Action::Pr => pr::run(ctx, bot, &req).await,
-        Action::Merge => merge::run(ctx, bot, req, status).await,
-        Action::Issues => issues::run(ctx, bot, &req).await,
-        Action::Take => take::run(ctx, bot, &req).await,
-        Action::Peek => peek::run(ctx, bot, &req).await,
-        Action::Nudge => nudge::run(ctx, bot, req, status).await,
-        Action::Mail => mail::run(ctx, bot, &req).await,
-        Action::Pause => pause::run(ctx, bot, req, status, pause::Freeze::Pause).await,
-        Action::Resume => pause::run(ctx, bot, req, status, pause::Freeze::Resume).await,
-        Action::Pin => pin::run(ctx, bot, &req).await,
-        Action::Escalations => escalations::run(ctx, bot, &req).await,
+    // Two commands answer in the chat themselves: the overseer's relay
+    // (typing…, a long answer split) and the pinned card (kept and edited).
+    let effect = match &req.command {
+        BotCommand::Ask { question } => Some(ask::run(ctx, bot, &req, question).await),
+        BotCommand::Pin => Some(pin::run(ctx, bot, &req).await),
+        _ => None,
     };
+    if let Some(result) = effect {
+        return report(ctx, bot, &req, result).await;
+    }
+    let Some(text) = working(req.tr(ctx), &req.command) else {
+        let result = match handle(ctx, &req.command, &req.who, &Progress::none()).await {
+            Ok(reply) => deliver(ctx, bot, &req, status, reply).await,
+            Err(e) => Err(e),
+        };
+        return report(ctx, bot, &req, result).await;
+    };
+    let id = status_message(bot, &req, status, &text).await?;
+    let (ctx, bot) = (ctx.clone(), bot.clone());
+    tokio::spawn(async move {
+        // Progress edits the status message in order, before the result.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (b, chat) = (bot.clone(), req.target.chat_id);
+        let edits = tokio::spawn(async move {
+            while let Some(text) = rx.recv().await {
+                if let Err(e) = send::edit(&b, chat, id, &text, None).await {
+                    tracing::warn!(error = %send::describe(&e), "could not show a command's progress");
+                }
+            }
+        });
+        let result = handle(&ctx, &req.command, &req.who, &Progress::to(tx)).await;
+        // The sender went with `handle`'s progress: the edits end.
+        if let Err(e) = edits.await {
+            tracing::warn!(error = %e, "the progress edits' task failed");
+        }
+        let result = match result {
+            Ok(reply) => deliver(&ctx, &bot, &req, Some(id), reply).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = report(&ctx, &bot, &req, result).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not report a command's result");
+        }
+    });
+    Ok(())
+}
+
+/// The one place a typed command meets its handler.
+async fn handle(
+    ctx: &Arc<Ctx>,
+    command: &BotCommand,
+    who: &Speaker,
+    progress: &Progress,
+) -> anyhow::Result<Reply> {
+    let ctx = ctx.as_ref();
+    Ok(match command {
+        BotCommand::Help => help::handle(ctx, who),
+        BotCommand::Status => status::handle(ctx, who).await,
+        BotCommand::Keys => keys::handle(ctx, who),
+        BotCommand::ClearKey { key } => keys::clear(ctx, who, key),
+        BotCommand::Agents => agents::handle(ctx, who).await,
+        BotCommand::Activity => activity::handle(ctx, who).await,
+        BotCommand::Restart(target) => restart::handle(ctx, who, target).await,
+        BotCommand::Bootstrap => bootstrap::handle(ctx, who, progress).await,
+        BotCommand::Stop => stop::handle(ctx, who).await,
+        BotCommand::Mute { check, for_ } => mute::handle(ctx, who, check, *for_)?,
+        BotCommand::Unmute { check } => unmute::handle(ctx, who, check),
+        BotCommand::Alerts => alerts::handle(ctx, who),
+        BotCommand::Tasks => tasks::handle(ctx, who).await,
+        BotCommand::Task { id } => task::handle(ctx, who, id).await,
+        BotCommand::NewTask { title } => newtask::handle(ctx, who, title).await,
+        BotCommand::Done { id } => done::handle(ctx, who, id).await,
+        BotCommand::Version => version::handle(ctx, who).await,
+        BotCommand::Usage(period) => usage::handle(ctx, who, *period).await?,
+        BotCommand::Prs => prs::handle(ctx, who).await,
+        BotCommand::Pr { number } => pr::handle(ctx, who, *number).await,
+        BotCommand::Merge { number } => merge::handle(ctx, who, *number).await,
+        BotCommand::Issues => issues::handle(ctx, who).await,
+        BotCommand::Take { number } => take::handle(ctx, who, *number).await,
+        BotCommand::Peek { agent, lines } => peek::handle(ctx, who, agent, *lines).await,
+        BotCommand::Nudge { agent, text } => nudge::handle(ctx, who, agent, text).await,
+        BotCommand::Mail => mail::handle(ctx, who).await,
+        BotCommand::Freeze { freeze, rig } => {
+            pause::handle(ctx, who, *freeze, rig.as_deref()).await
+        }
+        BotCommand::Escalations => escalations::handle(ctx, who).await?,
+        BotCommand::Exec { spec, args } => exec::handle(ctx, who, spec, args).await?,
+        // Answered in the chat by their own modules (see `run_action`).
+        BotCommand::Ask { .. } | BotCommand::Pin => Reply::default(),
+    })
+}
+
+/// Sends a reply: its record to the audit log, its first message in place
+/// of `status` (or as a reply to the person), the rest after it, then the
+/// photo; each message's follow-up once it is delivered.
+async fn deliver(
+    ctx: &Ctx,
+    bot: &Tg,
+    req: &Request,
+    status: Option<MessageId>,
+    reply: Reply,
+) -> anyhow::Result<()> {
+    if let Some(r) = &reply.record {
+        req.audit(ctx, r.outcome, r.detail.as_deref());
+    }
+    let mut status = status;
+    for m in reply.messages {
+        match status.take() {
+            Some(id) => send::edit(bot, req.target.chat_id, id, &m.text, m.buttons).await?,
+            None => {
+                send::message(bot, req.target, &m.text, m.buttons, req.reply_to).await?;
+            }
+        }
+        match m.then {
+            Some(After::MailRead(id)) => {
+                if let Err(e) = ctx.core.read_mail(&id).await {
+                    tracing::warn!(error = %e, "could not mark a mail read");
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(p) = reply.photo {
+        send::photo(bot, req.target, p.png, &p.caption, req.reply_to).await?;
+    }
+    Ok(())
+}
+
+/// Counts the command's outcome; a failure gets a short reply to the
+/// person, its cause in the log.
+async fn report(
+    ctx: &Ctx,
+    bot: &Tg,
+    req: &Request,
+    result: anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let name = &req.spec.name;
     ctx.telemetry
-        .command(&name, if result.is_ok() { "ok" } else { "error" });
+        .command(name, if result.is_ok() { "ok" } else { "error" });
     if let Err(e) = result {
-        // A short reply to the person, the cause in the log.
         tracing::error!(command = %name, error = %format!("{e:#}"), "command failed");
-        let tr = Tr::new(&ctx.locales, lang);
-        let text = tr.t("error-internal", &[("error", &short_error(&e))]);
-        if let Err(e) = send::message(bot, target, &text, None, reply_to).await {
+        let text = req
+            .tr(ctx)
+            .t("error-internal", &[("error", &short_error(&e))]);
+        if let Err(e) = send::message(bot, req.target, &text, None, req.reply_to).await {
             tracing::warn!(error = %send::describe(&e), "could not report the error");
         }
     }
@@ -753,32 +888,25 @@ pub async fn status_message(
     })
 }
 
-/// The GitHub side, or a reply saying it is off.
-pub async fn github_or_say<'a>(
-    ctx: &'a Ctx,
-    bot: &Tg,
-    req: &Request,
-) -> anyhow::Result<Option<&'a Arc<crate::core::github::GithubWatch>>> {
-    if ctx.core.github().is_none() {
-        send::message(
-            bot,
-            req.target,
-            &render::github::off(req.tr(ctx)),
-            None,
-            req.reply_to,
-        )
-        .await?;
+/// Arguments as a button or a reply gives them (`name`, value): the words
+/// the catalogue would have checked, for the typed parse and the record.
+fn args_of(pairs: &[(&str, &str)]) -> Args {
+    Args {
+        sub: None,
+        values: pairs
+            .iter()
+            .map(|(name, value)| ArgValue {
+                name: (*name).into(),
+                typed: (*value).into(),
+                value: (*value).into(),
+            })
+            .collect(),
     }
-    Ok(ctx.core.github())
 }
 
-/// The `number` argument (`12` or `#12`; the catalogue's pattern checked it).
-pub fn issue_number(req: &Request) -> u64 {
-    req.arg("number")
-        .unwrap_or("")
-        .trim_start_matches('#')
-        .parse()
-        .unwrap_or(0)
+/// The reply of a GitHub command when GitHub is off.
+fn github_off(ctx: &Ctx, who: &Speaker) -> Reply {
+    Reply::text(render::github::off(who.tr(&ctx.locales)))
 }
 
 /// An error for a chat reply: Telegram errors described without internals.

@@ -1,23 +1,17 @@
 //! `/mute <check|all> <duration>` (operators): silence a check's alerts.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg};
+use crate::telegram::Ctx;
+use crate::telegram::audit::Outcome;
+use crate::telegram::speaker::{Reply, Speaker};
 
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
-    let check = req.arg("check").unwrap_or("all");
-    let for_ = crate::config::parse_duration(req.arg("duration").unwrap_or("")).unwrap_or_default();
+pub fn handle(ctx: &Ctx, who: &Speaker, check: &str, for_: Duration) -> anyhow::Result<Reply> {
+    let tr = who.tr(&ctx.locales);
     // The catalogue refuses longer durations; this is the core's own check.
     let Some(until) = ctx.core.alerts().mutes.mute(check, for_) else {
         anyhow::bail!("a mute lasts at most 30 days");
     };
-    req.audit(
-        ctx,
-        Outcome::Ok,
-        Some(&format!("muted {check} until {until}")),
-    );
     let text = format!(
         "🔕 {}",
         tr.t(
@@ -28,6 +22,5 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             ]
         )
     );
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    Ok(Reply::text(text).audited_with(Outcome::Ok, format!("muted {check} until {until}")))
 }

@@ -1,29 +1,19 @@
 //! `/newtask <title>` (operators): a new bead, created by the person.
 
-use std::sync::Arc;
+use crate::telegram::audit::Outcome;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
-    let text = match ctx
-        .core
-        .new_task(req.arg("title").unwrap_or(""), &req.actor())
-        .await
-    {
-        Ok(b) => {
-            req.audit(ctx, Outcome::Ok, Some(&b.id));
-            format!(
-                "✅ {}",
-                tr.t("task-created", &[("id", &b.id), ("title", &b.title)])
-            )
-        }
+pub async fn handle(ctx: &Ctx, who: &Speaker, title: &str) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    match ctx.core.new_task(title, &who.actor()).await {
+        Ok(b) => Reply::text(format!(
+            "✅ {}",
+            tr.t("task-created", &[("id", &b.id), ("title", &b.title)])
+        ))
+        .audited_with(Outcome::Ok, b.id),
         Err(e) => {
-            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
-            render::beads_error(tr, &e)
+            Reply::text(render::beads_error(tr, &e)).audited_with(Outcome::Failed, e.to_string())
         }
-    };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    }
 }

@@ -2,77 +2,54 @@
 //! estop and thaw, read back from the ESTOP files, reported in the
 //! confirmation's message. One handler: the two differ only in the verb.
 
-use std::sync::Arc;
-
-use teloxide::types::MessageId;
-
-use super::{Outcome, Request, send};
 use crate::core::work::pause::PauseOutcome;
-use crate::telegram::{Ctx, Tg};
+use crate::telegram::Ctx;
+use crate::telegram::audit::Outcome;
+use crate::telegram::command::Freeze;
+use crate::telegram::speaker::{Reply, Speaker};
 
-/// Which way the town goes.
-#[derive(Debug, Clone, Copy)]
-pub enum Freeze {
-    Pause,
-    Resume,
-}
-
-impl Freeze {
-    /// The prefix of its texts in the locales (`pause-done`, `resume-done` …).
-    fn key(self) -> &'static str {
-        match self {
-            Freeze::Pause => "pause",
-            Freeze::Resume => "resume",
-        }
-    }
-
-    fn icon(self) -> &'static str {
-        match self {
-            Freeze::Pause => "⏸",
-            Freeze::Resume => "▶️",
-        }
+/// The prefix of its texts in the locales (`pause-done`, `resume-done` …).
+fn key(freeze: Freeze) -> &'static str {
+    match freeze {
+        Freeze::Pause => "pause",
+        Freeze::Resume => "resume",
     }
 }
 
-pub async fn run(
-    ctx: &Arc<Ctx>,
-    bot: &Tg,
-    req: Request,
-    status: Option<MessageId>,
-    freeze: Freeze,
-) -> anyhow::Result<()> {
-    let rig = req.arg("rig").map(str::to_string);
-    let id = super::status_message(bot, &req, status, "⏳").await?;
-    let (ctx, bot) = (ctx.clone(), bot.clone());
-    tokio::spawn(async move {
-        let tr = req.tr(&ctx);
-        let key = |what: &str| format!("{}-{what}", freeze.key());
-        let done = match freeze {
-            Freeze::Pause => ctx.core.pause(rig.as_deref(), &req.actor()).await,
-            Freeze::Resume => ctx.core.resume(rig.as_deref(), &req.actor()).await,
-        };
-        let (text, outcome) = match done {
-            Ok(PauseOutcome::Done(line)) => (
-                format!(
-                    "{} {}",
-                    freeze.icon(),
-                    match &rig {
-                        None => tr.t(&key("done"), &[("line", &line)]),
-                        Some(r) => tr.t(&key("rig-done"), &[("rig", r), ("line", &line)]),
-                    }
-                ),
-                Outcome::Ok,
-            ),
-            Ok(PauseOutcome::Unchanged) => (tr.t(&key("unchanged"), &[]), Outcome::Ok),
-            Err(e) => (
-                format!("❌ {}", tr.t(&key("failed"), &[("error", &e.to_string())])),
-                Outcome::Failed,
-            ),
-        };
-        req.audit(&ctx, outcome, None);
-        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
-            tracing::warn!(error = %send::describe(&e), verb = freeze.key(), "could not report the outcome");
+fn icon(freeze: Freeze) -> &'static str {
+    match freeze {
+        Freeze::Pause => "⏸",
+        Freeze::Resume => "▶️",
+    }
+}
+
+/// The status message while gt works.
+pub const WORKING: &str = "⏳";
+
+pub async fn handle(ctx: &Ctx, who: &Speaker, freeze: Freeze, rig: Option<&str>) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    let key = |what: &str| format!("{}-{what}", key(freeze));
+    let done = match freeze {
+        Freeze::Pause => ctx.core.pause(rig, &who.actor()).await,
+        Freeze::Resume => ctx.core.resume(rig, &who.actor()).await,
+    };
+    match done {
+        Ok(PauseOutcome::Done(line)) => Reply::text(format!(
+            "{} {}",
+            icon(freeze),
+            match rig {
+                None => tr.t(&key("done"), &[("line", &line)]),
+                Some(r) => tr.t(&key("rig-done"), &[("rig", r), ("line", &line)]),
+            }
+        ))
+        .audited(Outcome::Ok),
+        Ok(PauseOutcome::Unchanged) => {
+            Reply::text(tr.t(&key("unchanged"), &[])).audited(Outcome::Ok)
         }
-    });
-    Ok(())
+        Err(e) => Reply::text(format!(
+            "❌ {}",
+            tr.t(&key("failed"), &[("error", &e.to_string())])
+        ))
+        .audited(Outcome::Failed),
+    }
 }

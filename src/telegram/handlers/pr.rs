@@ -1,20 +1,15 @@
 //! `/pr <n>`: one pull request: checks, mergeability, size, link.
 
-use std::sync::Arc;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let Some(gh) = super::github_or_say(ctx, bot, req).await? else {
-        return Ok(());
+pub async fn handle(ctx: &Ctx, who: &Speaker, n: u64) -> Reply {
+    let Some(gh) = ctx.core.github() else {
+        return super::github_off(ctx, who);
     };
-    let tr = req.tr(ctx);
-    let n = super::issue_number(req);
-    let text = match gh.pr(n).await {
+    let tr = who.tr(&ctx.locales);
+    Reply::text(match gh.pr(n).await {
         Ok((pr, checks)) => render::github::pr(tr, &pr, &checks),
         Err(e) => render::github::error(tr, n, &e),
-    };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    })
 }

@@ -1,92 +1,58 @@
-//! `/restart <service|agent>`: "restarting…", then the result, in one message.
-//! The work runs in its own task so the chat stays responsive.
+//! `/restart <service|agent>`: "restarting…", then the result, in one
+//! message (the dispatcher runs it in its own task so the chat stays
+//! responsive).
 
-use std::sync::Arc;
+use crate::core::CoreError;
+use crate::telegram::Ctx;
+use crate::telegram::audit::Outcome;
+use crate::telegram::command::RestartTarget;
+use crate::telegram::render::{self, Tr};
+use crate::telegram::speaker::{Reply, Speaker};
 
-use teloxide::types::MessageId;
+/// The status message while it restarts.
+pub fn working(tr: Tr<'_>, target: &RestartTarget) -> String {
+    format!("🔄 {}", tr.t("restarting", &[("service", target.name())]))
+}
 
-use super::{Outcome, Request, send};
-use crate::core::{CoreError, Service};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(
-    ctx: &Arc<Ctx>,
-    bot: &Tg,
-    req: Request,
-    status: Option<MessageId>,
-) -> anyhow::Result<()> {
-    let Ok(service) = req.arg("service").unwrap_or("").parse::<Service>() else {
-        // Not a service: one agent, with its role's own restart command.
-        return restart_agent(ctx, bot, req, status).await;
+pub async fn handle(ctx: &Ctx, who: &Speaker, target: &RestartTarget) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    let service = match target {
+        RestartTarget::Service(s) => *s,
+        // One agent, with its role's own restart command.
+        RestartTarget::Agent(agent) => return restart_agent(ctx, who, agent).await,
     };
-    let tr = req.tr(ctx);
-    let text = format!("🔄 {}", tr.t("restarting", &[("service", service.name())]));
-    let id = super::status_message(bot, &req, status, &text).await?;
-    let (ctx, bot) = (ctx.clone(), bot.clone());
-    tokio::spawn(async move {
-        let tr = req.tr(&ctx);
-        let (text, outcome) = match ctx.core.restart(service, &req.actor()).await {
-            Ok(r) => (render::restart_done(tr, &r), Outcome::of(r.ok())),
-            Err(CoreError::ServiceBusy { .. }) => (
-                tr.t("busy", &[("service", service.name())]),
-                Outcome::Failed,
-            ),
-            Err(e) => (
-                format!(
-                    "❌ {}",
-                    tr.t(
-                        "restart-failed",
-                        &[("service", service.name()), ("error", &e.to_string())]
-                    )
-                ),
-                Outcome::Failed,
-            ),
-        };
-        req.audit(&ctx, outcome, None);
-        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
-            tracing::warn!(error = %send::describe(&e), "could not report the restart");
+    match ctx.core.restart(service, &who.actor()).await {
+        Ok(r) => Reply::text(render::restart_done(tr, &r)).audited(Outcome::of(r.ok())),
+        Err(CoreError::ServiceBusy { .. }) => {
+            Reply::text(tr.t("busy", &[("service", service.name())])).audited(Outcome::Failed)
         }
-    });
-    Ok(())
+        Err(e) => Reply::text(format!(
+            "❌ {}",
+            tr.t(
+                "restart-failed",
+                &[("service", service.name()), ("error", &e.to_string())]
+            )
+        ))
+        .audited(Outcome::Failed),
+    }
 }
 
 /// `/restart <agent>` (and the stuck alert's Restart button, once confirmed).
-async fn restart_agent(
-    ctx: &Arc<Ctx>,
-    bot: &Tg,
-    req: Request,
-    status: Option<MessageId>,
-) -> anyhow::Result<()> {
-    let agent = req.arg("service").unwrap_or("").to_string();
-    let tr = req.tr(ctx);
-    let text = format!("🔄 {}", tr.t("restarting", &[("service", &agent)]));
-    let id = super::status_message(bot, &req, status, &text).await?;
-    let (ctx, bot) = (ctx.clone(), bot.clone());
-    tokio::spawn(async move {
-        let tr = req.tr(&ctx);
-        let (text, outcome) = match ctx.core.restart_agent(&agent, &req.actor()).await {
-            Ok(line) => (
-                format!(
-                    "✅ {}",
-                    tr.t("agent-restarted", &[("agent", &agent), ("line", &line)])
-                ),
-                Outcome::Ok,
-            ),
-            Err(e) => (
-                format!(
-                    "❌ {}",
-                    tr.t(
-                        "agent-restart-failed",
-                        &[("agent", &agent), ("error", &e.to_string())]
-                    )
-                ),
-                Outcome::Failed,
-            ),
-        };
-        req.audit(&ctx, outcome, None);
-        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
-            tracing::warn!(error = %send::describe(&e), "could not report the restart");
-        }
-    });
-    Ok(())
+async fn restart_agent(ctx: &Ctx, who: &Speaker, agent: &str) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    match ctx.core.restart_agent(agent, &who.actor()).await {
+        Ok(line) => Reply::text(format!(
+            "✅ {}",
+            tr.t("agent-restarted", &[("agent", agent), ("line", &line)])
+        ))
+        .audited(Outcome::Ok),
+        Err(e) => Reply::text(format!(
+            "❌ {}",
+            tr.t(
+                "agent-restart-failed",
+                &[("agent", agent), ("error", &e.to_string())]
+            )
+        ))
+        .audited(Outcome::Failed),
+    }
 }

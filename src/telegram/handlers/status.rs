@@ -1,15 +1,13 @@
 //! `/status`: the health report and activity, with the key pools' summary.
 
-use std::sync::Arc;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
     let report = ctx.core.status().await;
     let pools = super::keys::pools_status(ctx);
-    let tr = req.tr(ctx);
-    let text = format!(
+    let tr = who.tr(&ctx.locales);
+    Reply::text(format!(
         "{}{}\n\n{}",
         // A frozen town (gt estop) leads the report.
         render::work::paused_lines(tr, &ctx.core.paused()),
@@ -19,7 +17,5 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             ctx.core.github().map(|g| g.as_ref()),
             chrono::Utc::now()
         )
-    );
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    ))
 }

@@ -1,37 +1,20 @@
 //! `/stop` (owner): "stopping…", then what was stopped.
 
-use std::sync::Arc;
+use crate::telegram::Ctx;
+use crate::telegram::audit::Outcome;
+use crate::telegram::render::{self, Tr};
+use crate::telegram::speaker::{Reply, Speaker};
 
-use teloxide::types::MessageId;
+/// The status message while it stops.
+pub fn working(tr: Tr<'_>) -> String {
+    format!("⏹ {}", tr.t("stopping", &[]))
+}
 
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(
-    ctx: &Arc<Ctx>,
-    bot: &Tg,
-    req: Request,
-    status: Option<MessageId>,
-) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
-    let text = format!("⏹ {}", tr.t("stopping", &[]));
-    let id = super::status_message(bot, &req, status, &text).await?;
-    let (ctx, bot) = (ctx.clone(), bot.clone());
-    tokio::spawn(async move {
-        let text = match ctx.core.stop(&req.actor()).await {
-            Ok(report) => {
-                req.audit(&ctx, Outcome::of(report.ok()), None);
-                render::stop(req.tr(&ctx), &report)
-            }
-            Err(e) => {
-                req.audit(&ctx, Outcome::Failed, Some(&e.to_string()));
-                req.tr(&ctx)
-                    .t("error-internal", &[("error", &e.to_string())])
-            }
-        };
-        if let Err(e) = send::edit(&bot, req.target.chat_id, id, &text, None).await {
-            tracing::warn!(error = %send::describe(&e), "could not report the stop");
-        }
-    });
-    Ok(())
+pub async fn handle(ctx: &Ctx, who: &Speaker) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    match ctx.core.stop(&who.actor()).await {
+        Ok(report) => Reply::text(render::stop(tr, &report)).audited(Outcome::of(report.ok())),
+        Err(e) => Reply::text(tr.t("error-internal", &[("error", &e.to_string())]))
+            .audited_with(Outcome::Failed, e.to_string()),
+    }
 }

@@ -1,31 +1,19 @@
 //! `/take <n>` (operators): hands GitHub issue n to the town as a bead and
 //! comments on the issue; audited.
 
-use std::sync::Arc;
+use crate::telegram::audit::Outcome;
+use crate::telegram::speaker::{Reply, Speaker};
+use crate::telegram::{Ctx, render};
 
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg, render};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let Some(gh) = super::github_or_say(ctx, bot, req).await? else {
-        return Ok(());
+pub async fn handle(ctx: &Ctx, who: &Speaker, n: u64) -> Reply {
+    let Some(gh) = ctx.core.github() else {
+        return super::github_off(ctx, who);
     };
-    let tr = req.tr(ctx);
-    let n = super::issue_number(req);
-    let text = match gh.take(n, &req.actor()).await {
-        Ok(t) => {
-            req.audit(
-                ctx,
-                Outcome::Ok,
-                Some(&format!("issue #{n} → bead {}", t.bead)),
-            );
-            render::github::taken(tr, &t)
-        }
-        Err(e) => {
-            req.audit(ctx, Outcome::Failed, Some(&e.to_string()));
-            render::github::error(tr, n, &e)
-        }
-    };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    let tr = who.tr(&ctx.locales);
+    match gh.take(n, &who.actor()).await {
+        Ok(t) => Reply::text(render::github::taken(tr, &t))
+            .audited_with(Outcome::Ok, format!("issue #{n} → bead {}", t.bead)),
+        Err(e) => Reply::text(render::github::error(tr, n, &e))
+            .audited_with(Outcome::Failed, e.to_string()),
+    }
 }

@@ -1,22 +1,12 @@
 //! `/unmute [check|all]` (operators): hear a check's alerts again.
 
-use std::sync::Arc;
+use crate::telegram::Ctx;
+use crate::telegram::audit::Outcome;
+use crate::telegram::speaker::{Reply, Speaker};
 
-use super::{Outcome, Request, send};
-use crate::telegram::{Ctx, Tg};
-
-pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> {
-    let tr = req.tr(ctx);
-    let removed = ctx
-        .core
-        .alerts()
-        .mutes
-        .unmute(req.arg("check").unwrap_or("all"));
-    req.audit(
-        ctx,
-        Outcome::Ok,
-        Some(&format!("unmuted {}", removed.join(","))),
-    );
+pub fn handle(ctx: &Ctx, who: &Speaker, check: &str) -> Reply {
+    let tr = who.tr(&ctx.locales);
+    let removed = ctx.core.alerts().mutes.unmute(check);
     let text = if removed.is_empty() {
         tr.t("unmute-none", &[])
     } else {
@@ -25,6 +15,5 @@ pub async fn run(ctx: &Arc<Ctx>, bot: &Tg, req: &Request) -> anyhow::Result<()> 
             tr.t("unmute-done", &[("checks", &removed.join(", "))])
         )
     };
-    send::message(bot, req.target, &text, None, req.reply_to).await?;
-    Ok(())
+    Reply::text(text).audited_with(Outcome::Ok, format!("unmuted {}", removed.join(",")))
 }
