@@ -977,3 +977,6 @@ mod tests {
         .await
     }
 }
+
+#[cfg(test)]
+mod handler_tests;
