@@ -17,6 +17,7 @@ pub mod limit;
 pub mod outbox;
 pub mod overseer;
 pub mod pin;
+pub mod press;
 pub mod rate;
 pub mod render;
 pub mod send;

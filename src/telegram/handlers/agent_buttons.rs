@@ -11,6 +11,7 @@ use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, MaybeInaccessibleMessage, Me};
 
 use super::{Outcome, Request, args_of, ask_confirmation, execute, send, target_of};
+use crate::core::alerts::incident::AgentVerb;
 use crate::telegram::auth::{Access, Role};
 use crate::telegram::catalogue::Args;
 use crate::telegram::render::{self, Tr};
@@ -32,22 +33,24 @@ async fn act(ctx: &Arc<Ctx>, bot: &Tg, base: Request) -> anyhow::Result<Result<(
     Ok(Ok(()))
 }
 
-/// `ag:<verb>:<agent>`.
-pub async fn on_button(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>, data: &str) -> anyhow::Result<()> {
+/// A stuck alert's Peek, Nudge or Restart on `agent`.
+pub async fn on_button(
+    bot: Tg,
+    q: CallbackQuery,
+    ctx: Arc<Ctx>,
+    verb: AgentVerb,
+    agent: &str,
+) -> anyhow::Result<()> {
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
     let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
         send::answer(&bot, &q.id.0, &tr.raw("confirm-expired", &[])).await;
         return Ok(());
     };
-    let (command, agent) = match data.split_once(':') {
-        Some(("p", a)) => ("peek", a),
-        Some(("n", a)) => ("nudge", a),
-        Some(("r", a)) => ("restart", a),
-        _ => {
-            send::answer(&bot, &q.id.0, "").await;
-            return Ok(());
-        }
+    let command = match verb {
+        AgentVerb::Peek => "peek",
+        AgentVerb::Nudge => "nudge",
+        AgentVerb::Restart => "restart",
     };
     let Some(spec) = ctx.catalogue.get(command) else {
         send::answer(&bot, &q.id.0, "").await;

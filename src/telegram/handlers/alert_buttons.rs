@@ -19,13 +19,15 @@ use crate::telegram::render::Tr;
 use crate::telegram::speaker::Speaker;
 use crate::telegram::{Ctx, Tg};
 
-pub(super) async fn press(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
+pub(super) async fn press(
+    bot: Tg,
+    q: CallbackQuery,
+    ctx: Arc<Ctx>,
+    incident: IncidentId,
+    action: AlertAction,
+) -> anyhow::Result<()> {
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
-    let Some((incident, action)) = q.data.as_deref().and_then(AlertAction::from_callback) else {
-        send::answer(&bot, &q.id.0, "").await;
-        return Ok(());
-    };
     let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
         send::answer(&bot, &q.id.0, &tr.raw("alert-press-ended", &[])).await;
         return Ok(());

@@ -5,12 +5,13 @@
 
 use std::sync::Arc;
 
-use teloxide::types::{CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message};
+use teloxide::types::{CallbackQuery, InlineKeyboardMarkup, Message};
 
 use super::send;
 use crate::core::Actor;
 use crate::telegram::audit::{Entry, Outcome};
 use crate::telegram::auth::{Access, Role};
+use crate::telegram::press::{self, Press};
 use crate::telegram::render::{self, Tr};
 use crate::telegram::speaker::{Reply, Speaker};
 use crate::telegram::{Ctx, Target, Tg};
@@ -21,16 +22,16 @@ const MAX_LISTED: usize = 10;
 /// The Ack and Close buttons of each escalation, one row each.
 pub fn buttons(tr: Tr<'_>, ids: &[&str]) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new(ids.iter().map(|id| {
-        vec![
-            InlineKeyboardButton::callback(
-                format!("{} {id}", tr.raw("work-button-ack", &[])),
-                render::town::ack_data(id),
-            ),
-            InlineKeyboardButton::callback(
-                format!("{} {id}", tr.raw("work-button-close", &[])),
-                render::town::close_data(id),
-            ),
-        ]
+        [(false, "work-button-ack"), (true, "work-button-close")]
+            .into_iter()
+            .filter_map(|(close, label)| {
+                let press = Press::Escalation {
+                    close,
+                    id: (*id).to_string(),
+                };
+                press::button(format!("{} {id}", tr.raw(label, &[])), &press)
+            })
+            .collect::<Vec<_>>()
     }))
 }
 
@@ -57,28 +58,17 @@ pub async fn handle(ctx: &Ctx, who: &Speaker) -> anyhow::Result<Reply> {
     Ok(Reply::with_buttons(text, markup))
 }
 
-/// An Ack or Close press (`data` is what follows `es:`).
+/// An Ack or Close press on escalation `id`.
 pub async fn callback(
     ctx: &Arc<Ctx>,
     bot: &Tg,
     q: &CallbackQuery,
     message: &Message,
-    data: &str,
+    close: bool,
+    id: &str,
 ) -> anyhow::Result<()> {
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
-    let Some((verb, id)) = data.split_once(':') else {
-        send::answer(bot, &q.id.0, "").await;
-        return Ok(());
-    };
-    let close = match verb {
-        "a" => false,
-        "c" => true,
-        _ => {
-            send::answer(bot, &q.id.0, "").await;
-            return Ok(());
-        }
-    };
     let name = q
         .from
         .username

@@ -42,8 +42,7 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use teloxide::prelude::*;
 use teloxide::types::{
-    CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me,
-    MessageId,
+    CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Me, MessageId,
 };
 
 use super::audit::{Entry, Outcome};
@@ -51,6 +50,7 @@ use super::auth::{Access, Role};
 use super::catalogue::{ArgValue, Args, CommandSpec, UsageError};
 use super::command::{BotCommand, Freeze};
 use super::confirm::{Pending, Refusal};
+use super::press::Press;
 use super::render::{self, Tr};
 use super::speaker::{After, Progress, Reply, Speaker};
 use super::{Ctx, Target, Tg, grammar, send};
@@ -535,10 +535,18 @@ async fn ask_confirmation(ctx: &Ctx, bot: &Tg, req: Request) -> anyhow::Result<(
         what: what.clone(),
         created: std::time::Instant::now(),
     });
-    let buttons = InlineKeyboardMarkup::new(vec![vec![
-        InlineKeyboardButton::callback(tr.raw("confirm-yes", &[]), format!("ok:{id}")),
-        InlineKeyboardButton::callback(tr.raw("confirm-no", &[]), format!("no:{id}")),
-    ]]);
+    let buttons = InlineKeyboardMarkup::new(vec![
+        [(true, "confirm-yes"), (false, "confirm-no")]
+            .into_iter()
+            .filter_map(|(yes, label)| {
+                let press = Press::Confirm {
+                    yes,
+                    id: id.to_string(),
+                };
+                super::press::button(tr.raw(label, &[]), &press)
+            })
+            .collect::<Vec<_>>(),
+    ]);
     req.audit(ctx, Outcome::Asked, None);
     send::message(
         bot,
@@ -574,31 +582,34 @@ pub async fn on_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
 }
 
 async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Result<()> {
-    if q.data
-        .as_deref()
-        .is_some_and(|d| d.starts_with(crate::core::alerts::CALLBACK_PREFIX))
-    {
-        return alert_buttons::press(bot, q, ctx).await;
-    }
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
-    let Some((verb, id)) = q.data.as_deref().and_then(|d| d.split_once(':')) else {
+    let Some(press) = q.data.as_deref().and_then(Press::parse) else {
         send::answer(&bot, &q.id.0, "").await;
         return Ok(());
     };
-    if verb == "ag" {
-        let data = id.to_string();
-        return agent_buttons::on_button(bot, q, ctx, &data).await;
-    }
+    let (yes, id) = match press {
+        Press::Alert { incident, action } => {
+            return alert_buttons::press(bot, q, ctx, incident, action).await;
+        }
+        Press::Agent { verb, agent } => {
+            return agent_buttons::on_button(bot, q, ctx, verb, &agent).await;
+        }
+        Press::Escalation { close, id } => {
+            let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
+                send::answer(&bot, &q.id.0, &tr.raw("confirm-expired", &[])).await;
+                return Ok(());
+            };
+            return escalations::callback(&ctx, &bot, &q, message, close, &id).await;
+        }
+        Press::Confirm { yes, id } => (yes, id),
+    };
     let Some(MaybeInaccessibleMessage::Regular(message)) = q.message.as_ref() else {
         send::answer(&bot, &q.id.0, &tr.raw("confirm-expired", &[])).await;
         return Ok(());
     };
     let message = message.as_ref();
-    if verb == "es" {
-        return escalations::callback(&ctx, &bot, &q, message, id).await;
-    }
-    let pending = match ctx.confirms.take(id, q.from.id.0) {
+    let pending = match ctx.confirms.take(&id, q.from.id.0) {
         Ok(p) => p,
         Err(r) => {
             let key = match r {
@@ -641,7 +652,7 @@ async fn handle_callback(bot: Tg, q: CallbackQuery, ctx: Arc<Ctx>) -> anyhow::Re
         return Ok(());
     };
     let tr = Tr::new(&ctx.locales, pending.lang);
-    if verb != "ok" {
+    if !yes {
         req.audit(&ctx, Outcome::Cancelled, None);
         send::answer(&bot, &q.id.0, &tr.raw("confirm-ok", &[])).await;
         send::edit(

@@ -6,6 +6,7 @@ use crate::core::activity::human_duration;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::core::alerts::{Alert, AlertAction, CheckId, Fact, Subject, Transition};
+use crate::telegram::press::{self, Press};
 use crate::telegram::render::Tr;
 
 /// A button's label.
@@ -64,17 +65,25 @@ pub fn buttons(tr: Tr<'_>, a: &Alert) -> Option<InlineKeyboardMarkup> {
         .filter_map(|b| {
             // An agent's buttons name the agent, an escalation's the
             // escalation (as `/escalations` does); the others the incident.
-            let data = match (b, &a.subject) {
-                (AlertAction::Agent(v), Subject::Agent(agent)) => v.callback_data(agent)?,
-                (AlertAction::EscalationAck, Subject::Escalation(id)) => {
-                    crate::telegram::render::town::ack_data(id)
-                }
-                (AlertAction::EscalationClose, Subject::Escalation(id)) => {
-                    crate::telegram::render::town::close_data(id)
-                }
-                _ => b.callback_data(a.incident),
+            let press = match (b, &a.subject) {
+                (AlertAction::Agent(verb), Subject::Agent(agent)) => Press::Agent {
+                    verb: *verb,
+                    agent: agent.clone(),
+                },
+                (AlertAction::EscalationAck, Subject::Escalation(id)) => Press::Escalation {
+                    close: false,
+                    id: id.clone(),
+                },
+                (AlertAction::EscalationClose, Subject::Escalation(id)) => Press::Escalation {
+                    close: true,
+                    id: id.clone(),
+                },
+                _ => Press::Alert {
+                    incident: a.incident,
+                    action: *b,
+                },
             };
-            Some(InlineKeyboardButton::callback(button_label(tr, b), data))
+            press::button(button_label(tr, b), &press)
         })
         .collect::<Vec<_>>();
     if row.is_empty() {

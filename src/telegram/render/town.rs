@@ -8,16 +8,6 @@ use crate::core::work::announce::{Announcement, Kind, Severity};
 use crate::core::work::digest::Digest;
 use crate::core::work::escalations::Escalation;
 
-/// Telegram's callback data for an escalation's buttons (`es:a:<id>`,
-/// `es:c:<id>`; ids are at most 64 bytes, the data too).
-pub fn ack_data(id: &str) -> String {
-    format!("es:a:{id}")
-}
-
-pub fn close_data(id: &str) -> String {
-    format!("es:c:{id}")
-}
-
 fn severity_icon(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "🚨",
@@ -386,7 +376,5 @@ mod tests {
             out.push(digest(tr, &Digest::default()));
             insta::assert_snapshot!(format!("work-{lang}"), out.join("\n\n---\n\n"));
         }
-        assert_eq!(ack_data("hq-ab12"), "es:a:hq-ab12");
-        assert!(close_data(&"x".repeat(59)).len() <= 64);
     }
 }

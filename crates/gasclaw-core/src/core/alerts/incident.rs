@@ -14,7 +14,7 @@
 //!    the compiler points at it),
 //! 3. if it has buttons of its own, variants to [`AlertAction`] with their
 //!    callback encoding in [`AlertAction::code`]/[`AlertAction::parse`]
-//!    and their handling in `src/telegram/alert_buttons.rs`,
+//!    and their handling in `src/telegram/handlers/alert_buttons.rs`,
 //!
 //! then builds an [`Alert`] (a fresh [`IncidentId`] from
 //! [`IncidentId::fresh`], the severity, the fact, the buttons) and queues it
@@ -96,8 +96,8 @@ impl std::fmt::Display for IncidentId {
     }
 }
 
-/// A button on an alert. Encoded in the callback data as
-/// `al:<incident>:<code>`, at most 64 bytes.
+/// A button on an alert. Its [`code`](AlertAction::code) goes in the
+/// button's callback data (`src/telegram/press.rs`: `al:<incident>:<code>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertAction {
@@ -142,17 +142,7 @@ impl AgentVerb {
     pub fn parse(code: &str) -> Option<AgentVerb> {
         AgentVerb::ALL.into_iter().find(|v| v.code() == code)
     }
-
-    /// The callback data of this button for `agent`, when it fits in
-    /// Telegram's 64 bytes.
-    pub fn callback_data(self, agent: &str) -> Option<String> {
-        let data = format!("ag:{}:{agent}", self.code());
-        (data.len() <= 64).then_some(data)
-    }
 }
-
-/// The callback data prefix of alert buttons.
-pub const CALLBACK_PREFIX: &str = "al:";
 
 impl AlertAction {
     /// The action's part of the callback data.
@@ -182,19 +172,6 @@ impl AlertAction {
             "esclose" if arg.is_empty() => Some(AlertAction::EscalationClose),
             _ => None,
         }
-    }
-
-    /// The whole callback data for this button on `incident`.
-    pub fn callback_data(&self, incident: IncidentId) -> String {
-        format!("{CALLBACK_PREFIX}{incident}:{}", self.code())
-    }
-
-    /// The incident and action a callback data names (`al:` stripped or
-    /// not); `None` for anything else.
-    pub fn from_callback(data: &str) -> Option<(IncidentId, AlertAction)> {
-        let rest = data.strip_prefix(CALLBACK_PREFIX).unwrap_or(data);
-        let (id, code) = rest.split_once(':')?;
-        Some((IncidentId(id.parse().ok()?), AlertAction::parse(code)?))
     }
 }
 
@@ -266,29 +243,28 @@ impl Alert {
 mod tests {
     use super::*;
 
+    /// The action's code (the Telegram face puts it in a button's data)
+    /// reads back as the action; what is not one is refused.
     #[test]
-    fn callback_data_round_trips_within_64_bytes() {
-        let id = IncidentId(99_999_999_999_999);
+    fn action_codes_round_trip() {
         for a in [
             AlertAction::Ack,
             AlertAction::Mute(Duration::from_secs(3600)),
             AlertAction::Restart(Service::Gateway),
             AlertAction::Agent(AgentVerb::Nudge),
+            AlertAction::EscalationAck,
+            AlertAction::EscalationClose,
         ] {
-            let data = a.callback_data(id);
-            assert!(data.len() <= 64, "{data}");
-            assert!(data.starts_with("al:"));
-            assert_eq!(AlertAction::from_callback(&data), Some((id, a)));
+            assert_eq!(AlertAction::parse(&a.code()), Some(a));
         }
         for bad in [
-            "al:1:mute:0",
-            "al:1:mute:99999999999",
-            "al:x:ack",
-            "al:1:restart:nope",
-            "al:1:ack:extra",
-            "al:1",
+            "mute:0",
+            "mute:99999999999",
+            "restart:nope",
+            "ack:extra",
+            "",
         ] {
-            assert_eq!(AlertAction::from_callback(bad), None, "{bad}");
+            assert_eq!(AlertAction::parse(bad), None, "{bad}");
         }
     }
 

@@ -18,9 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::core::Service;
 use crate::keys::PoolKind;
 
-pub use incident::{
-    Alert, AlertAction, CALLBACK_PREFIX, Fact, IncidentId, Resolution, Severity, Subject,
-};
+pub use incident::{Alert, AlertAction, Fact, IncidentId, Resolution, Severity, Subject};
 pub use incidents::{Incident, IncidentGone, Incidents};
 pub use mutes::{MAX_MUTE, MuteError, Mutes, mute_names, parse_check, parse_mute_duration};
 
