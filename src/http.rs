@@ -25,8 +25,8 @@ mod metrics;
 pub use metrics::Metrics;
 
 pub struct HttpState {
-    /// The overseer's endpoint (`/overseer/*`); absent: not served.
-    pub overseer: Option<Arc<crate::overseer_api::OverseerApi>>,
+    /// The overseer's endpoint (`/overseer/*`).
+    pub overseer: Arc<crate::overseer_api::OverseerApi>,
     pub monitor: Arc<Monitor>,
     pub pools: Arc<KeyPools>,
     pub proxy: Arc<ProxyMetrics>,
@@ -39,18 +39,17 @@ pub struct HttpState {
 }
 
 pub fn router(state: Arc<HttpState>) -> Router {
+    use crate::overseer_api as o;
     let metrics = Arc::new(Metrics::new(&state));
-    let mut r = Router::new()
+    Router::new()
         .route("/healthz", get(healthz))
         .with_state(state.clone())
         .merge(
             Router::new()
                 .route("/metrics", get(scrape))
                 .with_state(metrics),
-        );
-    if let Some(api) = &state.overseer {
-        use crate::overseer_api as o;
-        r = r.merge(
+        )
+        .merge(
             Router::new()
                 .route("/overseer/status", get(o::status).fallback(o::refused))
                 .route("/overseer/keys", get(o::keys).fallback(o::refused))
@@ -59,10 +58,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
                 .route("/overseer/tasks", get(o::tasks).fallback(o::refused))
                 .route("/overseer/tasks/{id}", get(o::task).fallback(o::refused))
                 .route("/overseer/{*rest}", axum::routing::any(o::refused))
-                .with_state(api.clone()),
-        );
-    }
-    r
+                .with_state(state.overseer.clone()),
+        )
 }
 
 pub async fn serve(
@@ -158,7 +155,7 @@ mod tests {
     use crate::supervise::{Policy, Supervisor};
 
     /// The real parts over a temp `HOME` (`dir/home`), as `gasclaw run`
-    /// wires them, without the overseer's endpoint.
+    /// wires them.
     fn state(
         dir: &std::path::Path,
         supervisor: Arc<Supervisor>,
@@ -191,6 +188,12 @@ mod tests {
             outbox.clone(),
             Arc::new(crate::i18n::Locales::embedded()),
         );
+        let overseer = Arc::new(crate::overseer_api::OverseerApi {
+            core: core.clone(),
+            pools: pools.clone(),
+            token: core.overseer_api_token().clone(),
+            audit: Arc::new(crate::telegram::audit::Audit::new(home.join("audit.log"))),
+        });
         HttpState {
             monitor,
             pools,
@@ -200,7 +203,7 @@ mod tests {
             interval: Duration::from_secs(300),
             usage,
             supervisor,
-            overseer: None,
+            overseer,
         }
     }
 

@@ -312,14 +312,14 @@ pub async fn run(core: Arc<Core>) -> anyhow::Result<()> {
         .context("writing GASCLAW_HOME/addresses.json")?;
     tracing::info!(proxy = %proxy_addr, http = %http_addr, "listening (reported in addresses.json)");
     let state = Arc::new(crate::http::HttpState {
-        overseer: Some(Arc::new(crate::overseer_api::OverseerApi {
+        overseer: Arc::new(crate::overseer_api::OverseerApi {
             core: core.clone(),
             pools: pools.clone(),
             token: core.overseer_api_token().clone(),
             audit: Arc::new(crate::telegram::audit::Audit::new(
                 core.config().home.join("audit.log"),
             )),
-        })),
+        }),
         monitor: monitor.clone(),
         pools: pools.clone(),
         proxy: proxy.metrics(),

@@ -361,11 +361,9 @@ impl Monitor {
         }
     }
 
-    fn alert_to(&self, check: Option<CheckId>, recipients: &[ChatTarget], html: String) {
-        if let Some(c) = check
-            && self.core.alerts().mutes.is_muted(c)
-        {
-            tracing::info!(check = %c, "alert muted");
+    fn alert_to(&self, check: CheckId, recipients: &[ChatTarget], html: String) {
+        if self.core.alerts().mutes.is_muted(check) {
+            tracing::info!(check = %check, "alert muted");
             return;
         }
         for t in recipients {
@@ -585,7 +583,7 @@ impl Monitor {
                 caused_by: None,
             });
         }
-        let sent_to = self.send_alert(Some(id), alert);
+        let sent_to = self.send_alert(id, alert);
         if down {
             let _ = board.incidents.update(incident, |i| {
                 i.held = sent_to.is_empty();
@@ -625,7 +623,7 @@ impl Monitor {
                 let Subject::Check(id) = i.alert.subject else {
                     continue;
                 };
-                let sent_to = self.send_alert(Some(id), i.alert.clone());
+                let sent_to = self.send_alert(id, i.alert.clone());
                 let _ = board.incidents.update(i.id(), |i| {
                     i.caused_by = None;
                     i.held = false;
@@ -663,11 +661,9 @@ impl Monitor {
     /// alert waits for the grouping window, warnings and info wait for the
     /// end of quiet hours (held durably), the rest goes at once to the
     /// recipients of its severity; where it went.
-    fn send_alert(&self, check: Option<CheckId>, alert: Alert) -> Vec<ChatTarget> {
-        if let Some(c) = check
-            && self.core.alerts().mutes.is_muted(c)
-        {
-            tracing::info!(check = %c, "alert muted");
+    fn send_alert(&self, check: CheckId, alert: Alert) -> Vec<ChatTarget> {
+        if self.core.alerts().mutes.is_muted(check) {
+            tracing::info!(check = %check, "alert muted");
             return Vec::new();
         }
         let now = Utc::now();
@@ -774,7 +770,7 @@ impl Monitor {
                 let tr = self.tr();
                 for e in events {
                     let html = crate::telegram::render::github::event(tr, e);
-                    self.alert_to(Some(CheckId::Github), &targets, html);
+                    self.alert_to(CheckId::Github, &targets, html);
                 }
             });
             tokio::select! {

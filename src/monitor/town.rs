@@ -79,7 +79,7 @@ impl Monitor {
             // Else as every alert: muted, held in quiet hours, grouped,
             // routed by severity.
             None => {
-                self.send_alert(Some(check), alert);
+                self.send_alert(check, alert);
             }
         }
     }
@@ -228,7 +228,7 @@ impl Monitor {
 
     /// Follows the event log until `shutdown`.
     pub async fn run_work(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut follower: Option<Follower> = Some(self.core.event_follower(true));
+        let mut follower: Follower = self.core.event_follower(true);
         let mut reminded = Reminded::new();
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -243,7 +243,7 @@ impl Monitor {
                 _ = tick.tick() => {}
                 _ = shutdown.cancelled() => break,
             }
-            let Some(mut f) = follower.take() else { break };
+            let mut f = follower;
             // File reads and the cursor's fsync stay off the runtime.
             let joined = tokio::task::spawn_blocking(move || {
                 let r = f.poll();
@@ -252,7 +252,7 @@ impl Monitor {
             .await;
             let Ok((mut f, polled)) = joined else {
                 tracing::error!("the event log follower panicked; starting it again");
-                follower = Some(self.core.event_follower(true));
+                follower = self.core.event_follower(true);
                 continue;
             };
             match polled {
@@ -288,7 +288,7 @@ impl Monitor {
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the event log"),
             }
-            follower = Some(f);
+            follower = f;
             self.maybe_send_digest(&mut digest, Utc::now()).await;
             if last_mail.is_none_or(|t| t.elapsed() >= mail_every) {
                 last_mail = Some(tokio::time::Instant::now());
@@ -299,9 +299,7 @@ impl Monitor {
                 self.remind_escalations(&mut reminded).await;
             }
         }
-        if let Some(mut f) = follower
-            && let Err(e) = f.commit()
-        {
+        if let Err(e) = follower.commit() {
             tracing::warn!(error = %e, "could not save the event cursor");
         }
     }

@@ -77,7 +77,7 @@ impl Monitor {
                 .digest_log()
                 .record("stuck", chrono::Utc::now(), None);
             let sent = !self.core.alerts().mutes.is_muted(CheckId::Stuck);
-            self.send_alert(Some(CheckId::Stuck), alert.clone());
+            self.send_alert(CheckId::Stuck, alert.clone());
             open.insert(a.address.clone(), (alert, Instant::now(), sent));
         }
     }

@@ -289,8 +289,9 @@ impl Core {
                 home.openclaw.clone(),
                 config.home.clone(),
                 config.gateway_port,
-            )
-            .with_api(api_url(config.http_addr), overseer_api_token.clone()),
+                api_url(config.http_addr),
+                overseer_api_token.clone(),
+            ),
             git: Git::new(runner.clone()),
             beads,
             github,

@@ -269,8 +269,6 @@ pub struct Runner {
     scrub: Arc<Vec<String>>,
     /// Variables removed from one program's environment: `(program, names)`.
     scrub_program: Arc<Vec<(String, Vec<String>)>>,
-    /// PATH used to find programs (and given to children); `None` = inherit.
-    path: Option<OsString>,
     /// `STACK_USER`: every child runs under this uid, with its own HOME.
     stack: Option<Arc<StackUser>>,
     /// The seam under the core's unit tests: answers every invocation
@@ -328,7 +326,6 @@ impl Runner {
             redactor,
             scrub: Arc::new(scrub.iter().map(|s| s.to_string()).collect()),
             scrub_program: Arc::default(),
-            path: None,
             stack: None,
             #[cfg(test)]
             script: None,
@@ -411,11 +408,7 @@ impl Runner {
 
     /// Finds `program` on PATH.
     pub fn which(&self, program: &str) -> Result<PathBuf, ExecError> {
-        let path = self
-            .path
-            .clone()
-            .or_else(|| std::env::var_os("PATH"))
-            .unwrap_or_default();
+        let path = std::env::var_os("PATH").unwrap_or_default();
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         which::which_in(program, Some(path), cwd).map_err(|_| ExecError::NotFound {
             program: program.to_string(),
@@ -436,9 +429,6 @@ impl Runner {
         }
         for k in &inv.env_remove {
             cmd.env_remove(k);
-        }
-        if let Some(p) = &self.path {
-            cmd.env("PATH", p);
         }
         if let Some(s) = &self.stack {
             // std drops the supplementary groups before setuid; with every

@@ -184,21 +184,23 @@ pub struct Openclaw {
     http: reqwest::Client,
     /// gasclaw's overseer endpoint and the overseer's own token, given to
     /// the gateway's environment: its skills' scripts read them there.
-    api: Option<(String, SecretString)>,
+    api: (String, SecretString),
     /// The endpoint's address once bound (a configured port 0 is known
-    /// only then); wins over the URL given to `with_api`.
+    /// only then); wins over the URL given to `new`.
     api_url: std::sync::OnceLock<String>,
 }
 
 impl Openclaw {
-    /// Where the skills reach gasclaw (`GASCLAW_API_URL`) and with which
-    /// token (`GASCLAW_API_TOKEN`).
-    pub fn with_api(mut self, url: String, token: SecretString) -> Openclaw {
-        self.api = Some((url, token));
-        self
-    }
-
-    pub fn new(runner: Runner, state_dir: PathBuf, run_dir: PathBuf, port: u16) -> Openclaw {
+    /// `api_url` and `api_token`: where the skills reach gasclaw
+    /// (`GASCLAW_API_URL`) and with which token (`GASCLAW_API_TOKEN`).
+    pub fn new(
+        runner: Runner,
+        state_dir: PathBuf,
+        run_dir: PathBuf,
+        port: u16,
+        api_url: String,
+        api_token: SecretString,
+    ) -> Openclaw {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
             .no_proxy()
@@ -210,7 +212,7 @@ impl Openclaw {
             run_dir,
             port,
             http,
-            api: None,
+            api: (api_url, api_token),
             api_url: std::sync::OnceLock::new(),
         }
     }
@@ -392,12 +394,10 @@ impl Openclaw {
         ]);
         // The overseer's skills reach gasclaw over its local endpoint with
         // their own token, never by running the gasclaw binary.
-        let inv = match &self.api {
-            Some((url, token)) => inv
-                .env("GASCLAW_API_URL", self.api_url.get().unwrap_or(url))
-                .env("GASCLAW_API_TOKEN", token.expose_secret()),
-            None => inv,
-        };
+        let (url, token) = &self.api;
+        let inv = inv
+            .env("GASCLAW_API_URL", self.api_url.get().unwrap_or(url))
+            .env("GASCLAW_API_TOKEN", token.expose_secret());
         if let Err(e) = self.rotate_log() {
             tracing::warn!(error = %e, "could not rotate the gateway log");
         }
@@ -753,6 +753,8 @@ mod tests {
             dir.path().join(".openclaw"),
             dir.path().join("home"),
             18789,
+            "http://127.0.0.1:18790".into(),
+            SecretString::from("overseer-api-token"),
         );
         assert!(oc.write_config(&settings()).unwrap());
         assert!(!oc.write_config(&settings()).unwrap());

@@ -75,15 +75,23 @@ impl std::fmt::Display for CheckId {
     }
 }
 
+/// A check's alert state: up, or down with its open incident.
 #[derive(Debug, Clone, Default)]
 pub struct AlertState {
-    pub down_since: Option<DateTime<Utc>>,
-    last_sent: Option<DateTime<Utc>>,
-    pub detail: String,
-    /// The open incident (set when the check goes down).
-    pub incident: Option<IncidentId>,
+    /// `None` while the check is up.
+    down: Option<Down>,
+}
+
+/// What a down check's state holds (all of it set when it goes down).
+#[derive(Debug, Clone)]
+struct Down {
+    since: DateTime<Utc>,
+    last_sent: DateTime<Utc>,
+    detail: String,
+    /// The open incident (opened when the check went down).
+    incident: IncidentId,
     /// Someone acknowledged it: no reminders.
-    pub acked: bool,
+    acked: bool,
 }
 
 /// A message to send.
@@ -100,39 +108,45 @@ fn since(a: DateTime<Utc>, b: DateTime<Utc>) -> Duration {
 }
 
 impl AlertState {
+    /// The message to send, if any, and the incident it belongs to.
     pub fn observe(
         &mut self,
         ok: bool,
         detail: &str,
         now: DateTime<Utc>,
         repeat: Duration,
-    ) -> Option<Transition> {
-        match (ok, self.down_since) {
-            (true, None) => None,
-            (true, Some(t)) => {
-                self.down_since = None;
-                self.last_sent = None;
-                self.detail.clear();
-                self.incident = None;
-                self.acked = false;
-                Some(Transition::Recovered {
-                    after: since(t, now),
-                })
+    ) -> Option<(Transition, IncidentId)> {
+        if ok {
+            let d = self.down.take()?;
+            return Some((
+                Transition::Recovered {
+                    after: since(d.since, now),
+                },
+                d.incident,
+            ));
+        }
+        match &mut self.down {
+            None => {
+                let incident = IncidentId::fresh();
+                self.down = Some(Down {
+                    since: now,
+                    last_sent: now,
+                    detail: detail.to_string(),
+                    incident,
+                    acked: false,
+                });
+                Some((Transition::Down, incident))
             }
-            (false, None) => {
-                self.down_since = Some(now);
-                self.last_sent = Some(now);
-                self.detail = detail.to_string();
-                self.incident = Some(IncidentId::fresh());
-                Some(Transition::Down)
-            }
-            (false, Some(t)) => {
-                self.detail = detail.to_string();
-                if !self.acked && self.last_sent.is_none_or(|l| since(l, now) >= repeat) {
-                    self.last_sent = Some(now);
-                    Some(Transition::StillDown {
-                        for_: since(t, now),
-                    })
+            Some(d) => {
+                d.detail = detail.to_string();
+                if !d.acked && since(d.last_sent, now) >= repeat {
+                    d.last_sent = now;
+                    Some((
+                        Transition::StillDown {
+                            for_: since(d.since, now),
+                        },
+                        d.incident,
+                    ))
                 } else {
                     None
                 }
@@ -142,12 +156,8 @@ impl AlertState {
 
     /// Marks the check up without a message (healing already said so).
     pub fn clear(&mut self) -> Option<Duration> {
-        let t = self.down_since.take()?;
-        self.last_sent = None;
-        self.detail.clear();
-        self.incident = None;
-        self.acked = false;
-        Some(since(t, Utc::now()))
+        let d = self.down.take()?;
+        Some(since(d.since, Utc::now()))
     }
 }
 
@@ -180,11 +190,13 @@ impl AlertBoard {
             state.insert(
                 id,
                 AlertState {
-                    down_since: Some(i.opened),
-                    last_sent: Some(now),
-                    detail: detail.clone(),
-                    incident: Some(i.id()),
-                    acked: i.acked_by.is_some(),
+                    down: Some(Down {
+                        since: i.opened,
+                        last_sent: now,
+                        detail: detail.clone(),
+                        incident: i.id(),
+                        acked: i.acked_by.is_some(),
+                    }),
                 },
             );
         }
@@ -206,14 +218,15 @@ impl AlertBoard {
         let Subject::Check(c) = i.alert.subject else {
             return Ok(i);
         };
-        if let Some(s) = self
+        if let Some(d) = self
             .state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&c)
-            .filter(|s| s.incident == Some(id))
+            .and_then(|s| s.down.as_mut())
+            .filter(|d| d.incident == id)
         {
-            s.acked = true;
+            d.acked = true;
         }
         Ok(i)
     }
@@ -229,11 +242,7 @@ impl AlertBoard {
         repeat: Duration,
     ) -> Option<(Transition, IncidentId)> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let s = st.entry(id).or_default();
-        let before = s.incident;
-        let t = s.observe(ok, detail, now, repeat)?;
-        let incident = s.incident.or(before).unwrap_or_else(IncidentId::fresh);
-        Some((t, incident))
+        st.entry(id).or_default().observe(ok, detail, now, repeat)
     }
 
     /// The open incident of a check, if it is down.
@@ -242,7 +251,8 @@ impl AlertBoard {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&id)
-            .and_then(|s| s.incident)
+            .and_then(|s| s.down.as_ref())
+            .map(|d| d.incident)
     }
 
     /// Marks a check up without a message (healing already said so); how
@@ -269,7 +279,7 @@ impl AlertBoard {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter_map(|(id, s)| s.down_since.map(|t| (*id, t, s.detail.clone())))
+            .filter_map(|(id, s)| s.down.as_ref().map(|d| (*id, d.since, d.detail.clone())))
             .collect()
     }
 }
@@ -280,26 +290,31 @@ mod tests {
 
     #[test]
     fn transitions_once_with_reminders_and_recovery() {
-        let mut s = AlertState::default();
+        let mut state = AlertState::default();
+        let mut s = |ok: bool, detail: &str, now: DateTime<Utc>, repeat: Duration| {
+            state
+                .observe(ok, detail, now, repeat)
+                .map(|(t, _incident)| t)
+        };
         let t0 = Utc::now();
         let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
         let repeat = Duration::from_secs(3600);
-        assert_eq!(s.observe(true, "", at(0), repeat), None);
-        assert_eq!(s.observe(false, "x", at(1), repeat), Some(Transition::Down));
-        assert_eq!(s.observe(false, "x", at(300), repeat), None);
+        assert_eq!(s(true, "", at(0), repeat), None);
+        assert_eq!(s(false, "x", at(1), repeat), Some(Transition::Down));
+        assert_eq!(s(false, "x", at(300), repeat), None);
         assert_eq!(
-            s.observe(false, "x", at(3601), repeat),
+            s(false, "x", at(3601), repeat),
             Some(Transition::StillDown {
                 for_: Duration::from_secs(3600)
             })
         );
-        assert_eq!(s.observe(false, "x", at(4000), repeat), None);
+        assert_eq!(s(false, "x", at(4000), repeat), None);
         assert_eq!(
-            s.observe(true, "", at(4201), repeat),
+            s(true, "", at(4201), repeat),
             Some(Transition::Recovered {
                 after: Duration::from_secs(4200)
             })
         );
-        assert_eq!(s.observe(true, "", at(4300), repeat), None);
+        assert_eq!(s(true, "", at(4300), repeat), None);
     }
 }

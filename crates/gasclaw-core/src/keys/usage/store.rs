@@ -273,9 +273,7 @@ impl UsageStore {
                 clock,
                 writer: waker,
             },
-            Writer {
-                thread: Some(thread),
-            },
+            Writer { thread },
         ))
     }
 
@@ -436,16 +434,14 @@ impl UsageStore {
 /// The writer thread; `join` waits for its last write (which happens once every
 /// [`Recorder`] is gone).
 pub struct Writer {
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Writer {
     /// Waits for the thread to finish its last write.
-    pub fn join(mut self) {
-        if let Some(t) = self.thread.take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
+    pub fn join(self) {
+        self.thread.thread().unpark();
+        let _ = self.thread.join();
     }
 }
 
