@@ -190,7 +190,7 @@ pub fn digest(tr: Tr<'_>, d: &Digest) -> String {
     let n = |v: usize| v.to_string();
     let unknown = || tr.raw("work-digest-unknown", &[]);
     let opt = |v: Option<usize>| v.map(n).unwrap_or_else(unknown);
-    let day = d.day.map(|d| d.to_string()).unwrap_or_default();
+    let day = d.day.to_string();
     let mut lines = vec![format!(
         "📊 <b>{}</b>",
         tr.t("work-digest-title", &[("day", &day), ("tz", &d.tz)])
@@ -355,7 +355,7 @@ mod tests {
             out.push(digest(
                 tr,
                 &Digest {
-                    day: chrono::NaiveDate::from_ymd_opt(2026, 12, 6),
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 12, 6).expect("a day"),
                     tz: "Asia/Shanghai".into(),
                     beads_opened: Some(4),
                     beads_closed: Some(3),
@@ -373,7 +373,15 @@ mod tests {
                     tokens: Some(1_234_567),
                 },
             ));
-            out.push(digest(tr, &Digest::default()));
+            // Nothing could be counted (the programs failed).
+            out.push(digest(
+                tr,
+                &Digest {
+                    day: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day"),
+                    tz: "UTC".into(),
+                    ..Digest::default()
+                },
+            ));
             insta::assert_snapshot!(format!("work-{lang}"), out.join("\n\n---\n\n"));
         }
     }

@@ -525,6 +525,14 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
             }
         };
         attempts += 1;
+        let mut key_value = match HeaderValue::from_str(lease.key().expose_secret()) {
+            Ok(v) => v,
+            Err(_) => {
+                pool.report(&lease, Outcome::Invalid);
+                continue;
+            }
+        };
+        // Taken only once the key can be sent: a streamed body goes once.
         let (req_body, replayable) = match &mut body {
             ReqBody::Buffered(b) => (reqwest::Body::from(b.clone()), true),
             ReqBody::Oversize(b) => (
@@ -532,13 +540,6 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                     .unwrap_or_else(|| reqwest::Body::from(Bytes::new())),
                 false,
             ),
-        };
-        let mut key_value = match HeaderValue::from_str(lease.key().expose_secret()) {
-            Ok(v) => v,
-            Err(_) => {
-                pool.report(&lease, Outcome::Invalid);
-                continue;
-            }
         };
         key_value.set_sensitive(true);
         if let Some(m) = meter.as_mut() {

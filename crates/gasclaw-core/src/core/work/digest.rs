@@ -138,7 +138,7 @@ impl DigestLog {
 /// The day's numbers. `None`: could not be counted (the program failed).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Digest {
-    pub day: Option<NaiveDate>,
+    pub day: NaiveDate,
     pub tz: String,
     pub beads_opened: Option<usize>,
     pub beads_closed: Option<usize>,
@@ -195,7 +195,7 @@ impl Core {
     /// running process's).
     pub async fn digest(&self, w: &Window) -> Digest {
         let mut d = Digest {
-            day: Some(w.day),
+            day: w.day,
             tz: self.config.tz.name().to_string(),
             ..Digest::default()
         };
