@@ -163,19 +163,7 @@ mod tests {
     ) -> HttpState {
         let home = dir.join("home");
         let core = crate::testing::core(dir);
-        let pools = KeyPools::open(
-            &home,
-            &core.config().agent_keys,
-            &core.config().overseer_keys,
-            crate::keys::PoolSettings {
-                cooldown: Duration::from_secs(300),
-                quota_cooldown: Duration::from_secs(3600),
-                flush_every: Duration::from_secs(1),
-            },
-            Arc::new(crate::keys::SystemClock),
-            Arc::new(|_| {}),
-        )
-        .expect("test value");
+        let pools = crate::testing::pools(&core);
         let proxy = crate::keys::proxy::Proxy::new(
             pools.clone(),
             core.local_tokens().clone(),

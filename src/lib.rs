@@ -55,6 +55,25 @@ pub(crate) mod testing {
         crate::core::Core::new(config).expect("test core")
     }
 
+    /// The key pools of `core`'s config, opened as `gasclaw run` opens
+    /// them (cooldowns of 5 minutes and an hour, events dropped).
+    pub fn pools(core: &crate::core::Core) -> std::sync::Arc<crate::keys::KeyPools> {
+        let cfg = core.config();
+        crate::keys::KeyPools::open(
+            &cfg.home,
+            &cfg.agent_keys,
+            &cfg.overseer_keys,
+            crate::keys::PoolSettings {
+                cooldown: std::time::Duration::from_secs(300),
+                quota_cooldown: std::time::Duration::from_secs(3600),
+                flush_every: std::time::Duration::from_secs(1),
+            },
+            std::sync::Arc::new(crate::keys::SystemClock),
+            std::sync::Arc::new(|_| {}),
+        )
+        .expect("test pools")
+    }
+
     /// For tests on paused (virtual) time that legitimately wait long.
     pub async fn bounded_for<F: std::future::Future>(
         limit: std::time::Duration,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use gasclaw_fakes::bot_api::{FakeBotApi, FakeOptions};
 
 use super::*;
-use crate::keys::pool::{KeyPools, Outcome as KeyOutcome, Selection};
+use crate::keys::pool::{Outcome as KeyOutcome, Selection};
 use crate::keys::usage::Period;
 
 fn context(dir: &std::path::Path) -> Arc<Ctx> {
@@ -39,20 +39,7 @@ fn speaker(role: Role, lang: &'static str) -> Speaker {
 /// `ctx` owns live pools (as `gasclaw run` does) with the agents' key
 /// cooling after a 429.
 fn own_cooling_pools(ctx: &Ctx) {
-    let cfg = ctx.core.config();
-    let pools = KeyPools::open(
-        &cfg.home,
-        &cfg.agent_keys,
-        &cfg.overseer_keys,
-        crate::keys::PoolSettings {
-            cooldown: Duration::from_secs(300),
-            quota_cooldown: Duration::from_secs(3600),
-            flush_every: Duration::from_secs(1),
-        },
-        Arc::new(crate::keys::SystemClock),
-        Arc::new(|_| {}),
-    )
-    .expect("pools");
+    let pools = crate::testing::pools(&ctx.core);
     let agents = pools.pool(crate::keys::PoolKind::Agents);
     let Selection::Key(lease) = agents.select("mayor") else {
         panic!("a fresh pool has a usable key");

@@ -328,46 +328,22 @@ async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
     if role < spec.role {
         return refuse_role(&ctx, &bot, &msg, tr, &spec.name, spec.role, role).await;
     }
-    let args = match spec.parse_args(parsed.args) {
-        Ok(a) => a,
-        Err(e) => {
-            ctx.telemetry.command(&spec.name, "usage");
-            send::message(
-                &bot,
-                target,
-                &render::usage_error(tr, &spec, &e),
-                None,
-                Some(msg.id),
-            )
-            .await?;
-            return Ok(());
-        }
-    };
-    // A sub-command may need more than its command (`/keys clear`).
-    let needed = spec.role_for(&args);
-    if role < needed {
-        let name = spec.name_for(&args);
-        return refuse_role(&ctx, &bot, &msg, tr, &name, needed, role).await;
-    }
     let who = Speaker {
         id: from.id.0,
         name: Speaker::name_of(from),
         role,
         lang,
     };
-    let req = match Request::new(spec.clone(), args, who, target, Some(msg.id)) {
+    let req = match read_request(&spec, parsed.args, who, target, msg.id) {
         Ok(r) => r,
-        Err(e) => {
+        Err(Unfit::Usage(e)) => {
             ctx.telemetry.command(&spec.name, "usage");
-            send::message(
-                &bot,
-                target,
-                &render::usage_error(tr, &spec, &e),
-                None,
-                Some(msg.id),
-            )
-            .await?;
+            let text = render::usage_error(tr, &spec, &e);
+            send::message(&bot, target, &text, None, Some(msg.id)).await?;
             return Ok(());
+        }
+        Err(Unfit::Role { name, needed }) => {
+            return refuse_role(&ctx, &bot, &msg, tr, &name, needed, role).await;
         }
     };
     if spec.confirm {
@@ -380,6 +356,34 @@ async fn handle_message(bot: Tg, msg: Message, me: Me, ctx: Arc<Ctx>) -> anyhow:
         return ask_confirmation(&ctx, &bot, req).await;
     }
     execute(&ctx, &bot, req, None).await
+}
+
+/// Why a command's words do not make a request.
+enum Unfit {
+    Usage(UsageError),
+    /// A sub-command that needs more than its command (`/keys clear`).
+    Role {
+        name: String,
+        needed: Role,
+    },
+}
+
+/// The request `text` makes of `spec`: its words checked by the catalogue,
+/// the sub-command's role checked, the command typed.
+fn read_request(
+    spec: &Arc<CommandSpec>,
+    text: &str,
+    who: Speaker,
+    target: Target,
+    reply_to: MessageId,
+) -> Result<Request, Unfit> {
+    let args = spec.parse_args(text).map_err(Unfit::Usage)?;
+    let needed = spec.role_for(&args);
+    if who.role < needed {
+        let name = spec.name_for(&args);
+        return Err(Unfit::Role { name, needed });
+    }
+    Request::new(spec.clone(), args, who, target, Some(reply_to)).map_err(Unfit::Usage)
 }
 
 /// "/name needs role X; yours is Y", counted as refused.
