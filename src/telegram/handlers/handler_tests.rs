@@ -259,15 +259,22 @@ async fn a_sub_command_has_its_own_role() {
         .expect("handled");
         let sent = fake.sent_messages(42);
         assert!(sent[0].text.contains("Cleared"), "{}", sent[0].text);
+        // One audit line: the owner's clear (the member's refusal is a chat
+        // reply, not an action).
         let audit = std::fs::read_to_string(home.join("audit.log")).expect("audit");
-        assert!(
-            audit.contains("keys") && audit.contains("clear") && audit.contains("cleared"),
+        let lines: Vec<serde_json::Value> = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{audit}");
+        assert_eq!(lines[0]["command"], "keys", "{audit}");
+        assert_eq!(
+            lines[0]["args"],
+            serde_json::json!(["clear", "…1111"]),
             "{audit}"
         );
-        assert!(
-            !audit.contains("77"),
-            "the refusal is a chat reply, not an action: {audit}"
-        );
+        assert_eq!(lines[0]["chat_id"], 42, "{audit}");
+        assert!(audit.contains("cleared …1111"), "{audit}");
         fake.stop();
     })
     .await
