@@ -14,10 +14,6 @@ use gasclaw_fakes::bot_api::Call;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
 use gasclaw_fakes::kimi::{FakeKimi, Reply};
 
-const OPERATOR: u64 = 7002;
-const STRANGER: u64 = 7666;
-const FORUM: i64 = -1009876543210;
-const UNLISTED: i64 = -1005555555555;
 const WAIT: Duration = Duration::from_secs(90);
 /// The forum topic where the model never answers (step 6).
 const SLOW_TOPIC: i64 = 78;
