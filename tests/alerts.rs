@@ -10,35 +10,21 @@ use std::time::Duration;
 
 use common::*;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
-use gasclaw_fakes::bot_api::{Call, FakeBotApi, SentMessage};
+use gasclaw_fakes::bot_api::{Call, SentMessage};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(180);
 const WAIT: Duration = Duration::from_secs(20);
-const OWNER: i64 = OWNER_ID as i64;
-const OPERATOR: u64 = 7002;
-const MEMBER: u64 = 7003;
-const GROUP: i64 = -1001234567890;
-
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
-    run: Option<tokio::process::Child>,
-}
 
 impl World {
+    /// `gasclaw run` with a one-second monitor, no healing, an operator and
+    /// a group.
     async fn start(tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("MONITOR_INTERVAL", "1")
-            .set("ALERT_REPEAT", "1h")
-            .set("AUTO_HEAL", "off")
-            .set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string())
-            .set("TELEGRAM_GROUP_IDS", &GROUP.to_string());
-        tweak(&mut env);
-        let run = Some(env.start_run(&tg).await);
-        World { env, tg, run }
+        World::launch(|env| {
+            env.monitor_every("1").allow(&GROUP.to_string());
+            tweak(env);
+        })
+        .await
     }
 
     /// Stops gasclaw and starts it again with the mayor unable to start
@@ -63,36 +49,6 @@ impl World {
         assert!(up.is_some(), "no start-up message after the restart");
     }
 
-    /// The messages the bot sent to `chat` whose text (as it reads now)
-    /// contains `needle`.
-    fn sent(&self, chat: i64, needle: &str) -> Vec<SentMessage> {
-        self.tg
-            .sent_messages(chat)
-            .into_iter()
-            .filter(|m| m.text.contains(needle))
-            .collect()
-    }
-
-    /// Waits until a message to `chat` reads with `needle`.
-    async fn wait_sent(&self, chat: i64, needle: &str) -> SentMessage {
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(m) = self.sent(chat, needle).pop() {
-                return m;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "no message with {needle:?} in {chat}: {:#?}",
-                self.tg
-                    .sent_messages(chat)
-                    .iter()
-                    .map(|m| &m.text)
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     /// Waits until message `id` in `chat` reads with `needle`.
     async fn wait_edit(&self, chat: i64, id: i64, needle: &str) -> SentMessage {
         let start = std::time::Instant::now();
@@ -111,7 +67,7 @@ impl World {
 
     /// `who` presses the button whose data starts with `prefix` on `m`;
     /// the answer to the press.
-    async fn press(&self, who: &User, m: &SentMessage, prefix: &str) -> Call {
+    async fn press_for_answer(&self, who: &User, m: &SentMessage, prefix: &str) -> Call {
         let data = buttons(m)
             .into_iter()
             .find(|d| d.starts_with(prefix))
@@ -147,23 +103,6 @@ impl World {
             .await
             .expect("the press is answered")
     }
-
-    async fn stop(mut self) {
-        assert_eq!(sigterm(self.run.take().expect("running")).await, Some(0));
-        self.tg.stop();
-    }
-}
-
-/// The callback data of a message's buttons.
-fn buttons(m: &SentMessage) -> Vec<String> {
-    m.reply_markup
-        .as_ref()
-        .and_then(|r| r["inline_keyboard"].as_array())
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .filter_map(|b| b["callback_data"].as_str().map(str::to_string))
-        .collect()
 }
 
 fn answer_text(c: &Call) -> String {
@@ -191,7 +130,7 @@ fn ack_stops_the_reminders_and_the_end_is_told_in_place() {
         assert!(data.iter().all(|d| d.len() <= 64));
 
         let owner = User::new(OWNER_ID, "Owner");
-        let answer = w.press(&owner, &alert, "al:").await;
+        let answer = w.press_for_answer(&owner, &alert, "al:").await;
         assert!(answer_text(&answer).contains("Acknowledged"), "{answer:?}");
         w.wait_sent(OWNER, "acknowledged by Owner").await;
         // Two reminder periods pass: no reminder.
@@ -213,7 +152,7 @@ fn ack_stops_the_reminders_and_the_end_is_told_in_place() {
         let late = w.press_data(&owner, &alert, &data[0]).await;
         assert_eq!(answer_text(&late), "This incident has ended.");
         assert_eq!(w.sent(OWNER, "<b>mayor</b> down").len(), 1);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -263,7 +202,7 @@ fn restart_from_the_alert_is_authorized_confirmed_and_audited() {
         assert!(of(MEMBER, "alert-restart", "refused"), "{audit}");
         assert!(of(OPERATOR, "restart", "asked"), "{audit}");
         assert!(of(OPERATOR, "restart", "confirmed"), "{audit}");
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -279,7 +218,7 @@ fn buttons_work_after_a_restart_of_gasclaw() {
         // A few cycles of the new gasclaw see the mayor still down.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let owner = User::new(OWNER_ID, "Owner");
-        let answer = w.press(&owner, &alert, "al:").await;
+        let answer = w.press_for_answer(&owner, &alert, "al:").await;
         assert!(answer_text(&answer).contains("Acknowledged"), "{answer:?}");
         let acked = w.wait_sent(OWNER, "acknowledged by Owner").await;
         assert_eq!(
@@ -295,7 +234,7 @@ fn buttons_work_after_a_restart_of_gasclaw() {
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         let resolved = w.wait_edit(OWNER, alert.message_id, "Resolved after").await;
         assert_eq!(resolved.message_id, alert.message_id);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -376,7 +315,7 @@ fn the_root_cause_is_alerted_once_with_its_consequences() {
             w.sent(OWNER, "<b>daemon</b> down").is_empty(),
             "the daemon came back with Dolt"
         );
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -424,25 +363,8 @@ fn checks_failing_together_arrive_as_one_message() {
                 .filter(|c| c.seq > floor && c.text().contains(" down"))
                 .count();
         assert_eq!(downs, 1, "one message for the three");
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
-}
-
-/// `HH:MM-HH:MM` around the present in `tz` (or away from it).
-fn quiet_range(tz: chrono_tz::Tz, around_now: bool) -> String {
-    let now = chrono::Utc::now().with_timezone(&tz);
-    let (a, b) = if around_now {
-        (
-            now - chrono::Duration::hours(1),
-            now + chrono::Duration::hours(1),
-        )
-    } else {
-        (
-            now + chrono::Duration::hours(2),
-            now + chrono::Duration::hours(3),
-        )
-    };
-    format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
 }
 
 /// During quiet hours (in `GASCLAW_TZ`) a warning is held and a critical
@@ -480,7 +402,7 @@ fn quiet_hours_hold_warnings_for_a_summary_and_let_critical_through() {
         assert!(summary.text.contains("no commit for"), "{}", summary.text);
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(w.sent(OWNER, "no commit for").len(), 1, "delivered once");
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -497,7 +419,7 @@ fn a_telegram_outage_loses_and_duplicates_nothing() {
         w.tg.set_unreachable(false).await;
         let alert = w.wait_sent(OWNER, "<b>mayor</b> down").await;
         let owner = User::new(OWNER_ID, "Owner");
-        w.press(&owner, &alert, "al:").await;
+        w.press_for_answer(&owner, &alert, "al:").await;
         w.tg.set_unreachable(true).await;
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -513,7 +435,7 @@ fn a_telegram_outage_loses_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(w.sent(OWNER, "<b>mayor</b> down").len(), 1);
         assert_eq!(w.sent(OWNER, "recovered after").len(), 1);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -526,7 +448,7 @@ fn the_alerts_command_shows_state_and_buttons() {
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         let alert = w.wait_sent(OWNER, "<b>mayor</b> down").await;
         let owner = User::new(OWNER_ID, "Owner");
-        w.press(&owner, &alert, "al:").await;
+        w.press_for_answer(&owner, &alert, "al:").await;
         w.wait_sent(OWNER, "acknowledged by Owner").await;
         w.tg.push_update(updates::private_text(&owner, "/alerts"));
         let list = w.wait_sent(OWNER, "Down now:").await;
@@ -559,7 +481,7 @@ fn the_alerts_command_shows_state_and_buttons() {
             assert!(start.elapsed() < WAIT, "the mute is not shown");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -586,6 +508,6 @@ fn alerts_are_routed_by_severity() {
         assert!(w.sent(LOUD, "recovered").is_empty());
         // The resolution is edited in where the alert went.
         assert_eq!(w.sent(LOUD, "Resolved after").len(), 1);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }

@@ -8,53 +8,26 @@ use std::time::Duration;
 
 use common::*;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
-use gasclaw_fakes::bot_api::{Call, FakeBotApi, Fault};
+use gasclaw_fakes::bot_api::{Call, Fault};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(120);
 const WAIT: Duration = Duration::from_secs(20);
-const OPERATOR: u64 = 7002;
-const MEMBER: u64 = 7003;
-const STRANGER: u64 = 7666;
-const GROUP: i64 = -1001234567890;
-const FORUM: i64 = -1009876543210;
-const UNLISTED: i64 = -1005555555555;
-
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
-    run: Option<tokio::process::Child>,
-}
-
-fn owner() -> User {
-    User::new(OWNER_ID, "Owner")
-}
 
 impl World {
     async fn start() -> World {
         World::start_with(|_| {}).await
     }
 
+    /// `gasclaw run` with an operator, a group and a forum, and one monitor
+    /// cycle at start, then quiet: replies are the tests'.
     async fn start_with(tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
-        env.set("TELEGRAM_GROUP_IDS", &format!("{GROUP}:{FORUM}"));
-        // One monitor cycle at start, then quiet: replies are the tests'.
-        env.set("MONITOR_INTERVAL", "1h");
-        tweak(&mut env);
-        let run = Some(env.start_run(&tg).await);
-        World { env, tg, run }
-    }
-
-    /// Sends an update and waits for the bot's next message to `chat`.
-    async fn say(&self, update: Value, chat: i64) -> Call {
-        let after = self.tg.calls().len();
-        self.tg.push_update(update);
-        self.reply(chat, after)
-            .await
-            .unwrap_or_else(|| panic!("no reply in chat {chat}"))
+        World::launch(|env| {
+            env.allow(&format!("{GROUP}:{FORUM}"))
+                .set("MONITOR_INTERVAL", "1h");
+            tweak(env);
+        })
+        .await
     }
 
     async fn reply(&self, chat: i64, after: usize) -> Option<Call> {
@@ -119,7 +92,7 @@ impl World {
                 OWNER_ID as i64,
             )
             .await;
-        let msg = bot_message(self, &chat, &prompt);
+        let msg = self.bot_message(&chat, &prompt);
         let floor = self.tg.last_seq();
         self.tg
             .push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
@@ -129,46 +102,6 @@ impl World {
             .await
             .expect("started");
     }
-
-    /// SIGTERM, then the exit code and everything `gasclaw run` logged.
-    async fn stop_with_log(&mut self) -> (Option<i32>, String) {
-        let mut run = self.run.take().expect("running");
-        let pid = run.id().expect("pid") as i32;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .expect("kill");
-        let code = tokio::time::timeout(Duration::from_secs(30), run.wait())
-            .await
-            .expect("exit")
-            .expect("wait")
-            .code();
-        let out = (code, self.env.run_log());
-        self.tg.stop();
-        out
-    }
-
-    async fn stop(mut self) -> Option<i32> {
-        let code = sigterm(self.run.take().expect("running")).await;
-        self.tg.stop();
-        code
-    }
-}
-
-fn button_data(call: &Call, index: usize) -> String {
-    call.body["reply_markup"]["inline_keyboard"][0][index]["callback_data"]
-        .as_str()
-        .expect("a button")
-        .to_string()
-}
-
-/// The bot's message as Telegram would deliver it back in a callback.
-fn bot_message(w: &World, chat: &Chat, call: &Call) -> Value {
-    let sent = w.tg.sent_messages(chat.id());
-    let id = sent.last().expect("sent").message_id;
-    serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": call.text(),
-        "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}})
 }
 
 #[test]
@@ -442,7 +375,7 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
         );
         let yes = button_data(&prompt, 0);
         assert!(yes.starts_with("ok:") && yes.len() <= 64);
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         w.env.clear_calls();
 
         // Someone else pressing does nothing (and the confirmation stays).
@@ -513,7 +446,7 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
             .say(updates::private_text(&op, "/bootstrap"), OPERATOR as i64)
             .await;
         let no = button_data(&prompt, 1);
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&op, &msg, &no));
         let c =
@@ -571,15 +504,11 @@ fn a_confirmation_expires_after_its_timeout() {
             .say(updates::private_text(&o, "/stop"), OWNER_ID as i64)
             .await;
         let yes = button_data(&prompt, 0);
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         tokio::time::sleep(Duration::from_secs(3)).await;
         w.env.clear_calls();
         let floor = w.tg.last_seq();
-        w.tg.push_update(updates::callback(&o, &msg, &yes));
-        let ans =
-            w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
-                .await
-                .expect("answer");
+        let ans = w.answer_to(&o, &msg, &yes).await;
         assert_eq!(
             ans.body["text"],
             "This confirmation expired. Send the command again."
@@ -607,7 +536,7 @@ fn bootstrap_progress_is_one_message_edited_to_the_outcome() {
         let prompt = w
             .say(updates::private_text(&o, "/bootstrap"), OWNER_ID as i64)
             .await;
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
         let done =
@@ -1087,7 +1016,7 @@ fn a_failing_command_is_a_short_reply_and_a_log_line() {
                 OWNER_ID as i64,
             )
             .await;
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &button_data(&prompt, 0)));
         let failed =

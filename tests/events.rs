@@ -12,77 +12,21 @@ use std::time::Duration;
 
 use common::*;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
-use gasclaw_fakes::bot_api::{Call, FakeBotApi};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(240);
 const WAIT: Duration = Duration::from_secs(20);
-const OWNER: i64 = OWNER_ID as i64;
-const OPERATOR: u64 = 7002;
-const MEMBER: u64 = 7003;
-const GROUP: i64 = -1001234567890;
 const FORUM: i64 = -1004444444444;
 
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
-    run: Option<tokio::process::Child>,
-}
-
 impl World {
+    /// `gasclaw run` with one monitor cycle at start, no healing, an
+    /// operator and a group.
     async fn start(tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("MONITOR_INTERVAL", "1h")
-            .set("ALERT_REPEAT", "1h")
-            .set("AUTO_HEAL", "off")
-            .set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string())
-            .set("TELEGRAM_GROUP_IDS", &GROUP.to_string());
-        tweak(&mut env);
-        let run = Some(env.start_run(&tg).await);
-        World { env, tg, run }
-    }
-
-    async fn restart(&mut self) {
-        let run = self.run.take().expect("running");
-        assert_eq!(sigterm(run).await, Some(0));
-        self.run = Some(self.env.start_run(&self.tg).await);
-    }
-
-    /// Every accepted message's text in `chat`.
-    fn texts(&self, chat: i64) -> Vec<String> {
-        self.tg
-            .calls_of("sendmessage")
-            .into_iter()
-            .filter(|c| c.chat_id() == Some(chat) && c.response_status == 200)
-            .map(|c| c.text().to_string())
-            .collect()
-    }
-
-    fn count(&self, chat: i64, needle: &str) -> usize {
-        self.texts(chat)
-            .iter()
-            .map(|t| t.matches(needle).count())
-            .sum()
-    }
-
-    async fn wait_count(&self, chat: i64, needle: &str, n: usize) {
-        let start = std::time::Instant::now();
-        while self.count(chat, needle) < n {
-            assert!(
-                start.elapsed() < WAIT,
-                "{needle:?} not sent {n} times to {chat}; sent: {:#?}\nrefused: {:#?}",
-                self.texts(chat),
-                self.tg
-                    .calls()
-                    .into_iter()
-                    .filter(|c| c.method != "getupdates" && c.response_status != 200)
-                    .map(|c| format!("{} {} {}", c.method, c.response_status, c.body))
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        World::launch(|env| {
+            env.monitor_every("1h").allow(&GROUP.to_string());
+            tweak(env);
+        })
+        .await
     }
 
     /// A town event, as an agent writes it.
@@ -116,11 +60,6 @@ impl World {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             elapsed: Duration::ZERO,
         }
-    }
-
-    async fn stop(mut self) {
-        assert_eq!(sigterm(self.run.take().expect("running")).await, Some(0));
-        self.tg.stop();
     }
 }
 
@@ -188,7 +127,7 @@ fn a_mass_death_is_alerted_once_and_an_idle_reap_not_at_all() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(w.count(OWNER, "Muted"), 0);
         assert_eq!(w.count(OWNER, "Mass death"), 1);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -198,21 +137,7 @@ fn a_mass_death_is_alerted_once_and_an_idle_reap_not_at_all() {
 #[test]
 fn quiet_hours_hold_a_crash_for_the_summary_and_let_a_mass_death_through() {
     run_test(T, async {
-        let quiet = |around_now: bool| {
-            let now = chrono::Utc::now();
-            let (a, b) = if around_now {
-                (
-                    now - chrono::Duration::hours(1),
-                    now + chrono::Duration::hours(1),
-                )
-            } else {
-                (
-                    now + chrono::Duration::hours(2),
-                    now + chrono::Duration::hours(3),
-                )
-            };
-            format!("{}-{}", a.format("%H:%M"), b.format("%H:%M"))
-        };
+        let quiet = |around_now: bool| quiet_range(chrono_tz::UTC, around_now);
         let mut w = World::start(|e| {
             e.set("QUIET_HOURS", &quiet(true));
         })
@@ -242,7 +167,7 @@ fn quiet_hours_hold_a_crash_for_the_summary_and_let_a_mass_death_through() {
             "delivered once"
         );
         assert_eq!(w.count(OWNER, "Mass death"), 1);
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -306,23 +231,8 @@ fn the_event_cursor_survives_a_restart_and_the_hourly_rewrite() {
         }
         let cursor: Value = w.env.json(w.env.gasclaw_home.join("events-cursor.json"));
         assert!(cursor["offset"].as_u64().unwrap() > 0, "{cursor}");
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
-}
-
-fn button(call: &Call, row: usize, index: usize) -> String {
-    call.body["reply_markup"]["inline_keyboard"][row][index]["callback_data"]
-        .as_str()
-        .expect("a button")
-        .to_string()
-}
-
-/// The bot's message as Telegram would deliver it back in a callback.
-fn bot_message(w: &World, chat: &Chat, call: &Call) -> Value {
-    let sent = w.tg.sent_messages(chat.id());
-    let id = sent.last().expect("sent").message_id;
-    serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": call.text(),
-        "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}})
 }
 
 fn open_escalations(w: &World) -> Vec<Value> {
@@ -370,8 +280,8 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
                 .expect("the alert");
         assert!(alert.text().contains("· warning"), "{}", alert.text());
         assert_ne!(alert.body["disable_notification"], true);
-        assert_eq!(button(&alert, 0, 0), format!("es:a:{id}"));
-        assert_eq!(button(&alert, 0, 1), format!("es:c:{id}"));
+        assert_eq!(button_at(&alert, 0, 0), format!("es:a:{id}"));
+        assert_eq!(button_at(&alert, 0, 1), format!("es:c:{id}"));
         // The CLI sees the same list.
         let out = w.env.gasclaw(&["escalations", "--json"], WAIT).await;
         assert_eq!(out.code, Some(0), "{out:?}");
@@ -400,20 +310,15 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
             list.text()
         );
         assert!(list.text().contains(&id));
-        let ack = button(&list, 0, 0);
-        let close = button(&list, 0, 1);
+        let ack = button_at(&list, 0, 0);
+        let close = button_at(&list, 0, 1);
         assert_eq!(ack, format!("es:a:{id}"));
         assert_eq!(close, format!("es:c:{id}"));
-        let msg = bot_message(&w, &group, &list);
+        let msg = w.bot_message(&group, &list);
 
         // … but may not press them.
         w.env.clear_calls();
-        let floor = w.tg.last_seq();
-        w.tg.push_update(updates::callback(&member, &msg, &ack));
-        let ans =
-            w.tg.wait_for(|c| c.seq > floor && c.method == "answercallbackquery", WAIT)
-                .await
-                .expect("answer");
+        let ans = w.answer_to(&member, &msg, &ack).await;
         assert_eq!(
             ans.body["text"],
             "Only operators may acknowledge or close escalations."
@@ -540,7 +445,7 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
             "text": alert.text(), "reply_markup": alert.body["reply_markup"],
             "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}});
         let floor = w.tg.last_seq();
-        w.tg.push_update(updates::callback(&o, &msg, &button(&alert, 0, 1)));
+        w.tg.push_update(updates::callback(&o, &msg, &button_at(&alert, 0, 1)));
         w.tg.wait_for(
             |c| {
                 c.seq > floor
@@ -559,7 +464,7 @@ fn an_escalation_arrives_and_is_acked_and_closed_by_an_operator_only() {
         .await
         .expect("its buttons removed");
         assert!(open_escalations(&w).is_empty());
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -604,7 +509,7 @@ fn a_rigs_news_goes_to_its_topic() {
         w.wait_count(OWNER, "web/Elsewhere: session died", 1).await;
         assert_eq!(w.count(OWNER, "Topical"), 0, "not to the owner");
         assert_eq!(w.count(FORUM, "Elsewhere"), 0, "not to another rig's topic");
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }
 
@@ -771,6 +676,6 @@ fn a_digest_at_its_hour_with_the_days_numbers_once() {
         w.restart().await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(w.count(OWNER, &title), 1, "{:#?}", w.texts(OWNER));
-        w.stop().await;
+        assert_eq!(w.stop().await, Some(0));
     });
 }

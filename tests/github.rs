@@ -8,24 +8,33 @@ use std::time::Duration;
 
 use common::*;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
-use gasclaw_fakes::bot_api::{Call, FakeBotApi};
+
 use gasclaw_fakes::github::{FakeGithub, FakeGithubOptions, GhFault, NewPull};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(240);
 const WAIT: Duration = Duration::from_secs(30);
-const OPERATOR: u64 = 7002;
-const MEMBER: u64 = 7003;
-const STRANGER: u64 = 7666;
-const GROUP: i64 = -1001234567890;
 const GH_TOKEN: &str = "github_pat_11TESTTOKEN0000000000_secretsecretsecretsecret";
 
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
+/// gasclaw with GitHub on, the fake GitHub it polls, and what the last
+/// stopped gasclaw logged.
+struct GhWorld {
+    w: World,
     gh: FakeGithub,
-    run: Option<tokio::process::Child>,
     logs: String,
+}
+
+impl std::ops::Deref for GhWorld {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
+    }
+}
+
+impl std::ops::DerefMut for GhWorld {
+    fn deref_mut(&mut self) -> &mut World {
+        &mut self.w
+    }
 }
 
 async fn fake_github(opts: FakeGithubOptions) -> FakeGithub {
@@ -37,38 +46,39 @@ async fn fake_github(opts: FakeGithubOptions) -> FakeGithub {
     .expect("fake GitHub")
 }
 
-impl World {
-    async fn start(gh: FakeGithub) -> World {
-        World::start_with(gh, |_| {}).await
+impl GhWorld {
+    async fn start(gh: FakeGithub) -> GhWorld {
+        GhWorld::start_with(gh, |_| {}).await
     }
 
-    async fn start_with(gh: FakeGithub, tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("TELEGRAM_ALLOW_IDS", &OPERATOR.to_string());
-        env.set("TELEGRAM_GROUP_IDS", &GROUP.to_string());
-        env.set("TELEGRAM_RATE_LIMIT", "off");
-        env.set("MONITOR_INTERVAL", "1h");
-        env.set("GITHUB_TOKEN", GH_TOKEN);
-        env.set("GITHUB_REPO", gh.repo());
-        env.set("GITHUB_API_URL", &gh.url());
-        env.set("GITHUB_POLL", "1s");
-        tweak(&mut env);
-        let mut w = World {
-            env,
-            tg,
+    async fn start_with(gh: FakeGithub, tweak: impl FnOnce(&mut TestEnv)) -> GhWorld {
+        let w = World::launch(|env| {
+            env.allow(&GROUP.to_string());
+            env.set("TELEGRAM_RATE_LIMIT", "off");
+            env.set("MONITOR_INTERVAL", "1h");
+            env.set("GITHUB_TOKEN", GH_TOKEN);
+            env.set("GITHUB_REPO", gh.repo());
+            env.set("GITHUB_API_URL", &gh.url());
+            env.set("GITHUB_POLL", "1s");
+            tweak(env);
+        })
+        .await;
+        let w = GhWorld {
+            w,
             gh,
-            run: None,
             logs: String::new(),
         };
-        w.start_run().await;
+        w.first_poll().await;
         w
     }
 
     async fn start_run(&mut self) {
-        self.run = Some(self.env.start_run(&self.tg).await);
-        // The first poll is the baseline; the tests' changes come after it.
+        self.w.run = Some(self.w.env.start_run(&self.w.tg).await);
+        self.first_poll().await;
+    }
+
+    /// The first poll is the baseline; the tests' changes come after it.
+    async fn first_poll(&self) {
         let cursor = self.env.gasclaw_home.join("github/cursor.json");
         self.env
             .wait_until("the first GitHub poll", WAIT, || cursor.exists())
@@ -77,18 +87,7 @@ impl World {
 
     /// SIGTERM; keeps what gasclaw logged.
     async fn stop_run(&mut self) {
-        let mut run = self.run.take().expect("running");
-        let pid = run.id().expect("pid") as i32;
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .expect("kill");
-        let code = tokio::time::timeout(Duration::from_secs(30), run.wait())
-            .await
-            .expect("gasclaw exits after SIGTERM")
-            .expect("wait")
-            .code();
+        let code = sigterm(self.w.run.take().expect("running")).await;
         let err = self.env.run_log();
         assert_eq!(code, Some(0), "{err}");
         self.logs = err;
@@ -145,18 +144,6 @@ impl World {
             .await;
     }
 
-    async fn say(&self, update: Value, chat: i64) -> Call {
-        let floor = self.tg.last_seq();
-        self.tg.push_update(update);
-        self.tg
-            .wait_for(
-                |c| c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(chat),
-                WAIT,
-            )
-            .await
-            .unwrap_or_else(|| panic!("no reply in chat {chat}"))
-    }
-
     /// No child of gasclaw (gt, dolt, the mayor's claude, the gateway …)
     /// has the token in its environment.
     fn assert_children_lack_the_token(&self) {
@@ -205,24 +192,6 @@ impl World {
     }
 }
 
-fn owner() -> User {
-    User::new(OWNER_ID, "Owner")
-}
-
-fn button_data(call: &Call, index: usize) -> String {
-    call.body["reply_markup"]["inline_keyboard"][0][index]["callback_data"]
-        .as_str()
-        .expect("a button")
-        .to_string()
-}
-
-fn bot_message(w: &World, chat: &Chat, call: &Call) -> Value {
-    let sent = w.tg.sent_messages(chat.id());
-    let id = sent.last().expect("sent").message_id;
-    serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": call.text(),
-        "from": {"id": w.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}})
-}
-
 #[test]
 fn pull_requests_and_checks_are_announced_once_across_restarts_with_304s_and_rate_limits() {
     run_test(T, async {
@@ -234,7 +203,7 @@ fn pull_requests_and_checks_are_announced_once_across_restarts_with_304s_and_rat
         for i in 0..3 {
             gh.open_pull(NewPull::new(&format!("old {i}"), "alice", "feature/x"));
         }
-        let mut w = World::start(gh.clone()).await;
+        let mut w = GhWorld::start(gh.clone()).await;
 
         let mut p = NewPull::new("Teach the parser", "nux", "polecat/nux/gc-1");
         p.additions = 120;
@@ -353,7 +322,7 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         gh.set_check(pr, "ci", Some("failure"));
         let issue = gh.open_issue("Crash on start", "dave");
         // GitHub's announcements go to the group's topic, not the owner.
-        let mut w = World::start_with(gh.clone(), |e| {
+        let mut w = GhWorld::start_with(gh.clone(), |e| {
             e.set("GITHUB_CHAT", &format!("{GROUP}/7"));
         })
         .await;
@@ -451,7 +420,7 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         );
         assert!(gh.merges().is_empty(), "nothing before the confirmation");
         let chat = Chat::private(&o);
-        let msg = bot_message(&w, &chat, &prompt);
+        let msg = w.bot_message(&chat, &prompt);
         let data = button_data(&prompt, 0);
         let floor = w.tg.last_seq();
         w.tg.push_update(updates::callback(&o, &msg, &data));

@@ -8,30 +8,20 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use gasclaw_fakes::bot_api::Fault;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
-use gasclaw_fakes::bot_api::{FakeBotApi, Fault};
 
 const T: Duration = Duration::from_secs(180);
-const OWNER: i64 = OWNER_ID as i64;
-
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
-    run: Option<tokio::process::Child>,
-}
 
 impl World {
+    /// `gasclaw run` with a one-second monitor, healing off (its backoff a
+    /// second when a test turns it on).
     async fn start(tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("MONITOR_INTERVAL", "1")
-            .set("ALERT_REPEAT", "1h")
-            .set("AUTO_HEAL", "off")
-            .set("HEAL_BACKOFF", "1");
-        tweak(&mut env);
-        let run = Some(env.start_run(&tg).await);
-        World { env, tg, run }
+        World::launch(|env| {
+            env.monitor_every("1").set("HEAL_BACKOFF", "1");
+            tweak(env);
+        })
+        .await
     }
 
     /// Started with healing on, and up.
@@ -42,37 +32,6 @@ impl World {
         .await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
         w
-    }
-
-    /// Texts of every message the bot sent to `chat`, in order.
-    fn texts(&self, chat: i64) -> Vec<String> {
-        self.tg
-            .calls_of("sendmessage")
-            .into_iter()
-            .filter(|c| c.chat_id() == Some(chat) && c.response_status == 200)
-            .map(|c| c.text().to_string())
-            .collect()
-    }
-
-    /// Alerts to the owner containing `needle`.
-    fn count(&self, needle: &str) -> usize {
-        self.texts(OWNER)
-            .iter()
-            .map(|t| t.matches(needle).count())
-            .sum()
-    }
-
-    /// Waits until `needle` has been sent `n` times in all.
-    async fn wait_count(&self, needle: &str, n: usize, timeout: Duration) {
-        let start = std::time::Instant::now();
-        while self.count(needle) < n {
-            assert!(
-                start.elapsed() < timeout,
-                "{needle:?} not sent {n} times; sent: {:#?}",
-                self.texts(OWNER)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
     }
 
     async fn wait_text(&self, needle: &str, timeout: Duration) {
@@ -96,40 +55,6 @@ impl World {
     async fn owner_restarts_mayor(&self) {
         self.owner_confirms("/restart mayor", "Restart mayor?")
             .await
-    }
-
-    /// The owner sends `command` and presses "confirm" on `prompt`.
-    async fn owner_confirms(&self, command: &str, prompt: &str) {
-        let o = User::new(OWNER_ID, "Owner");
-        let chat = Chat::private(&o);
-        let floor = self.tg.last_seq();
-        self.tg.push_update(updates::private_text(&o, command));
-        let prompt = self
-            .tg
-            .wait_for(
-                |c| c.seq > floor && c.text().contains(prompt),
-                Duration::from_secs(10),
-            )
-            .await
-            .expect("prompt");
-        let data = prompt.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            .as_str()
-            .expect("button")
-            .to_string();
-        let id = self
-            .tg
-            .sent_messages(OWNER)
-            .last()
-            .expect("sent")
-            .message_id;
-        let msg = serde_json::json!({"message_id": id, "date": 1_767_300_000, "chat": chat.0, "text": prompt.text()});
-        self.tg.push_update(updates::callback(&o, &msg, &data));
-    }
-
-    async fn stop(mut self) -> Option<i32> {
-        let code = sigterm(self.run.take().expect("running")).await;
-        self.tg.stop();
-        code
     }
 }
 
@@ -155,16 +80,21 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
             .await;
         // Several cycles pass: still one alert, then one reminder.
         settled(&w, 2).await;
-        assert_eq!(w.count("<b>mayor</b> down"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(
+            w.count(OWNER, "<b>mayor</b> down"),
+            1,
+            "{:#?}",
+            w.texts(OWNER)
+        );
         w.wait_text("<b>mayor</b> still down after", Duration::from_secs(15))
             .await;
-        assert_eq!(w.count("still down"), 1);
+        assert_eq!(w.count(OWNER, "still down"), 1);
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(15))
             .await;
         settled(&w, 2).await;
-        assert_eq!(w.count("recovered after"), 1);
-        assert_eq!(w.count("<b>mayor</b> down"), 1);
+        assert_eq!(w.count(OWNER, "recovered after"), 1);
+        assert_eq!(w.count(OWNER, "<b>mayor</b> down"), 1);
         let tg = w.tg.clone();
         assert_eq!(w.stop().await, Some(0));
         let stopping = tg
@@ -194,13 +124,13 @@ fn healing_brings_a_service_back_and_says_so() {
         );
         settled(&w, 2).await;
         assert_eq!(
-            w.count("restarted by the monitor"),
+            w.count(OWNER, "restarted by the monitor"),
             1,
             "reported once: {:#?}",
             w.texts(OWNER)
         );
         assert_eq!(
-            w.count("<b>daemon</b> recovered"),
+            w.count(OWNER, "<b>daemon</b> recovered"),
             0,
             "the heal message already said it"
         );
@@ -238,7 +168,7 @@ fn healing_leaves_a_service_whose_check_gives_no_answer_alone() {
             .collect();
         assert!(restarts.is_empty(), "healed on no evidence: {restarts:?}");
         assert_eq!(
-            w.count("restarted by the monitor"),
+            w.count(OWNER, "restarted by the monitor"),
             0,
             "{:#?}",
             w.texts(OWNER)
@@ -251,7 +181,13 @@ fn healing_leaves_a_service_whose_check_gives_no_answer_alone() {
 #[test]
 fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
     run_test(T, async {
-        let w = World::healing().await;
+        // Attempts a quarter second apart at first (then each monitor
+        // cycle): five of them take seconds, not the 15 s of 1+2+4+8.
+        let w = World::start(|e| {
+            e.set("AUTO_HEAL", "on").set("HEAL_BACKOFF", "250ms");
+        })
+        .await;
+        w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
         w.env.fault("GT_FAIL", "mayor start");
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         w.wait_text(
@@ -267,7 +203,12 @@ fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
                 .count()
         };
         let after_giving_up = attempts();
-        assert_eq!(w.count("restart attempt"), 4, "{:#?}", w.texts(OWNER));
+        assert_eq!(
+            w.count(OWNER, "restart attempt"),
+            4,
+            "{:#?}",
+            w.texts(OWNER)
+        );
         assert!(
             w.texts(OWNER)
                 .iter()
@@ -311,7 +252,7 @@ fn mute_unmute_and_the_alerts_list() {
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         cycle_saw_down(&w, "mayor", stopped_at).await;
         settled(&w, 1).await;
-        assert_eq!(w.count("<b>mayor</b> down"), 0, "muted");
+        assert_eq!(w.count(OWNER, "<b>mayor</b> down"), 0, "muted");
         w.tg.push_update(updates::private_text(&o, "/alerts"));
         w.wait_text("Down now:", Duration::from_secs(10)).await;
         let list = w
@@ -446,7 +387,12 @@ fn a_mute_from_the_command_line_silences_the_running_gasclaw() {
         // during the mute would have been delivered before it.
         w.wait_text("<b>mayor</b> still down after", Duration::from_secs(15))
             .await;
-        assert_eq!(w.count("<b>mayor</b> down"), 0, "{:#?}", w.texts(OWNER));
+        assert_eq!(
+            w.count(OWNER, "<b>mayor</b> down"),
+            0,
+            "{:#?}",
+            w.texts(OWNER)
+        );
         assert_eq!(w.stop().await, Some(0));
     });
 }
@@ -530,7 +476,7 @@ fn activity_going_stale_and_resuming() {
             Duration::from_secs(15),
         )
         .await;
-        assert_eq!(w.count("no commit for"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count(OWNER, "no commit for"), 1, "{:#?}", w.texts(OWNER));
         assert_eq!(w.stop().await, Some(0));
     });
 }
@@ -541,21 +487,37 @@ fn telegram_away_loses_no_alert_and_keeps_their_order() {
         let w = World::start(|_| {}).await;
         w.wait_text("Gasclaw is up", Duration::from_secs(20)).await;
         w.tg.set_unreachable(true).await;
-        // Three transitions while Telegram is unreachable.
+        // Three transitions while Telegram is unreachable, each alert
+        // queued durably before the next.
+        let queued = |n: usize| {
+            let outbox = w.env.gasclaw_home.join("outbox");
+            move || {
+                std::fs::read_dir(&outbox)
+                    .map(|d| {
+                        d.flatten()
+                            .filter(|f| f.path().extension().is_some_and(|e| e == "json"))
+                            .count()
+                    })
+                    .unwrap_or(0)
+                    >= n
+            }
+        };
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.env
+            .wait_until(
+                "the mayor's alert queued",
+                Duration::from_secs(20),
+                queued(1),
+            )
+            .await;
         assert_eq!(w.env.gt(&["daemon", "stop"]).code, Some(0));
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        assert!(
-            w.env
-                .gasclaw_home
-                .join("outbox")
-                .read_dir()
-                .expect("outbox")
-                .count()
-                >= 2,
-            "queued durably"
-        );
+        w.env
+            .wait_until(
+                "the daemon's alert queued",
+                Duration::from_secs(20),
+                queued(2),
+            )
+            .await;
         // Back, but answering 5xx, then 429.
         w.tg.inject("sendMessage", Fault::ServerError(502));
         w.tg.inject("sendMessage", Fault::RetryAfter(1));
@@ -609,11 +571,11 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
             .await;
         // The restarted process's own "up" (the first one is the old
         // process's).
-        w.wait_count("Gasclaw is up", 2, Duration::from_secs(60))
+        w.wait_count_within(OWNER, "Gasclaw is up", 2, Duration::from_secs(60))
             .await;
         settled(&w, 2).await;
         assert_eq!(
-            w.count("<b>mayor</b> down: not running"),
+            w.count(OWNER, "<b>mayor</b> down: not running"),
             1,
             "exactly once: {:#?}",
             w.texts(OWNER)
@@ -636,18 +598,8 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
 #[test]
 fn key_pool_events_are_alerted_and_recover() {
     run_test(T, async {
-        let kimi = gasclaw_fakes::kimi::FakeKimi::start().await.expect("kimi");
         // Key 1 is refused as invalid, then key 2 answers 429: all cooling.
-        kimi.script(
-            AGENT_KEYS[0],
-            "A",
-            vec![gasclaw_fakes::kimi::Reply::Unauthorized],
-        );
-        kimi.script(
-            AGENT_KEYS[1],
-            "B",
-            vec![gasclaw_fakes::kimi::Reply::RateLimited { retry_after: None }],
-        );
+        let kimi = kimi_with_every_agent_key_failing().await;
         let w = World::start(|e| {
             e.set("KIMI_BASE_URL", &kimi.base_url())
                 .set("KEY_COOLDOWN", "4");
@@ -672,7 +624,7 @@ fn key_pool_events_are_alerted_and_recover() {
             Duration::from_secs(20),
         )
         .await;
-        assert_eq!(w.count("all cooling"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count(OWNER, "all cooling"), 1, "{:#?}", w.texts(OWNER));
         assert_eq!(w.stop().await, Some(0));
         kimi.stop();
     });
@@ -730,8 +682,13 @@ fn a_key_pool_flapping_within_a_cycle_is_heard_once() {
         )
         .await;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        assert_eq!(w.count("all cooling"), 1, "{:#?}", w.texts(OWNER));
-        assert_eq!(w.count("available again"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count(OWNER, "all cooling"), 1, "{:#?}", w.texts(OWNER));
+        assert_eq!(
+            w.count(OWNER, "available again"),
+            1,
+            "{:#?}",
+            w.texts(OWNER)
+        );
         assert_eq!(w.stop().await, Some(0));
         kimi.stop();
     });
@@ -758,12 +715,12 @@ fn a_second_poller_is_alerted_and_its_end_is_recovered() {
         w.wait_text("<b>telegram</b> recovered after", Duration::from_secs(60))
             .await;
         assert_eq!(
-            w.count("another process is polling"),
+            w.count(OWNER, "another process is polling"),
             1,
             "{:#?}",
             w.texts(OWNER)
         );
-        assert_eq!(w.count("<b>telegram</b> recovered"), 1);
+        assert_eq!(w.count(OWNER, "<b>telegram</b> recovered"), 1);
         assert_eq!(w.stop().await, Some(0));
     });
 }
@@ -851,12 +808,12 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
             "the monitor restarted the Mayor after a stop"
         );
         assert_eq!(
-            w.count("restarted by the monitor"),
+            w.count(OWNER, "restarted by the monitor"),
             0,
             "{:#?}",
             w.texts(OWNER)
         );
-        assert_eq!(w.count(" down"), 0, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count(OWNER, " down"), 0, "{:#?}", w.texts(OWNER));
         let status = w.env.gasclaw(&["status"], Duration::from_secs(30)).await;
         for s in ["dolt", "daemon", "mayor", "gateway", "agents"] {
             assert!(
@@ -878,7 +835,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
         assert_eq!(sigterm(w.run.take().expect("run")).await, Some(0));
         w.env.clear_calls();
         w.run = Some(w.env.spawn(&["run"]));
-        let ups = || w.count("Gasclaw is up");
+        let ups = || w.count(OWNER, "Gasclaw is up");
         let before = ups();
         w.env
             .wait_until(
@@ -893,7 +850,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
             "a restart of gasclaw brought the stack back"
         );
         assert_eq!(
-            w.count("restarted by the monitor"),
+            w.count(OWNER, "restarted by the monitor"),
             0,
             "{:#?}",
             w.texts(OWNER)
@@ -929,7 +886,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
             )
             .await;
         assert!(done.is_some(), "bootstrap did not finish");
-        assert_eq!(w.count(" down"), 0, "{:#?}", w.texts(OWNER));
+        assert_eq!(w.count(OWNER, " down"), 0, "{:#?}", w.texts(OWNER));
         let status = w.env.gasclaw(&["status"], Duration::from_secs(30)).await;
         assert_eq!(status.code, Some(0), "{}", status.stdout);
         assert!(!status.stdout.contains("stopped by"), "{}", status.stdout);

@@ -1,7 +1,8 @@
 //! Talking to the overseer from Telegram, end to end with the real OpenClaw
 //! gateway: its model provider is gasclaw's key proxy, the proxy's upstream
 //! is a fake Kimi. One gateway serves every scenario (it takes ~20 s and
-//! ~1 GB to start), run in order.
+//! ~1 GB to start), run in order — but for the slow model's bounded wait,
+//! which runs in a topic of its own while the others go on.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic on the unexpected
 
 mod common;
@@ -13,11 +14,10 @@ use gasclaw_fakes::bot_api::Call;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
 use gasclaw_fakes::kimi::{FakeKimi, Reply};
 
-const OPERATOR: u64 = 7002;
-const STRANGER: u64 = 7666;
-const FORUM: i64 = -1009876543210;
-const UNLISTED: i64 = -1005555555555;
 const WAIT: Duration = Duration::from_secs(90);
+/// The forum topic where the model never answers (step 6).
+const SLOW_TOPIC: i64 = 78;
+const SLOW_QUESTION: &str = "are you there, slow one?";
 
 /// Every text the fake model saw in the last request (system prompt aside).
 fn last_model_messages(kimi: &FakeKimi) -> String {
@@ -53,7 +53,10 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             async move {
                 tg.wait_for(
                     |c: &Call| {
-                        c.seq > floor && c.method == "sendmessage" && c.chat_id() == Some(chat)
+                        c.seq > floor
+                            && c.method == "sendmessage"
+                            && c.chat_id() == Some(chat)
+                            && c.thread_id() != Some(SLOW_TOPIC)
                     },
                     WAIT,
                 )
@@ -62,6 +65,20 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             }
         };
         let floor = || tg.last_seq();
+
+        // 6, begun. A slow model: the bounded wait (OVERSEER_TIMEOUT, 45 s)
+        //    runs in a topic of its own while steps 1 to 5 go on, a question
+        //    that hangs holding up no other conversation.
+        let forum = Chat::forum(FORUM, "ops");
+        let op = User::new(OPERATOR, "Op");
+        kimi.reply_when(SLOW_QUESTION, Reply::Hang);
+        let slow_floor = floor();
+        tg.push_update(updates::topic_text(
+            &op,
+            &forum,
+            SLOW_TOPIC,
+            &format!("@gas_bot {SLOW_QUESTION}"),
+        ));
 
         // 1. An owner's DM: answered with the model's text, replying to it,
         //    with "typing…" while waiting, through the overseer's own key.
@@ -72,22 +89,35 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
         let r = next_reply(OWNER_ID as i64, f).await;
         assert_eq!(r.text(), "OVERSEER-SAYS-HI");
         assert_eq!(r.body["reply_parameters"]["message_id"], dm_id);
-        assert!(
-            tg.calls_of("sendchataction")
-                .iter()
-                .any(|c| c.seq > f && c.body["action"] == "typing")
-        );
+        assert!(tg.calls_of("sendchataction").iter().any(|c| c.seq > f
+            && c.chat_id() == Some(OWNER_ID as i64)
+            && c.body["action"] == "typing"));
         let seen = kimi.requests();
         assert!(
             seen.iter().all(|q| q.key == "O"),
             "the overseer draws from its own pool: {:?}",
             seen.iter().map(|q| &q.key).collect::<Vec<_>>()
         );
-        assert!(last_model_messages(&kimi).contains("how is the town doing?"));
+        assert!(seen.iter().any(|q| {
+            q.body["messages"]
+                .to_string()
+                .contains("how is the town doing?")
+        }));
+
+        // The slow question reached the model (before step 3 counts).
+        tokio::time::timeout(WAIT, async {
+            while !kimi
+                .requests()
+                .iter()
+                .any(|q| q.body["messages"].to_string().contains(SLOW_QUESTION))
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the slow question reached the model");
 
         // 2. A mention in a forum topic, and a reply to the bot there.
-        let forum = Chat::forum(FORUM, "ops");
-        let op = User::new(OPERATOR, "Op");
         let f = floor();
         tg.push_update(updates::topic_text(
             &op,
@@ -102,7 +132,7 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             !last_model_messages(&kimi).contains("@gas_bot"),
             "the mention is not part of the question"
         );
-        let bot_msg = serde_json::json!({"message_id": tg.sent_messages(FORUM).last().expect("sent").message_id, "date": 1_767_300_000,
+        let bot_msg = serde_json::json!({"message_id": tg.sent_messages(FORUM).iter().rfind(|m| m.thread_id == Some(77)).expect("sent").message_id, "date": 1_767_300_000,
             "chat": forum.0, "text": "OVERSEER-SAYS-HI", "message_thread_id": 77, "is_topic_message": true,
             "from": {"id": tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"}});
         let f = floor();
@@ -202,11 +232,20 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
         );
         assert!(!r.text().contains(AGENT_KEYS[0]) && !r.text().contains(BOT_TOKEN));
 
-        // 6. A slow model: the bounded wait ends with a clear message.
-        kimi.set_default(Reply::Hang);
-        let f = floor();
-        tg.push_update(updates::private_text(&owner, "are you there?"));
-        let r = next_reply(OWNER_ID as i64, f).await;
+        // 6, ended: the slow question's bounded wait ends with a clear
+        //    message in its topic.
+        let r = tg
+            .wait_for(
+                |c| {
+                    c.seq > slow_floor
+                        && c.method == "sendmessage"
+                        && c.chat_id() == Some(FORUM)
+                        && c.thread_id() == Some(SLOW_TOPIC)
+                },
+                WAIT,
+            )
+            .await
+            .expect("an answer to the slow question");
         assert!(
             r.text().contains("did not answer within 45 s"),
             "{}",
@@ -217,7 +256,13 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
         let typing = tg
             .calls_of("sendchataction")
             .iter()
-            .filter(|c| c.seq > f && c.body["action"] == "typing")
+            .filter(|c| {
+                c.seq > slow_floor
+                    && c.seq < r.seq
+                    && c.chat_id() == Some(FORUM)
+                    && c.thread_id() == Some(SLOW_TOPIC)
+                    && c.body["action"] == "typing"
+            })
             .count();
         assert!(typing >= 9, "typing… sent {typing} times in 45 s");
 

@@ -12,12 +12,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use gasclaw_fakes::bot_api::FakeBotApi;
 use gasclaw_fakes::bot_api::updates::{self, Chat, User};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(240);
-const OWNER: i64 = OWNER_ID as i64;
 const OPERATOR_ID: u64 = 7002;
 const MEMBER_ID: u64 = 7003;
 const GROUP: i64 = -100_777;
@@ -25,76 +23,18 @@ const GROUP: i64 = -100_777;
 const WITNESS_BEAD: &str = "pr-project-witness";
 const STUCK: &str = "<code>project/witness</code> — stuck";
 
-struct World {
-    env: TestEnv,
-    tg: FakeBotApi,
-    run: Option<tokio::process::Child>,
-}
-
 impl World {
+    /// `gasclaw run` with a one-second monitor, no healing, an operator, a
+    /// group that also gets the alerts, and a nudge text.
     async fn start(tweak: impl FnOnce(&mut TestEnv)) -> World {
-        let tg = fake_telegram(false).await;
-        let mut env = TestEnv::new();
-        env.use_telegram(&tg);
-        env.set("MONITOR_INTERVAL", "1")
-            .set("ALERT_REPEAT", "1h")
-            .set("AUTO_HEAL", "off")
-            .set("TELEGRAM_ALLOW_IDS", &OPERATOR_ID.to_string())
-            .set("TELEGRAM_GROUP_IDS", &GROUP.to_string())
-            .set("ALERT_CHAT_IDS", &GROUP.to_string())
-            .set("NUDGE_TEXT", "gasclaw: carry on please");
-        tweak(&mut env);
-        let run = Some(env.start_run(&tg).await);
-        World { env, tg, run }
-    }
-
-    fn sent(&self, chat: i64, needle: &str) -> Vec<gasclaw_fakes::bot_api::SentMessage> {
-        self.tg
-            .sent_messages(chat)
-            .into_iter()
-            .filter(|m| m.text.contains(needle))
-            .collect()
-    }
-
-    async fn wait_sent(
-        &self,
-        chat: i64,
-        needle: &str,
-        timeout: Duration,
-    ) -> gasclaw_fakes::bot_api::SentMessage {
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(m) = self.sent(chat, needle).into_iter().last() {
-                return m;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "no message in {chat} containing {needle:?}; sent: {:#?}",
-                self.tg
-                    .sent_messages(chat)
-                    .iter()
-                    .map(|m| &m.text)
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// The message object as a client sees it (plain text, from the bot).
-    fn as_seen(&self, m: &gasclaw_fakes::bot_api::SentMessage, chat: &Chat) -> Value {
-        json!({
-            "message_id": m.message_id,
-            "date": 1_767_300_000,
-            "chat": chat.0,
-            "from": {"id": self.tg.bot_id(), "is_bot": true, "first_name": "Gas", "username": "gas_bot"},
-            "text": gasclaw::telegram::render::plain(&m.text),
+        World::launch(|env| {
+            env.monitor_every("1")
+                .allow(&GROUP.to_string())
+                .set("ALERT_CHAT_IDS", &GROUP.to_string())
+                .set("NUDGE_TEXT", "gasclaw: carry on please");
+            tweak(env);
         })
-    }
-
-    /// `who` presses the button with `data` under message `m`.
-    fn press(&self, who: &User, chat: &Chat, m: &gasclaw_fakes::bot_api::SentMessage, data: &str) {
-        let msg = self.as_seen(m, chat);
-        self.tg.push_update(updates::callback(who, &msg, data));
+        .await
     }
 
     async fn answered(&self, floor: u64, text: &str) {
@@ -139,25 +79,6 @@ impl World {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-
-    async fn stop(mut self) -> Option<i32> {
-        let code = sigterm(self.run.take().expect("running")).await;
-        self.tg.stop();
-        code
-    }
-}
-
-/// The owner types `command` in the DM and confirms the prompt.
-async fn owner_confirms(w: &World, command: &str, prompt: &str) {
-    let o = User::new(OWNER_ID, "Owner");
-    let chat = Chat::private(&o);
-    w.tg.push_update(updates::private_text(&o, command));
-    let p = w.wait_sent(OWNER, prompt, Duration::from_secs(10)).await;
-    let data = p.reply_markup.as_ref().expect("buttons")["inline_keyboard"][0][0]["callback_data"]
-        .as_str()
-        .expect("data")
-        .to_string();
-    w.press(&o, &chat, &p, &data);
 }
 
 #[test]
@@ -177,7 +98,9 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         .unwrap();
         w.env
             .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work1@2400"));
-        let alert = w.wait_sent(OWNER, STUCK, Duration::from_secs(20)).await;
+        let alert = w
+            .wait_sent_within(OWNER, STUCK, Duration::from_secs(20))
+            .await;
         assert!(alert.text.contains("no progress for 40m"), "{}", alert.text);
         assert!(alert.text.contains("hq-work1"), "{}", alert.text);
         let buttons = alert.reply_markup.clone().expect("buttons");
@@ -195,7 +118,9 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
                 "ag:r:project/witness"
             ]
         );
-        let in_group = w.wait_sent(GROUP, STUCK, Duration::from_secs(10)).await;
+        let in_group = w
+            .wait_sent_within(GROUP, STUCK, Duration::from_secs(10))
+            .await;
         // Once per episode: more cycles, no second alert.
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
@@ -206,7 +131,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/agents"));
         let agents = w
-            .wait_sent(OWNER, "<b>Agents:", Duration::from_secs(10))
+            .wait_sent_within(OWNER, "<b>Agents:", Duration::from_secs(10))
             .await;
         assert!(
             agents
@@ -231,7 +156,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         // Peek: the pane, the key redacted.
         w.press(&op, &group, &in_group, "ag:p:project/witness");
         let peek = w
-            .wait_sent(
+            .wait_sent_within(
                 GROUP,
                 "Last lines of project/witness",
                 Duration::from_secs(10),
@@ -253,7 +178,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
             n["message"].as_str().unwrap().contains("telegram:Operator"),
             "{n}"
         );
-        w.wait_sent(GROUP, "project/witness nudged.", Duration::from_secs(10))
+        w.wait_sent_within(GROUP, "project/witness nudged.", Duration::from_secs(10))
             .await;
         // A reply to the alert reaches the agent as a nudge.
         let reply = updates::reply_to(
@@ -265,7 +190,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         // Restart: confirmed first, then the witness's own command, audited.
         w.press(&op, &group, &in_group, "ag:r:project/witness");
         let prompt = w
-            .wait_sent(GROUP, "Restart project/witness?", Duration::from_secs(10))
+            .wait_sent_within(GROUP, "Restart project/witness?", Duration::from_secs(10))
             .await;
         let ok = prompt.reply_markup.as_ref().unwrap()["inline_keyboard"][0][0]["callback_data"]
             .as_str()
@@ -273,7 +198,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
             .to_string();
         assert!(ok.starts_with("ok:"), "{ok}");
         w.press(&op, &group, &prompt, &ok);
-        w.wait_sent(GROUP, "project/witness restarted", Duration::from_secs(20))
+        w.wait_sent_within(GROUP, "project/witness restarted", Duration::from_secs(20))
             .await;
         assert!(
             w.env
@@ -301,7 +226,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         w.env.clear_fault("AGENT_HOOK");
         // Its message says so in place, without its buttons.
         let done = w
-            .wait_sent(OWNER, "Resolved after", Duration::from_secs(15))
+            .wait_sent_within(OWNER, "Resolved after", Duration::from_secs(15))
             .await;
         assert_eq!(done.message_id, alert.message_id);
         assert!(
@@ -315,7 +240,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
         w.env
             .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work2@2400"));
         let second = w
-            .wait_sent(OWNER, "hq-work2", Duration::from_secs(20))
+            .wait_sent_within(OWNER, "hq-work2", Duration::from_secs(20))
             .await;
         assert!(second.text.contains(STUCK));
         assert_eq!(w.sent(OWNER, STUCK).len(), 2);
@@ -339,14 +264,16 @@ fn an_unchanging_pane_with_hooked_work_is_stuck_and_mute_silences_it() {
         // Fresh progress (1 min): only the pane says it is stuck.
         w.env
             .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work1@60"));
-        let alert = w.wait_sent(OWNER, STUCK, Duration::from_secs(20)).await;
+        let alert = w
+            .wait_sent_within(OWNER, STUCK, Duration::from_secs(20))
+            .await;
         assert!(alert.text.contains("the same screen for"), "{}", alert.text);
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
         // Muted: the next episode (the pane moved, then froze again) is
         // not heard.
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/mute stuck 1h"));
-        w.wait_sent(OWNER, "stuck muted until", Duration::from_secs(10))
+        w.wait_sent_within(OWNER, "stuck muted until", Duration::from_secs(10))
             .await;
         let muted = w.env.read(w.env.gasclaw_home.join("mutes.json"));
         assert!(muted.contains("stuck"), "{muted}");
@@ -365,8 +292,8 @@ fn an_unchanging_pane_with_hooked_work_is_stuck_and_mute_silences_it() {
 fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
     run_test(T, async {
         let w = World::start(|_| {}).await;
-        owner_confirms(&w, "/pause", "Pause the town").await;
-        w.wait_sent(OWNER, "Town paused.", Duration::from_secs(20))
+        w.owner_confirms("/pause", "Pause the town").await;
+        w.wait_sent_within(OWNER, "Town paused.", Duration::from_secs(20))
             .await;
         let estop = w.env.read(w.env.town.join("ESTOP"));
         assert!(estop.starts_with("manual\t"), "{estop}");
@@ -380,7 +307,7 @@ fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/status"));
         let status = w
-            .wait_sent(OWNER, "The town is paused since", Duration::from_secs(15))
+            .wait_sent_within(OWNER, "The town is paused since", Duration::from_secs(15))
             .await;
         assert!(status.text.contains("gt estop ("), "{}", status.text);
         // The health the monitor acts on marks the agents stopped on
@@ -406,17 +333,18 @@ fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert!(w.sent(OWNER, STUCK).is_empty(), "alerted while paused");
         // A second pause changes nothing.
-        owner_confirms(&w, "/pause", "Pause the town").await;
-        w.wait_sent(OWNER, "Already paused.", Duration::from_secs(20))
+        w.owner_confirms("/pause", "Pause the town").await;
+        w.wait_sent_within(OWNER, "Already paused.", Duration::from_secs(20))
             .await;
-        owner_confirms(&w, "/resume", "Resume the town").await;
-        w.wait_sent(OWNER, "Town resumed.", Duration::from_secs(20))
+        w.owner_confirms("/resume", "Resume the town").await;
+        w.wait_sent_within(OWNER, "Town resumed.", Duration::from_secs(20))
             .await;
         assert!(!w.env.town.join("ESTOP").exists());
         // gt thaw nudged the frozen sessions.
         w.wait_nudge("E-stop cleared. Work may resume.").await;
         // Thawed, the stuck agent is news.
-        w.wait_sent(OWNER, STUCK, Duration::from_secs(20)).await;
+        w.wait_sent_within(OWNER, STUCK, Duration::from_secs(20))
+            .await;
         let audit = w.env.read(w.env.gasclaw_home.join("audit.log"));
         for cmd in ["pause", "resume"] {
             assert!(
@@ -429,7 +357,7 @@ fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
         // Operators may not pause.
         let op = User::new(OPERATOR_ID, "Operator");
         w.tg.push_update(updates::private_text(&op, "/pause"));
-        w.wait_sent(
+        w.wait_sent_within(
             OPERATOR_ID as i64,
             "/pause needs the owner role",
             Duration::from_secs(10),
@@ -453,19 +381,19 @@ fn peek_nudge_and_mail_from_the_chat() {
         .unwrap();
         w.tg.push_update(updates::private_text(&o, "/peek mayor 5"));
         let peek = w
-            .wait_sent(OWNER, "Last lines of mayor", Duration::from_secs(15))
+            .wait_sent_within(OWNER, "Last lines of mayor", Duration::from_secs(15))
             .await;
         assert!(!peek.text.contains(BOT_TOKEN) && !peek.text.contains(OVERSEER_KEY));
         assert_eq!(peek.text.matches("[redacted]").count(), 2, "{}", peek.text);
         w.tg.push_update(updates::private_text(&o, "/peek project/ghost"));
-        w.wait_sent(
+        w.wait_sent_within(
             OWNER,
             "Cannot peek project/ghost: no agent",
             Duration::from_secs(15),
         )
         .await;
         w.tg.push_update(updates::private_text(&o, "/peek --all"));
-        w.wait_sent(OWNER, "Not understood: --all", Duration::from_secs(15))
+        w.wait_sent_within(OWNER, "Not understood: --all", Duration::from_secs(15))
             .await;
         w.tg.push_update(updates::private_text(
             &o,
@@ -473,7 +401,7 @@ fn peek_nudge_and_mail_from_the_chat() {
         ));
         let n = w.wait_nudge("please check the merge queue").await;
         assert_eq!(n["session"], "hq-mayor");
-        w.wait_sent(OWNER, "mayor nudged.", Duration::from_secs(15))
+        w.wait_sent_within(OWNER, "mayor nudged.", Duration::from_secs(15))
             .await;
         // The Mayor writes to the humans; /mail shows it; a reply goes back.
         let sent = w.env.gt(&[
@@ -493,7 +421,7 @@ fn peek_nudge_and_mail_from_the_chat() {
         );
         w.tg.push_update(updates::private_text(&o, "/mail"));
         let mail = w
-            .wait_sent(OWNER, "Need a decision", Duration::from_secs(15))
+            .wait_sent_within(OWNER, "Need a decision", Duration::from_secs(15))
             .await;
         assert!(mail.text.starts_with("📬 <code>hq-"), "{}", mail.text);
         assert!(mail.text.contains("Merge #12 now or wait?"));
@@ -502,7 +430,7 @@ fn peek_nudge_and_mail_from_the_chat() {
             &w.as_seen(&mail, &chat),
         );
         w.tg.push_update(reply);
-        w.wait_sent(OWNER, "Sent to mayor/ as mail.", Duration::from_secs(15))
+        w.wait_sent_within(OWNER, "Sent to mayor/ as mail.", Duration::from_secs(15))
             .await;
         let inbox = w.env.gt(&["mail", "inbox", "mayor/", "--json"]);
         let inbox: Value = serde_json::from_str(&inbox.stdout).expect("inbox json");
@@ -529,17 +457,7 @@ fn peek_nudge_and_mail_from_the_chat() {
 #[test]
 fn auto_pause_when_every_agent_key_cools_and_resume_when_one_returns() {
     run_test(T, async {
-        let kimi = gasclaw_fakes::kimi::FakeKimi::start().await.expect("kimi");
-        kimi.script(
-            AGENT_KEYS[0],
-            "A",
-            vec![gasclaw_fakes::kimi::Reply::Unauthorized],
-        );
-        kimi.script(
-            AGENT_KEYS[1],
-            "B",
-            vec![gasclaw_fakes::kimi::Reply::RateLimited { retry_after: None }],
-        );
+        let kimi = kimi_with_every_agent_key_failing().await;
         let w = World::start(|e| {
             e.set("KIMI_BASE_URL", &kimi.base_url())
                 .set("KEY_COOLDOWN", "6")
@@ -550,11 +468,11 @@ fn auto_pause_when_every_agent_key_cools_and_resume_when_one_returns() {
         assert!(!w.env.town.join("ESTOP").exists());
         let r = w.env.ask_model_as_agent().await;
         assert_eq!(r.status(), 429);
-        w.wait_sent(OWNER, "gasclaw paused the town", Duration::from_secs(20))
+        w.wait_sent_within(OWNER, "gasclaw paused the town", Duration::from_secs(20))
             .await;
         let estop = w.env.read(w.env.town.join("ESTOP"));
         assert!(estop.contains("gasclaw-monitor"), "{estop}");
-        w.wait_sent(OWNER, "gasclaw resumed the town", Duration::from_secs(30))
+        w.wait_sent_within(OWNER, "gasclaw resumed the town", Duration::from_secs(30))
             .await;
         assert!(!w.env.town.join("ESTOP").exists());
         assert_eq!(w.sent(OWNER, "gasclaw paused the town").len(), 1);
@@ -690,7 +608,7 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::private_text(&o, "/pin"));
         let card = w
-            .wait_sent(OWNER, "Town status (kept current)", Duration::from_secs(15))
+            .wait_sent_within(OWNER, "Town status (kept current)", Duration::from_secs(15))
             .await;
         // Pinned right after it was sent.
         let start = std::time::Instant::now();
@@ -753,9 +671,9 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
         let group = Chat::group(GROUP, "ops");
         let op = User::new(OPERATOR_ID, "Operator");
         w.tg.push_update(updates::group_text(&op, &group, "/pin"));
-        w.wait_sent(GROUP, "Town status (kept current)", Duration::from_secs(15))
+        w.wait_sent_within(GROUP, "Town status (kept current)", Duration::from_secs(15))
             .await;
-        w.wait_sent(GROUP, "the bot may not pin here", Duration::from_secs(15))
+        w.wait_sent_within(GROUP, "the bot may not pin here", Duration::from_secs(15))
             .await;
         assert_eq!(w.tg.pinned(GROUP), None);
         // gasclaw restarts: the same message goes on being edited.

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod world;
+#[allow(unused_imports)] // not every test binary starts a `World`
+pub use world::*;
+
 pub const AGENT_KEYS: [&str; 2] = [
     "sk-kimi-agentkey-AAAAAAAAAAAAAAAAAAAAAAAA-0001",
     "sk-kimi-agentkey-BBBBBBBBBBBBBBBBBBBBBBBB-0002",

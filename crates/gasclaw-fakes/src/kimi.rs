@@ -114,6 +114,8 @@ struct Script {
     per_key: HashMap<String, VecDeque<Reply>>,
     labels: HashMap<String, String>,
     default: Option<Reply>,
+    /// Answers for requests whose body contains a text, before any script.
+    when: Vec<(String, Reply)>,
     records: Vec<Record>,
     /// Requests whose connection the client closed before the reply ended.
     cancelled: usize,
@@ -179,6 +181,13 @@ impl FakeKimi {
         self.lock()
             .labels
             .insert(key.to_string(), label.to_string());
+    }
+
+    /// Answers every request whose body (the conversation the client sent)
+    /// contains `needle` with `r`, before any script or default: one
+    /// conversation can be made slow while others go on.
+    pub fn reply_when(&self, needle: &str, r: Reply) {
+        self.lock().when.push((needle.to_string(), r));
     }
 
     /// The answer when a key's script is empty (default `Ok("FAKE-PONG")`).
@@ -435,7 +444,16 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
             body_len: body.len(),
             body: parsed,
         });
-        let scripted = s.per_key.get_mut(&key).and_then(VecDeque::pop_front);
+        let text = String::from_utf8_lossy(&body);
+        let when = s
+            .when
+            .iter()
+            .find(|(needle, _)| text.contains(needle.as_str()))
+            .map(|(_, r)| r.clone());
+        let scripted = match when {
+            Some(r) => Some(r),
+            None => s.per_key.get_mut(&key).and_then(VecDeque::pop_front),
+        };
         scripted
             .or_else(|| s.default.clone())
             .unwrap_or(Reply::Ok("FAKE-PONG".into()))
