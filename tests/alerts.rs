@@ -134,7 +134,7 @@ fn ack_stops_the_reminders_and_the_end_is_told_in_place() {
         assert!(answer_text(&answer).contains("Acknowledged"), "{answer:?}");
         w.wait_sent(OWNER, "acknowledged by Owner").await;
         // Two reminder periods pass: no reminder.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        w.settled(5).await;
         assert!(w.sent(OWNER, "still down").is_empty());
         let acked = w.sent(OWNER, "acknowledged by Owner");
         assert_eq!(acked.len(), 1);
@@ -294,7 +294,7 @@ fn the_root_cause_is_alerted_once_with_its_consequences() {
                 .count()
         };
         // A few more cycles: still nothing on its own for the consequences.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.settled(3).await;
         assert_eq!(sends_after("<b>mayor</b> down"), 0);
         assert_eq!(sends_after("<b>daemon</b> down"), 0);
         assert_eq!(sends_after("no commit for"), 0);
@@ -310,7 +310,7 @@ fn the_root_cause_is_alerted_once_with_its_consequences() {
                 .any(|d| d.ends_with(":restart:mayor")),
             "alerted on its own, with buttons"
         );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         assert!(
             w.sent(OWNER, "<b>daemon</b> down").is_empty(),
             "the daemon came back with Dolt"
@@ -356,7 +356,7 @@ fn checks_failing_together_arrive_as_one_message() {
         let alerts = group.text.lines().filter(|l| l.starts_with("🔴")).count();
         assert!(alerts >= 3, "{}", group.text);
         assert_eq!(rows, alerts, "a row of buttons per alert");
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         let downs =
             w.tg.calls_of("sendmessage")
                 .iter()
@@ -386,7 +386,7 @@ fn quiet_hours_hold_warnings_for_a_summary_and_let_critical_through() {
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         let critical = w.wait_sent(OWNER, "<b>mayor</b> down").await;
         assert!(!critical.silent);
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.settled(3).await;
         assert!(
             w.sent(OWNER, "no commit for").is_empty(),
             "the warning was not held"
@@ -400,7 +400,7 @@ fn quiet_hours_hold_warnings_for_a_summary_and_let_critical_through() {
         w.run = Some(w.env.start_run(&w.tg).await);
         let summary = w.wait_sent(OWNER, "Held during quiet hours").await;
         assert!(summary.text.contains("no commit for"), "{}", summary.text);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         assert_eq!(w.sent(OWNER, "no commit for").len(), 1, "delivered once");
         assert_eq!(w.stop().await, Some(0));
     });
@@ -432,7 +432,7 @@ fn a_telegram_outage_loses_and_duplicates_nothing() {
         );
         assert!(buttons(&resolved).is_empty());
         w.wait_sent(OWNER, "<b>mayor</b> recovered after").await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         assert_eq!(w.sent(OWNER, "<b>mayor</b> down").len(), 1);
         assert_eq!(w.sent(OWNER, "recovered after").len(), 1);
         assert_eq!(w.stop().await, Some(0));
@@ -503,7 +503,7 @@ fn alerts_are_routed_by_severity() {
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         w.wait_sent(CALM, "<b>mayor</b> recovered").await;
         w.wait_sent(OWNER, "<b>mayor</b> recovered").await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         assert!(w.sent(CALM, "<b>mayor</b> down").is_empty());
         assert!(w.sent(LOUD, "recovered").is_empty());
         // The resolution is edited in where the alert went.

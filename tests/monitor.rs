@@ -79,7 +79,7 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
         w.wait_text("<b>mayor</b> down: not running", Duration::from_secs(15))
             .await;
         // Several cycles pass: still one alert, then one reminder.
-        settled(&w, 2).await;
+        w.settled(2).await;
         assert_eq!(
             w.count(OWNER, "<b>mayor</b> down"),
             1,
@@ -92,7 +92,7 @@ fn down_once_reminded_and_recovered_with_up_and_stopping_messages() {
         assert_eq!(w.env.gt(&["mayor", "start"]).code, Some(0));
         w.wait_text("<b>mayor</b> recovered after", Duration::from_secs(15))
             .await;
-        settled(&w, 2).await;
+        w.settled(2).await;
         assert_eq!(w.count(OWNER, "recovered after"), 1);
         assert_eq!(w.count(OWNER, "<b>mayor</b> down"), 1);
         let tg = w.tg.clone();
@@ -122,7 +122,7 @@ fn healing_brings_a_service_back_and_says_so() {
                 .stdout
                 .contains("Daemon is running")
         );
-        settled(&w, 2).await;
+        w.settled(2).await;
         assert_eq!(
             w.count(OWNER, "restarted by the monitor"),
             1,
@@ -155,10 +155,10 @@ fn healing_leaves_a_service_whose_check_gives_no_answer_alone() {
         w.env.fault("GT_HANG", "daemon status");
         // Two cycles that began after the hang found the daemon's check
         // unanswered (each cycle heals after checking).
-        cycle_saw_down(&w, "daemon", hung_at).await;
+        w.cycle_saw_down("daemon", hung_at).await;
         let again = chrono::Utc::now();
-        cycle_saw_down(&w, "daemon", again).await;
-        cycle_saw_down(&w, "daemon", chrono::Utc::now()).await;
+        w.cycle_saw_down("daemon", again).await;
+        w.cycle_saw_down("daemon", chrono::Utc::now()).await;
         let restarts: Vec<String> = w
             .env
             .call_lines()
@@ -219,8 +219,8 @@ fn healing_gives_up_after_the_limit_and_resumes_after_a_restart() {
         // Cycles that began after giving up (each heals after checking)
         // saw the mayor down, and none tried again.
         let gave_up_at = chrono::Utc::now();
-        cycle_saw_down(&w, "mayor", gave_up_at).await;
-        cycle_saw_down(&w, "mayor", chrono::Utc::now()).await;
+        w.cycle_saw_down("mayor", gave_up_at).await;
+        w.cycle_saw_down("mayor", chrono::Utc::now()).await;
         assert_eq!(
             attempts(),
             after_giving_up,
@@ -250,8 +250,8 @@ fn mute_unmute_and_the_alerts_list() {
             .await;
         let stopped_at = chrono::Utc::now();
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
-        cycle_saw_down(&w, "mayor", stopped_at).await;
-        settled(&w, 1).await;
+        w.cycle_saw_down("mayor", stopped_at).await;
+        w.settled(1).await;
         assert_eq!(w.count(OWNER, "<b>mayor</b> down"), 0, "muted");
         w.tg.push_update(updates::private_text(&o, "/alerts"));
         w.wait_text("Down now:", Duration::from_secs(10)).await;
@@ -275,78 +275,6 @@ fn mute_unmute_and_the_alerts_list() {
     });
 }
 
-/// The barrier for "nothing more happens": `n` monitor cycles that began
-/// after now have finished (each checks, alerts and heals), and the outbox
-/// has delivered everything they queued.
-async fn settled(w: &World, n: usize) {
-    for _ in 0..n {
-        let after = chrono::Utc::now();
-        let url = format!("{}/healthz", w.env.http_url());
-        let done = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                if let Ok(r) = reqwest::get(&url).await
-                    && let Ok(v) = r.json::<serde_json::Value>().await
-                    && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
-                    && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-        .await;
-        assert!(
-            done.is_ok(),
-            "no monitor cycle within 30 s\n{}",
-            w.env.diagnosis()
-        );
-    }
-    let outbox = w.env.gasclaw_home.join("outbox");
-    w.env
-        .wait_until(
-            "the outbox to be delivered",
-            Duration::from_secs(30),
-            || {
-                // Pending entries are `*.json`; `messages.state` (the ids
-                // of sent alerts) stays.
-                std::fs::read_dir(&outbox)
-                    .map(|d| {
-                        !d.flatten()
-                            .any(|f| f.path().extension().is_some_and(|e| e == "json"))
-                    })
-                    .unwrap_or(true)
-            },
-        )
-        .await;
-}
-
-/// Waits until a monitor cycle that began after `after` saw `service` down.
-async fn cycle_saw_down(w: &World, service: &str, after: chrono::DateTime<chrono::Utc>) {
-    let url = format!("{}/healthz", w.env.http_url());
-    let seen = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Ok(r) = reqwest::get(&url).await
-                && let Ok(v) = r.json::<serde_json::Value>().await
-                && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
-                && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
-                && v["monitor"]["last_cycle"]["report"]["checks"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["name"] == service && c["status"] != "ok")
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(
-        seen.is_ok(),
-        "no monitor cycle saw {service} down within 30 s"
-    );
-}
-
 #[test]
 fn a_mute_from_the_command_line_silences_the_running_gasclaw() {
     run_test(T, async {
@@ -363,9 +291,9 @@ fn a_mute_from_the_command_line_silences_the_running_gasclaw() {
         assert_eq!(w.env.gt(&["mayor", "stop"]).code, Some(0));
         // The monitor saw the mayor down (and, with ALERT_REPEAT=3, was due
         // a reminder) while muted: nothing may reach the owner.
-        cycle_saw_down(&w, "mayor", stopped_at).await;
+        w.cycle_saw_down("mayor", stopped_at).await;
         let reminder_due = chrono::Utc::now() + chrono::Duration::seconds(4);
-        cycle_saw_down(&w, "mayor", reminder_due).await;
+        w.cycle_saw_down("mayor", reminder_due).await;
         // The CLI lists the mute and what the running gasclaw found down.
         let out = w.env.gasclaw(&["alerts"], T).await;
         assert_eq!(out.code, Some(0), "{out:?}");
@@ -573,7 +501,7 @@ fn alerts_in_the_outbox_survive_kill_9_and_are_delivered_once() {
         // process's).
         w.wait_count_within(OWNER, "Gasclaw is up", 2, Duration::from_secs(60))
             .await;
-        settled(&w, 2).await;
+        w.settled(2).await;
         assert_eq!(
             w.count(OWNER, "<b>mayor</b> down: not running"),
             1,
@@ -802,7 +730,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
         let mayor_running =
             |w: &World| w.env.gt(&["mayor", "status", "--running"]).stdout.trim() == "true";
         // Many cycles with healing on (backoff 1 s): nothing healed or alerted.
-        settled(&w, 4).await;
+        w.settled(4).await;
         assert!(
             !mayor_running(&w),
             "the monitor restarted the Mayor after a stop"
@@ -844,7 +772,7 @@ fn a_stop_sticks_until_restart_or_bootstrap_even_across_a_restart_of_gasclaw() {
                 || ups() > before,
             )
             .await;
-        settled(&w, 3).await;
+        w.settled(3).await;
         assert!(
             !mayor_running(&w),
             "a restart of gasclaw brought the stack back"

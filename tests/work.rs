@@ -122,7 +122,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
             .wait_sent_within(GROUP, STUCK, Duration::from_secs(10))
             .await;
         // Once per episode: more cycles, no second alert.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.settled(3).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
         // The daily digest counts the episode once.
         let log = w.env.read(w.env.gasclaw_home.join("digest-log.jsonl"));
@@ -235,7 +235,7 @@ fn a_stuck_agent_is_alerted_once_per_episode_with_buttons_that_act() {
             "{:?}",
             done.reply_markup
         );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        w.settled(2).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
         w.env
             .fault("AGENT_HOOK", &format!("{WITNESS_BEAD}=hq-work2@2400"));
@@ -282,7 +282,7 @@ fn an_unchanging_pane_with_hooked_work_is_stuck_and_mute_silences_it() {
             "Allow this write? (y/n)\n",
         )
         .unwrap();
-        tokio::time::sleep(Duration::from_secs(6)).await;
+        w.settled(6).await;
         assert_eq!(w.sent(OWNER, STUCK).len(), 1);
         assert_eq!(w.stop().await, Some(0));
     });
@@ -330,7 +330,7 @@ fn pause_freezes_the_town_holds_off_alerts_and_healing_and_resume_thaws() {
         tokio::time::timeout(Duration::from_secs(20), agents_stopped)
             .await
             .expect("the paused agents check is stopped on purpose");
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        w.settled(3).await;
         assert!(w.sent(OWNER, STUCK).is_empty(), "alerted while paused");
         // A second pause changes nothing.
         w.owner_confirms("/pause", "Pause the town").await;

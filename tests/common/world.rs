@@ -116,6 +116,78 @@ impl World {
         out
     }
 
+    /// The barrier for "nothing more happens": `n` monitor cycles that began
+    /// after now have finished (each checks, alerts and heals), and the outbox
+    /// has delivered everything they queued.
+    pub async fn settled(&self, n: usize) {
+        for _ in 0..n {
+            let after = chrono::Utc::now();
+            let url = format!("{}/healthz", self.env.http_url());
+            let done = tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    if let Ok(r) = reqwest::get(&url).await
+                        && let Ok(v) = r.json::<serde_json::Value>().await
+                        && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
+                        && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+            .await;
+            assert!(
+                done.is_ok(),
+                "no monitor cycle within 30 s\n{}",
+                self.env.diagnosis()
+            );
+        }
+        let outbox = self.env.gasclaw_home.join("outbox");
+        self.env
+            .wait_until(
+                "the outbox to be delivered",
+                Duration::from_secs(30),
+                || {
+                    // Pending entries are `*.json`; `messages.state` (the ids
+                    // of sent alerts) stays.
+                    std::fs::read_dir(&outbox)
+                        .map(|d| {
+                            !d.flatten()
+                                .any(|f| f.path().extension().is_some_and(|e| e == "json"))
+                        })
+                        .unwrap_or(true)
+                },
+            )
+            .await;
+    }
+
+    /// Waits until a monitor cycle that began after `after` saw `service` down.
+    pub async fn cycle_saw_down(&self, service: &str, after: chrono::DateTime<chrono::Utc>) {
+        let url = format!("{}/healthz", self.env.http_url());
+        let seen = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Ok(r) = reqwest::get(&url).await
+                    && let Ok(v) = r.json::<serde_json::Value>().await
+                    && let Some(at) = v["monitor"]["last_cycle"]["at"].as_str()
+                    && chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > after)
+                    && v["monitor"]["last_cycle"]["report"]["checks"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c["name"] == service && c["status"] != "ok")
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert!(
+            seen.is_ok(),
+            "no monitor cycle saw {service} down within 30 s"
+        );
+    }
+
     /// Every text Telegram accepted for `chat`, in order.
     pub fn texts(&self, chat: i64) -> Vec<String> {
         self.tg
