@@ -93,6 +93,25 @@ const OWNER: ChatTarget = ChatTarget {
     thread_id: None,
 };
 
+/// A chat the outbox serves after the owner's in each pass (chats go in
+/// order).
+const LATER: ChatTarget = ChatTarget {
+    chat_id: common::OWNER_ID as i64 + 1,
+    thread_id: None,
+};
+
+/// Polls `done` until it holds (at most 20 s).
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[test]
 fn a_delivered_alert_whose_file_cannot_be_removed_is_never_sent_again() {
     common::run_test(Duration::from_secs(60), async {
@@ -119,15 +138,26 @@ fn a_delivered_alert_whose_file_cannot_be_removed_is_never_sent_again() {
         assert!(chattr(&entry, "+i"));
         let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(outbox.clone().run(bot(&tg), stop.clone()));
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        until("the first alert sent", || sends() >= 1).await;
         outbox.enqueue(OWNER, "🔴 second".into()).expect("enqueue");
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        until("the second alert sent", || sends() >= 2).await;
+        // The barrier: a marker for a later chat goes in a pass that read the
+        // outbox after the second was delivered, and a pass serves the chats
+        // in order: anything still pending for the owner would go before it.
+        outbox.enqueue(LATER, "marker".into()).expect("enqueue");
+        until("the marker sent", || {
+            tg.calls_of("sendmessage")
+                .iter()
+                .any(|c| c.chat_id() == Some(LATER.chat_id))
+        })
+        .await;
         stop.cancel();
         let _ = task.await;
         chattr(&entry, "-i");
         let texts: Vec<String> = tg
             .calls_of("sendmessage")
             .iter()
+            .filter(|c| c.chat_id() == Some(OWNER.chat_id))
             .map(|c| c.text().to_string())
             .collect();
         assert!(
@@ -143,8 +173,9 @@ fn a_delivered_alert_whose_file_cannot_be_removed_is_never_sent_again() {
         outbox.enqueue(OWNER, "🔴 third".into()).expect("enqueue");
         assert!(chattr(&b, "+i"));
         let before = sends();
+        // `drain` returns once its delivery task has ended: no send of it
+        // is still to come.
         outbox.drain(bot(&tg), Duration::from_secs(3)).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
         assert_eq!(sends(), before + 1);
         let reopened = Arc::new(Outbox::open(&b).expect("reopen"));
         assert!(reopened.is_empty(), "a delivered entry came back");
