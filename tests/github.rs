@@ -433,7 +433,11 @@ fn merge_and_take_from_the_phone_for_the_right_people_only() {
         assert!(done.is_some(), "{:?}", w.texts_to(owner_chat));
         // The same button again does nothing.
         w.tg.push_update(updates::callback(&o, &msg, &data));
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The barrier: a marker command in the same chat runs on its lane
+        // after the press (a merge runs on the lane too), so its answer
+        // proves the press was fully handled.
+        w.say(updates::private_text(&o, "/version"), owner_chat)
+            .await;
         let merges = gh.merges();
         assert_eq!(merges.len(), 1, "{merges:?}");
         assert_eq!(merges[0].body["merge_method"], "squash");
