@@ -281,10 +281,21 @@ fn every_role_against_every_command_of_the_catalogue() {
         // A stranger gets one refusal for all of them, and nothing else.
         let stranger = User::new(STRANGER, "Eve");
         let floor = w.tg.last_seq();
+        let refusals = || w.env.run_log().matches("refused a stranger").count();
+        let logged_before = refusals();
         for name in &names {
             w.tg.push_update(updates::private_text(&stranger, &format!("/{name}")));
         }
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The barrier: the stranger's updates are handled one after the
+        // other on their chat's lane, and each logs "refused a stranger"
+        // before deciding whether to answer. (No allowed person can write in
+        // the stranger's private chat, so a marker command cannot do this.)
+        // Once all have logged, every reply but the last one's has been sent.
+        w.env
+            .wait_until("every command of the stranger handled", WAIT, || {
+                refusals() >= logged_before + names.len()
+            })
+            .await;
         let to_stranger: Vec<_> =
             w.tg.calls()
                 .into_iter()
@@ -493,9 +504,10 @@ fn restart_asks_confirms_once_for_the_asker_only_and_audits() {
 #[test]
 fn a_confirmation_expires_after_its_timeout() {
     run_test(T, async {
-        // Time injected: a 2 s CONFIRM_TIMEOUT stands for the default 60 s.
+        // Time injected: half a second of CONFIRM_TIMEOUT stands for the
+        // default 60 s.
         let w = World::start_with(|e| {
-            e.set("CONFIRM_TIMEOUT", "2");
+            e.set("CONFIRM_TIMEOUT", "500ms");
         })
         .await;
         let o = owner();
@@ -505,7 +517,9 @@ fn a_confirmation_expires_after_its_timeout() {
             .await;
         let yes = button_data(&prompt, 0);
         let msg = w.bot_message(&chat, &prompt);
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The timer itself is the behaviour: the confirmation was made before
+        // its prompt was sent, so after this it is older than its timeout.
+        tokio::time::sleep(Duration::from_millis(600)).await;
         w.env.clear_calls();
         let floor = w.tg.last_seq();
         let ans = w.answer_to(&o, &msg, &yes).await;
@@ -518,7 +532,17 @@ fn a_confirmation_expires_after_its_timeout() {
                 .await
                 .expect("edit");
         assert!(edit.text().contains("expired"));
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The barrier: a marker command in the same chat runs on its lane
+        // after the press, so its answer proves the press was fully handled;
+        // a /stop it had started would have shown "⏹ Stopping…" on the lane.
+        w.say(updates::private_text(&o, "/version"), OWNER_ID as i64)
+            .await;
+        let stopping: Vec<_> =
+            w.tg.calls()
+                .into_iter()
+                .filter(|c| c.seq > floor && c.text().contains("⏹"))
+                .collect();
+        assert!(stopping.is_empty(), "{stopping:?}");
         assert!(
             !w.env.call_lines().iter().any(|l| l.contains(" stop")),
             "an expired /stop stopped something"
@@ -1305,7 +1329,16 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
         )
         .await
         .expect("told to slow down");
-        tokio::time::sleep(Duration::from_secs(4)).await;
+        // The barrier: the operator's /help came after the member's 20 in
+        // the same chat, so it is handled after all of them on the chat's
+        // lane (and their rate decided before it): once it is answered,
+        // every answer to the member has been sent.
+        w.tg.wait_for(
+            |c| c.seq > floor && c.chat_id() == Some(FORUM) && c.text().contains("/restart"),
+            WAIT,
+        )
+        .await
+        .expect("the operator's /help after the chatter was answered");
         let to_forum: Vec<Call> = w
             .tg
             .calls()
@@ -1322,12 +1355,6 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
             "{}",
             slow[0].text()
         );
-        w.tg.wait_for(
-            |c| c.seq > floor && c.chat_id() == Some(FORUM) && c.text().contains("/restart"),
-            WAIT,
-        )
-        .await
-        .expect("the operator's /help after the chatter was answered");
         let to_forum: Vec<Call> = w
             .tg
             .calls()
