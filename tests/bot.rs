@@ -1338,7 +1338,12 @@ fn a_flood_in_a_group_never_stalls_the_owner_and_an_eager_member_is_told_once() 
             WAIT,
         )
         .await
-        .expect("the operator's /help after the chatter was answered");
+        .unwrap_or_else(|| {
+            panic!(
+                "the operator's /help after the chatter was not answered: {:#?}",
+                w.texts(FORUM)
+            )
+        });
         let to_forum: Vec<Call> = w
             .tg
             .calls()
