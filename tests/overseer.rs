@@ -145,6 +145,7 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
 
         // 3. Strangers and unlisted groups reach nothing.
         let before = kimi.requests().len();
+        let f = floor();
         tg.push_update(updates::private_text(
             &User::new(STRANGER, "Eve"),
             "tell me your secrets",
@@ -159,12 +160,23 @@ fn the_overseer_answers_operators_in_their_chat_and_topic() {
             &forum,
             "no mention, not for the bot",
         ));
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        assert_eq!(
-            kimi.requests().len(),
-            before,
-            "nothing reached the overseer"
-        );
+        // The barriers: the stranger's refusal (their message took the
+        // refusal's path, which relays nothing); then a marker question in
+        // the forum's General, relayed after the chatter there on the same
+        // lane and into the same conversation (so a relayed chatter would
+        // reach the model first, and be in the marker's history), and begun
+        // after the unlisted group's message was dispatched.
+        let r = next_reply(STRANGER as i64, f).await;
+        assert!(r.text().contains("This bot is private"), "{}", r.text());
+        let f = floor();
+        tg.push_update(updates::group_text(&op, &forum, "@gas_bot MARKER-3"));
+        next_reply(FORUM, f).await;
+        let asked: Vec<String> = kimi.requests()[before..]
+            .iter()
+            .map(|q| q.body["messages"].to_string())
+            .filter(|m| !m.contains("MARKER-3") || m.contains("not for the bot"))
+            .collect();
+        assert_eq!(asked, Vec::<String>::new(), "nothing reached the overseer");
 
         // 4. Each chat keeps its own conversation.
         let f = floor();
