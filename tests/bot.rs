@@ -81,6 +81,35 @@ impl World {
         assert!(got.is_none(), "expected silence, got {got:?}");
     }
 
+    /// Pushes an update the bot must ignore, then a marker, `/help` from the
+    /// owner in the same chat, and asserts that the first thing the bot sends
+    /// to `chat` is the marker's answer. Updates of one chat are handled in
+    /// order and a command's answer comes from the chat's lane, so anything
+    /// `update` made the bot say on the lane would come first; no fixed wait.
+    async fn ignored(&self, update: Value, chat: &Chat) {
+        let floor = self.tg.last_seq();
+        self.tg.push_update(update);
+        let o = owner();
+        let marker = if chat.id() > 0 {
+            updates::private_text(&o, "/help")
+        } else {
+            updates::group_text(&o, chat, "/help")
+        };
+        self.tg.push_update(marker);
+        let first = self
+            .tg
+            .wait_for(
+                |c| c.seq > floor && c.chat_id() == Some(chat.id()) && c.method != "getupdates",
+                WAIT,
+            )
+            .await
+            .expect("the marker's answer");
+        assert!(
+            first.text().contains("Commands you may use"),
+            "expected silence before the marker's answer, got {first:?}"
+        );
+    }
+
     /// The owner asks for `/restart <service>` in the DM and confirms; returns
     /// once the bot says it is restarting.
     async fn owner_restarts(&self, service: &str) {
@@ -189,9 +218,31 @@ fn roles_get_what_they_may_have() {
                 "This bot is private. Your Telegram id is {STRANGER}: ask the owner to allow it."
             )
         );
-        w.silent(updates::private_text(&s, "/status"), STRANGER as i64)
+        // Again within 10 minutes: nothing. The barrier: a second message
+        // from them; their chat's updates are handled in order, each logging
+        // "refused a stranger" before deciding whether to answer, so once
+        // both have logged, the first was fully handled.
+        let refusals = || w.env.run_log().matches("refused a stranger").count();
+        let logged_before = refusals();
+        let floor = w.tg.last_seq();
+        w.tg.push_update(updates::private_text(&s, "/status"));
+        w.tg.push_update(updates::private_text(&s, "/help"));
+        w.env
+            .wait_until("the stranger's two messages handled", WAIT, || {
+                refusals() >= logged_before + 2
+            })
             .await;
-        // Unlisted groups get nothing, even from the owner.
+        let got: Vec<_> = w
+            .tg
+            .calls()
+            .into_iter()
+            .filter(|c| {
+                c.seq > floor && c.chat_id() == Some(STRANGER as i64) && c.method != "getupdates"
+            })
+            .collect();
+        assert!(got.is_empty(), "expected silence, got {got:?}");
+        // Unlisted groups get nothing, even from the owner (no one can write
+        // a marker there: this one waits 3 s).
         w.silent(
             updates::group_text(&o, &Chat::supergroup(UNLISTED, "x"), "/status"),
             UNLISTED,
@@ -317,18 +368,18 @@ fn only_commands_for_this_bot_from_real_messages_run() {
             .say(updates::group_text(&o, &g, "/status@gas_bot"), GROUP)
             .await;
         assert!(r.text().contains("Stack status"));
-        w.silent(updates::group_text(&o, &g, "/status@other_bot"), GROUP)
+        w.ignored(updates::group_text(&o, &g, "/status@other_bot"), &g)
             .await;
-        w.silent(updates::edited(&o, &g, "/status"), GROUP).await;
-        w.silent(updates::forwarded(&o, &g, "/status"), GROUP).await;
-        w.silent(
+        w.ignored(updates::edited(&o, &g, "/status"), &g).await;
+        w.ignored(updates::forwarded(&o, &g, "/status"), &g).await;
+        w.ignored(
             updates::channel_post(&Chat::channel(GROUP, "ops"), "/status"),
-            GROUP,
+            &g,
         )
         .await;
         let mut bot_user = User::new(9999, "OtherBot");
         bot_user.is_bot = true;
-        w.silent(updates::group_text(&bot_user, &g, "/status"), GROUP)
+        w.ignored(updates::group_text(&bot_user, &g, "/status"), &g)
             .await;
         // Unknown commands and bad arguments get a useful answer.
         let r = w
