@@ -63,6 +63,17 @@ impl World {
     }
 }
 
+/// The barrier for "nothing more came of the lines before": a crash of
+/// `polecat`, appended to the event log after them, announced to the owner.
+/// The follower reads the log in order and the outbox keeps each chat's
+/// order, so once it arrives every earlier line was handled and whatever
+/// it queued for the owner delivered.
+async fn marker(w: &World, polecat: &str) {
+    crash(w, polecat);
+    w.wait_count(OWNER, &format!("project/{polecat}: session died"), 1)
+        .await;
+}
+
 fn crash(w: &World, polecat: &str) {
     w.emit(&[
         "session_death",
@@ -98,10 +109,10 @@ fn a_mass_death_is_alerted_once_and_an_idle_reap_not_at_all() {
         w.wait_count(OWNER, "Mass death: 3 sessions died", 1).await;
         crash(&w, "Nux");
         w.wait_count(OWNER, "project/Nux: session died", 1).await;
-        // Routine chatter afterwards, and time for anything else to arrive.
+        // Routine chatter afterwards, then a marker: all of it was handled.
         w.emit(&["sling", "--target", "project/Nux"]);
         w.emit(&["nudge", "--target", "project/Nux", "--reason", "hello"]);
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        marker(&w, "Marker").await;
         assert_eq!(w.count(OWNER, "Mass death"), 1, "{:#?}", w.texts(OWNER));
         assert_eq!(w.count(OWNER, "project/Nux: session died"), 1);
         assert_eq!(w.count(OWNER, "Idle"), 0, "an idle reap is not news");
@@ -124,7 +135,17 @@ fn a_mass_death_is_alerted_once_and_an_idle_reap_not_at_all() {
         .expect("mute answered");
         crash(&w, "Muted");
         w.emit(&["mass_death", "--count", "4"]);
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The marker: news of another kind (merges), not muted.
+        w.emit(&[
+            "merge_failed",
+            "--rig",
+            "project",
+            "--target",
+            "polecat/Barrier",
+            "--reason",
+            "conflict",
+        ]);
+        w.wait_count(OWNER, "Merge failed", 1).await;
         assert_eq!(w.count(OWNER, "Muted"), 0);
         assert_eq!(w.count(OWNER, "Mass death"), 1);
         assert_eq!(w.stop().await, Some(0));
@@ -144,13 +165,22 @@ fn quiet_hours_hold_a_crash_for_the_summary_and_let_a_mass_death_through() {
         .await;
         crash(&w, "Hush");
         w.emit(&["mass_death", "--count", "3"]);
+        // The crash came first: had it not been held, it would have
+        // arrived before the mass death.
         w.wait_count(OWNER, "Mass death: 3 sessions died", 1).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // A critical escalation (held for the grouping window, then sent
+        // by the flusher) proves a flush after the crash was held: that
+        // flush kept the crash back, as quiet hours want.
+        let out = w.gt_as("project/Toast", &["escalate", "-s", "critical", "Barrier"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        w.wait_count(OWNER, "(critical) from project/Toast", 1)
+            .await;
         assert_eq!(w.count(OWNER, "project/Hush"), 0, "{:#?}", w.texts(OWNER));
+
+        // Stopped, gasclaw flushes no more: the crash is still held.
+        assert_eq!(sigterm(w.run.take().expect("running")).await, Some(0));
         let held = w.env.read(w.env.gasclaw_home.join("alerts-held.json"));
         assert!(held.contains("Hush"), "{held}");
-
-        assert_eq!(sigterm(w.run.take().expect("running")).await, Some(0));
         w.env.set("QUIET_HOURS", &quiet(false));
         w.run = Some(w.env.start_run(&w.tg).await);
         w.wait_count(OWNER, "project/Hush: session died", 1).await;
@@ -160,7 +190,18 @@ fn quiet_hours_hold_a_crash_for_the_summary_and_let_a_mass_death_through() {
             .find(|t| t.contains("project/Hush"))
             .expect("summary");
         assert!(summary.contains("Held during quiet hours"), "{summary}");
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The summary's flush let go of the crash (so no later flush can
+        // send it again), and a marker proves the restarted follower
+        // handled the log up to its end (no line announced twice).
+        let held = w.env.gasclaw_home.join("alerts-held.json");
+        w.env
+            .wait_until("the held crash released", WAIT, || {
+                !std::fs::read_to_string(&held)
+                    .unwrap_or_default()
+                    .contains("Hush")
+            })
+            .await;
+        marker(&w, "Marker").await;
         assert_eq!(
             w.count(OWNER, "project/Hush: session died"),
             1,
@@ -195,13 +236,28 @@ fn the_event_cursor_survives_a_restart_and_the_hourly_rewrite() {
         // dropped) before gasclaw comes back.
         let run = w.run.take().expect("running");
         assert_eq!(sigterm(run).await, Some(0));
-        // Every line so far is past a 5 s TTL; the two new ones are not.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Every line so far is past the TTL; the two new ones are not: they
+        // are written in a later second (lines are stamped to the second)
+        // and the pruner's clock (GT_KRC_NOW) reads the first one's second.
+        let last_old = last_ts(&log);
+        w.env
+            .wait_until("a new second", WAIT, || {
+                chrono::Utc::now().timestamp() > last_old
+            })
+            .await;
         crash(&w, "Delta");
         crash(&w, "Echo");
-        w.env.fault("GT_KRC_TTL", "5");
+        let delta = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("Delta"))
+            .map(ts_of)
+            .expect("Delta's line");
+        w.env.fault("GT_KRC_TTL", "0.5");
+        w.env.fault("GT_KRC_NOW", &delta.to_string());
         assert_eq!(w.env.gt(&["krc", "prune"]).code, Some(0));
         w.env.clear_fault("GT_KRC_TTL");
+        w.env.clear_fault("GT_KRC_NOW");
         let kept = std::fs::read_to_string(&log).unwrap();
         assert!(
             !kept.contains("Alpha") && kept.contains("Echo"),
@@ -216,11 +272,13 @@ fn the_event_cursor_survives_a_restart_and_the_hourly_rewrite() {
 
         // A plain restart: nothing new, nothing again.
         w.restart().await;
-        crash(&w, "Golf");
-        w.wait_count(OWNER, "project/Golf: session died", 1).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Golf after the restart: the log up to it was handled (a replay
+        // would come first); Hotel after Golf's message: a later poll
+        // repeats nothing either.
+        marker(&w, "Golf").await;
+        marker(&w, "Hotel").await;
         for name in [
-            "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf",
+            "Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel",
         ] {
             assert_eq!(
                 w.count(OWNER, &format!("project/{name}: session died")),
@@ -233,6 +291,20 @@ fn the_event_cursor_survives_a_restart_and_the_hourly_rewrite() {
         assert!(cursor["offset"].as_u64().unwrap() > 0, "{cursor}");
         assert_eq!(w.stop().await, Some(0));
     });
+}
+
+/// The time (Unix seconds) an event line is stamped with.
+fn ts_of(line: &str) -> i64 {
+    let v: Value = serde_json::from_str(line).expect("an event line");
+    chrono::DateTime::parse_from_rfc3339(v["ts"].as_str().expect("ts"))
+        .expect("an RFC 3339 ts")
+        .timestamp()
+}
+
+/// The stamp of the log's last line.
+fn last_ts(log: &Path) -> i64 {
+    let all = std::fs::read_to_string(log).unwrap();
+    ts_of(all.lines().last().expect("a line"))
 }
 
 fn open_escalations(w: &World) -> Vec<Value> {
@@ -475,7 +547,8 @@ fn a_rigs_news_goes_to_its_topic() {
             e.set("RIG_TOPICS", &format!("project:{FORUM}/45"));
         })
         .await;
-        // The fake learns that the forum is a forum from an update in it.
+        // The fake learns that the forum is a forum from an update in it
+        // (as it is queued).
         let o = User::new(OWNER_ID, "Owner");
         w.tg.push_update(updates::topic_text(
             &o,
@@ -483,7 +556,6 @@ fn a_rigs_news_goes_to_its_topic() {
             45,
             "hello",
         ));
-        tokio::time::sleep(Duration::from_millis(500)).await;
         crash(&w, "Topical");
         w.emit(&[
             "session_death",
@@ -672,9 +744,13 @@ fn a_digest_at_its_hour_with_the_days_numbers_once() {
         ] {
             assert!(digest.contains(&line), "{line:?} not in\n{digest}");
         }
-        // Once a day: another restart within the hour sends nothing.
+        // Once a day: another restart within the hour sends nothing. The
+        // follower's loop looks at the digest after each poll: a first
+        // marker's poll, then a second's, prove the look that followed the
+        // first was made (its digest would have come before the second).
         w.restart().await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        marker(&w, "First").await;
+        marker(&w, "Second").await;
         assert_eq!(w.count(OWNER, &title), 1, "{:#?}", w.texts(OWNER));
         assert_eq!(w.stop().await, Some(0));
     });

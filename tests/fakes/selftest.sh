@@ -510,6 +510,11 @@ ino2=$(stat -c %i "$EV"); [ "$ino1" != "$ino2" ] && ok "KRC rewrites by rename (
 eq "$(wc -l <"$EV")" "$n1" "nothing dropped"
 sleep 1.1; run gt activity emit sling --target project/Toast
 FAKE_GT_KRC_TTL=1 run gt krc prune; has "Events pruned:" "TTL knob prunes"; eq "$(wc -l <"$EV")" "1" "only the fresh line kept"
+run gt activity emit nudge --target project/Toast
+FAKE_GT_KRC_TTL=1 FAKE_GT_KRC_NOW=$(( $(date +%s) + 3600 )) run gt krc prune; has "Events pruned:    2" "GT_KRC_NOW: the pruner's clock an hour ahead drops every line"
+eq "$(wc -l <"$EV")" "0" "nothing kept"
+run gt activity emit sling --target project/Toast
+FAKE_GT_KRC_TTL=1 FAKE_GT_KRC_NOW=$(( $(date +%s) - 3600 )) run gt krc prune; eq "$OUT" "No expired events to prune." "GT_KRC_NOW an hour behind: nothing is past its TTL"
 FAKE_GT_EVENTS_TORN=0.6 gt activity emit hook --issue hq-1 >/dev/null 2>&1 &
 TP=$!; sleep 0.3
 tail -c 1 "$EV" | od -An -c | grep -q '\\n' && bad "no torn line seen" || ok "GT_EVENTS_TORN leaves a torn last line"
