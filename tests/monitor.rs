@@ -558,7 +558,6 @@ fn key_pool_events_are_alerted_and_recover() {
     });
 }
 
-/// Waits until `/healthz` reports a finished monitor cycle.
 /// Waits until the agents' pool has a usable key (a cooldown ended), as
 /// `/metrics` shows it.
 async fn agent_key_available(w: &World) {
@@ -586,6 +585,7 @@ async fn agent_key_available(w: &World) {
     assert!(usable.is_ok(), "no agent key usable again within 10 s");
 }
 
+/// Waits until `/healthz` reports a finished monitor cycle.
 async fn first_cycle_done(w: &World) {
     let url = format!("{}/healthz", w.env.http_url());
     let done = tokio::time::timeout(Duration::from_secs(30), async {

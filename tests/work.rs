@@ -629,8 +629,9 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
                 .map(|c| c.text().to_string())
                 .collect()
         };
-        // Nothing changed: never edited.
-        tokio::time::sleep(Duration::from_secs(4)).await;
+        // Nothing changed: never edited (over rounds that began after the
+        // card was shown).
+        card_rounds_pass(&w, 2).await;
         assert!(edits_of(&w).is_empty(), "{:?}", edits_of(&w));
         // The witness gets stuck: the card says so, in place.
         w.env
@@ -662,7 +663,7 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        card_rounds_pass(&w, 2).await;
         // Every edit changed the text (never the same text twice in a row).
         let mut shown = vec![card.text.clone()];
         shown.extend(edits_of(&w));
@@ -701,4 +702,27 @@ fn the_status_card_is_edited_in_place_only_on_change_and_survives_a_restart() {
         assert_eq!(pins["cards"].as_array().map(Vec::len), Some(2), "{pins}");
         assert_eq!(w.stop().await, Some(0));
     });
+}
+
+/// The refresh rounds of the status cards so far, from `/metrics`.
+async fn card_rounds(w: &World) -> Option<u64> {
+    let url = format!("{}/metrics", w.env.http_url());
+    let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("gasclaw_status_card_rounds_total "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The barrier for "the card was not edited": `n` more refresh rounds
+/// finished, so at least `n - 1` of them began after this call.
+async fn card_rounds_pass(w: &World, n: u64) {
+    let start = std::time::Instant::now();
+    let from = card_rounds(w).await.unwrap_or(0);
+    while card_rounds(w).await.unwrap_or(0) < from + n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{n} status card rounds did not pass within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

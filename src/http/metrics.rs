@@ -41,6 +41,7 @@ impl Metrics {
         registry.register_collector(Box::new(Checks(s.monitor.clone())));
         registry.register_collector(Box::new(Alerts(s.outbox.clone())));
         registry.register_collector(Box::new(Commands(s.telemetry.clone())));
+        registry.register_collector(Box::new(Cards(s.telemetry.clone())));
         registry.register_collector(Box::new(Proxy(s.proxy.clone())));
         registry.register_collector(Box::new(Pools(s.pools.clone())));
         if let Some(u) = &s.usage {
@@ -219,6 +220,20 @@ impl Collector for Commands {
     }
 }
 
+/// The status cards' refresh rounds.
+struct Cards(Arc<Telemetry>);
+
+impl Collector for Cards {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        counters(
+            &mut enc,
+            "gasclaw_status_card_rounds",
+            "Refresh rounds of the pinned status cards (each edits only the cards whose text changed).",
+            [(Labels::new(), self.0.card_rounds())],
+        )
+    }
+}
+
 /// The model proxy's requests.
 struct Proxy(Arc<ProxyMetrics>);
 
@@ -357,4 +372,4 @@ macro_rules! debug_by_name {
         }
     )*};
 }
-debug_by_name!(Checks, Alerts, Commands, Proxy, Pools, Usage);
+debug_by_name!(Checks, Alerts, Commands, Cards, Proxy, Pools, Usage);

@@ -106,6 +106,9 @@ pub struct Telemetry {
     commands: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     polling: std::sync::atomic::AtomicBool,
     last_error: Mutex<Option<(Instant, String)>>,
+    /// Rounds of the status cards' refresh (`/pin`): shows the loop is
+    /// alive even when no card changed (and lets a test wait for rounds).
+    card_rounds: std::sync::atomic::AtomicU64,
 }
 
 /// The bot's health as `/healthz` shows it.
@@ -130,6 +133,16 @@ impl Telemetry {
             .iter()
             .map(|(k, v)| (k.clone(), *v))
             .collect()
+    }
+
+    /// One refresh round of the status cards done.
+    pub fn card_round(&self) {
+        self.card_rounds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn card_rounds(&self) -> u64 {
+        self.card_rounds.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn started_polling(&self) {

@@ -199,6 +199,7 @@ pub async fn run(ctx: Arc<Ctx>, bot: Tg, shutdown: CancellationToken) {
         }
         if !ctx.pins.all().is_empty() {
             refresh(&ctx, &bot).await;
+            ctx.telemetry.card_round();
         }
     }
 }
