@@ -508,8 +508,11 @@ ino1=$(stat -c %i "$EV"); n1=$(wc -l <"$EV")
 run gt krc prune; rc_is 0 "krc prune"; eq "$OUT" "No expired events to prune." "nothing expired"
 ino2=$(stat -c %i "$EV"); [ "$ino1" != "$ino2" ] && ok "KRC rewrites by rename (new inode) even when nothing expired" || bad "same inode"
 eq "$(wc -l <"$EV")" "$n1" "nothing dropped"
+# The pruner's clock at the fresh line's own second (lines are stamped to
+# the second; the earlier ones are >= 1 s older): no race with the wall clock.
 sleep 1.1; run gt activity emit sling --target project/Toast
-FAKE_GT_KRC_TTL=1 run gt krc prune; has "Events pruned:" "TTL knob prunes"; eq "$(wc -l <"$EV")" "1" "only the fresh line kept"
+fresh=$(date -d "$(tail -1 "$EV" | sed 's/.*"ts":"\([^"]*\)".*/\1/')" +%s)
+FAKE_GT_KRC_TTL=0.5 FAKE_GT_KRC_NOW=$fresh run gt krc prune; has "Events pruned:" "TTL knob prunes"; eq "$(wc -l <"$EV")" "1" "only the fresh line kept"
 run gt activity emit nudge --target project/Toast
 FAKE_GT_KRC_TTL=1 FAKE_GT_KRC_NOW=$(( $(date +%s) + 3600 )) run gt krc prune; has "Events pruned:    2" "GT_KRC_NOW: the pruner's clock an hour ahead drops every line"
 eq "$(wc -l <"$EV")" "0" "nothing kept"
