@@ -147,6 +147,10 @@ struct Shared {
     new_update: Notify,
     new_call: Notify,
     calls_tx: broadcast::Sender<Call>,
+    /// Unreachable: a request still arriving on a connection opened before
+    /// (keep-alive, which closing the listener does not end) is failed
+    /// unrecorded, as if it never reached Telegram.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -175,6 +179,7 @@ impl FakeBotApi {
             new_update: Notify::new(),
             new_call: Notify::new(),
             calls_tx,
+            down: std::sync::atomic::AtomicBool::new(false),
         });
         let (down, down_rx) = watch::channel(false);
         let stop = tokio_util::sync::CancellationToken::new();
@@ -324,6 +329,9 @@ impl FakeBotApi {
     /// Stops accepting connections (clients see "connection refused"), or
     /// listens again on the same port.
     pub async fn set_unreachable(&self, down: bool) {
+        self.shared
+            .down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
         let _ = self.down.send(down);
         // Give the serve loop a moment to close or reopen the listener.
         for _ in 0..100 {
@@ -506,6 +514,9 @@ fn parse_multipart(content_type: &str, body: &[u8]) -> (Value, Vec<(String, Vec<
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    if shared.down.load(std::sync::atomic::Ordering::SeqCst) {
+        return StatusCode::BAD_GATEWAY.into_response();
+    }
     let path = req.uri().path().trim_start_matches('/').to_string();
     let ctype = req
         .headers()
