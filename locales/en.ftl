@@ -100,8 +100,6 @@ pool-overseer = Overseer
 
 agents-title = Agents: { $running } of { $total } running
 agents-error = Cannot list the agents: { $error }
-agent-running = running
-agent-stopped = stopped
 
 ## The town's work: agents, stuck alerts, peek, nudge, mail, pause (issue 14)
 cmd-peek = An agent's last screen lines, secrets redacted

@@ -99,8 +99,6 @@ pool-overseer = 监督者
 
 agents-title = 智能体：{ $total } 个中 { $running } 个在运行
 agents-error = 无法列出智能体：{ $error }
-agent-running = 运行中
-agent-stopped = 已停止
 
 ## 城镇的工作：智能体、卡住告警、查看、提醒、邮件、暂停（issue 14）
 cmd-peek = 智能体屏幕的最后几行（已隐去密钥）

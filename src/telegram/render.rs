@@ -13,7 +13,7 @@ use super::catalogue::{CommandSpec, MAX_DURATION, Problem, UsageError};
 use crate::core::activity::{ActivityReport, human_duration};
 use crate::core::bootstrap::{BootstrapReport, Step};
 use crate::core::events::StepProgress;
-use crate::core::health::{AgentsReport, CheckStatus, HealthReport, StatusReport};
+use crate::core::health::{CheckStatus, HealthReport, StatusReport};
 use crate::core::services::{RestartReport, StopReport};
 use crate::i18n::Locales;
 use crate::keys::PoolsStatus;
@@ -350,36 +350,6 @@ pub fn keys(tr: Tr<'_>, p: &PoolsStatus) -> String {
             }
             s.push('\n');
         }
-    }
-    fit(s.trim_end(), tr)
-}
-
-pub fn agents(tr: Tr<'_>, r: &AgentsReport) -> String {
-    if let Some(e) = &r.error {
-        return tr.t("agents-error", &[("error", e)]);
-    }
-    let running = r.agents.iter().filter(|a| a.running).count();
-    let mut s = format!(
-        "<b>{}</b>\n",
-        tr.t(
-            "agents-title",
-            &[
-                ("running", &running.to_string()),
-                ("total", &r.agents.len().to_string())
-            ]
-        )
-    );
-    for a in &r.agents {
-        let (icon, word) = if a.running {
-            ("🟢", "agent-running")
-        } else {
-            ("⚫", "agent-stopped")
-        };
-        s.push_str(&format!(
-            "{icon} <code>{}</code> {}\n",
-            esc(&a.name),
-            tr.t(word, &[])
-        ));
     }
     fit(s.trim_end(), tr)
 }

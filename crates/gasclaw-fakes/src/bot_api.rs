@@ -411,6 +411,27 @@ async fn serve_loop(
     }
 }
 
+/// The Message an edit answers with (the edited text, its topic, its
+/// buttons).
+fn edited_message(
+    mid: i64,
+    chat: Value,
+    opts: &FakeOptions,
+    text: &str,
+    thread_id: Option<i64>,
+    markup: Option<Value>,
+) -> Value {
+    let mut msg = json!({"message_id": mid, "date": now_secs(), "edit_date": now_secs(), "chat": chat, "from": bot_user(opts), "text": text});
+    if let Some(t) = thread_id {
+        msg["message_thread_id"] = json!(t);
+        msg["is_topic_message"] = json!(true);
+    }
+    if let Some(mk) = markup {
+        msg["reply_markup"] = mk;
+    }
+    msg
+}
+
 fn ok(result: Value) -> Response {
     (
         StatusCode::OK,
@@ -859,15 +880,14 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
             m.parse_mode = parse_mode;
             m.reply_markup = markup.clone();
             m.edits += 1;
-            let mut msg = json!({"message_id": mid, "date": now_secs(), "edit_date": now_secs(), "chat": chat, "from": bot_user(opts), "text": text});
-            if let Some(t) = m.thread_id {
-                msg["message_thread_id"] = json!(t);
-                msg["is_topic_message"] = json!(true);
-            }
-            if let Some(mk) = markup {
-                msg["reply_markup"] = mk;
-            }
-            ok(msg)
+            ok(edited_message(
+                mid,
+                chat,
+                opts,
+                &m.text,
+                m.thread_id,
+                markup,
+            ))
         }
         "pinchatmessage" => {
             // Outside a private chat the bot must be an admin with the
@@ -932,15 +952,14 @@ fn dispatch(shared: &Arc<Shared>, method: &str, body: &Value) -> Response {
             }
             m.reply_markup = markup.clone();
             m.edits += 1;
-            let mut msg = json!({"message_id": mid, "date": now_secs(), "edit_date": now_secs(), "chat": chat, "from": bot_user(opts), "text": m.text.clone()});
-            if let Some(t) = m.thread_id {
-                msg["message_thread_id"] = json!(t);
-                msg["is_topic_message"] = json!(true);
-            }
-            if let Some(mk) = markup {
-                msg["reply_markup"] = mk;
-            }
-            ok(msg)
+            ok(edited_message(
+                mid,
+                chat,
+                opts,
+                &m.text,
+                m.thread_id,
+                markup,
+            ))
         }
         "answercallbackquery" => {
             let id = body

@@ -55,11 +55,7 @@ pub(super) async fn press(
         send::answer(&bot, &q.id.0, &tr.raw("alert-press-denied", &[])).await;
         return Ok(());
     };
-    let user = q
-        .from
-        .username
-        .clone()
-        .unwrap_or_else(|| q.from.first_name.clone());
+    let user = Speaker::name_of(&q.from);
     let actor = Actor::Person {
         id: q.from.id.0,
         name: user.clone(),

@@ -14,7 +14,7 @@ use crate::telegram::auth::{Access, Role};
 use crate::telegram::press::{self, Press};
 use crate::telegram::render::{self, Tr};
 use crate::telegram::speaker::{Reply, Speaker};
-use crate::telegram::{Ctx, Target, Tg};
+use crate::telegram::{Ctx, Tg};
 
 /// At most this many escalations (and rows of buttons) in one reply.
 const MAX_LISTED: usize = 10;
@@ -69,23 +69,12 @@ pub async fn callback(
 ) -> anyhow::Result<()> {
     let lang = ctx.lang(q.from.language_code.as_deref());
     let tr = Tr::new(&ctx.locales, lang);
-    let name = q
-        .from
-        .username
-        .clone()
-        .unwrap_or_else(|| q.from.first_name.clone());
+    let name = Speaker::name_of(&q.from);
     let actor = Actor::Person {
         id: q.from.id.0,
         name: name.clone(),
     };
-    let target = Target {
-        chat_id: message.chat.id.0,
-        thread_id: if message.is_topic_message {
-            message.thread_id.map(|t| t.0.0)
-        } else {
-            None
-        },
-    };
+    let target = super::target_of(message);
     let command = if close {
         "escalation-close"
     } else {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::core::Service;
-use crate::core::health::{AgentState, Check};
+use crate::core::health::Check;
 use crate::keys::pool::KeyStatus;
 use crate::keys::{CooldownReason, PoolStatus};
 use crate::telegram::auth::Role;
@@ -123,39 +123,6 @@ fn snapshots() {
     );
     each_locale(|tr| keys(tr, &pools()), "keys");
     each_locale(|tr| activity(tr, &status_report().activity), "activity");
-    each_locale(
-        |tr| {
-            agents(
-                tr,
-                &AgentsReport {
-                    agents: vec![
-                        AgentState {
-                            name: "mayor".into(),
-                            running: true,
-                        },
-                        AgentState {
-                            name: "project/witness".into(),
-                            running: false,
-                        },
-                    ],
-                    error: None,
-                },
-            )
-        },
-        "agents",
-    );
-    each_locale(
-        |tr| {
-            agents(
-                tr,
-                &AgentsReport {
-                    agents: vec![],
-                    error: Some("no town at /workspace/gt".into()),
-                },
-            )
-        },
-        "agents-error",
-    );
     let restart = cat.get("restart").expect("test value");
     each_locale(
         |tr| usage_error(tr, &restart, &restart.parse_args("-deacon").unwrap_err()),

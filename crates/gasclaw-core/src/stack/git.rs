@@ -48,17 +48,7 @@ impl Git {
         }
         let out = self
             .runner
-            .run(
-                &Invocation::new("git", timeout)
-                    .arg("-C")
-                    .arg(dir)
-                    .args(["log", "-1", "--all", "--format=%ct"])
-                    // A repository owned by another user must still be read.
-                    .env("GIT_CONFIG_COUNT", "1")
-                    .env("GIT_CONFIG_KEY_0", "safe.directory")
-                    .env("GIT_CONFIG_VALUE_0", "*")
-                    .env("GIT_TERMINAL_PROMPT", "0"),
-            )
+            .run(&read_in(dir, timeout).args(["log", "-1", "--all", "--format=%ct"]))
             .await?;
         if !out.success() {
             let msg = out.error_message();
@@ -99,15 +89,9 @@ impl Git {
         let out = self
             .runner
             .run(
-                &Invocation::new("git", timeout)
-                    .arg("-C")
-                    .arg(dir)
+                &read_in(dir, timeout)
                     .args(["log", "--all", "--format=%H %ct"])
-                    .arg(format!("--since=@{from}"))
-                    .env("GIT_CONFIG_COUNT", "1")
-                    .env("GIT_CONFIG_KEY_0", "safe.directory")
-                    .env("GIT_CONFIG_VALUE_0", "*")
-                    .env("GIT_TERMINAL_PROMPT", "0"),
+                    .arg(format!("--since=@{from}")),
             )
             .await?;
         if !out.success() {
@@ -122,4 +106,16 @@ impl Git {
                 .collect(),
         ))
     }
+}
+
+/// `git -C <dir>` for reading: a repository owned by another user must
+/// still be read (safe.directory), and git never asks for credentials.
+fn read_in(dir: &Path, timeout: Duration) -> Invocation {
+    Invocation::new("git", timeout)
+        .arg("-C")
+        .arg(dir)
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "safe.directory")
+        .env("GIT_CONFIG_VALUE_0", "*")
+        .env("GIT_TERMINAL_PROMPT", "0")
 }
